@@ -1,0 +1,113 @@
+import { type Context, Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { ApiError, errorBody } from "./errors";
+import { health } from "./health";
+import { LIMITS } from "./limits";
+import { corsPreflight, sourceCors } from "./middleware/cors";
+import { jsonBody } from "./middleware/json-body";
+import { rateLimit } from "./middleware/rate-limit";
+import { writeKeyAuth } from "./middleware/write-key-auth";
+import type { RequestCfFacts, RequestFacts } from "./pipeline/enrich";
+import { eventsOfBatch, ingest } from "./pipeline/ingest";
+import { type AppEnv, EVENT_TYPES, type EventType } from "./types";
+
+/**
+ * The collector's HTTP API: the Segment HTTP Tracking API routes plus /health.
+ *
+ * @example
+ * const response = await app.request("/v1/track", { method: "POST", body, headers }, env);
+ */
+export const app = new Hono<AppEnv>();
+
+app.use(requestId());
+
+app.onError((error, c) => {
+	if (error instanceof ApiError)
+		return c.json(
+			errorBody(error.code, error.message),
+			error.status,
+			error.headers,
+		);
+	console.error(
+		JSON.stringify({
+			msg: "unhandled error",
+			requestId: c.get("requestId"),
+			error: String(error),
+			stack: error.stack,
+		}),
+	);
+	return c.json(
+		errorBody(
+			"internal_error",
+			"Something went wrong on our side; retry the request",
+		),
+		500,
+	);
+});
+app.notFound((c) =>
+	c.json(
+		errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`),
+		404,
+	),
+);
+
+app.get("/health", health);
+app.options("/v1/*", corsPreflight());
+
+const batchChain = [
+	jsonBody({ maxBytes: LIMITS.maxRequestBytes }),
+	writeKeyAuth(),
+	sourceCors(),
+	rateLimit(),
+] as const;
+const singleChain = [
+	jsonBody({ maxBytes: LIMITS.maxEventBytes }),
+	writeKeyAuth(),
+	sourceCors(),
+	rateLimit(),
+] as const;
+
+async function batchHandler(c: Context<AppEnv>) {
+	const events = eventsOfBatch(c.get("body"));
+	const result = await ingest(
+		c.env.EVENTS,
+		events,
+		requestFacts(c),
+		c.get("source"),
+	);
+	return c.json({ success: true, ...result });
+}
+app.post("/v1/batch", ...batchChain, batchHandler);
+// Segment's bulk import endpoint takes the same body as /v1/batch.
+app.post("/v1/import", ...batchChain, batchHandler);
+
+function singleHandler(type: EventType) {
+	return async function singleHandler(c: Context<AppEnv>) {
+		const result = await ingest(
+			c.env.EVENTS,
+			[c.get("body")],
+			requestFacts(c),
+			c.get("source"),
+			type,
+		);
+		const rejection = result.rejected[0];
+		if (rejection)
+			return c.json(errorBody("invalid_event", rejection.error), 400);
+		return c.json({ success: true, ...result });
+	};
+}
+for (const type of EVENT_TYPES)
+	app.post(`/v1/${type}`, ...singleChain, singleHandler(type));
+
+function requestFacts(c: Context<AppEnv>): RequestFacts {
+	const header = (name: string) => c.req.header(name);
+	const cf = c.req.raw.cf as RequestCfFacts | undefined;
+	return {
+		receivedAt: new Date(),
+		ip: header("cf-connecting-ip"),
+		userAgent: header("user-agent"),
+		fromBrowser: header("origin") !== undefined,
+		gpc: header("sec-gpc") === "1",
+		cf,
+	};
+}

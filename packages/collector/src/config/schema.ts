@@ -1,0 +1,141 @@
+import * as v from "valibot";
+
+/** An allowed CORS origin: `*` or an exact origin such as `https://shop.example.com`. */
+const OriginSchema = v.union(
+	[
+		v.literal("*"),
+		v.pipe(
+			v.string(),
+			v.check((value) => {
+				try {
+					return new URL(value).origin === value;
+				} catch {
+					// Not a URL at all: the check fails and the message below explains it.
+					return false;
+				}
+			}, "must be '*' or an exact origin such as https://shop.example.com (scheme, host, optional port; no path or trailing slash)"),
+		),
+	],
+	"must be '*' or an exact origin",
+);
+
+/**
+ * A source: one website, app or server that sends events with its own write key.
+ *
+ * @example
+ * { "id": "web", "writeKey": "wk_dev_web_local", "allowedOrigins": ["http://localhost:8788"] }
+ */
+export const SourceSchema = v.strictObject({
+	id: v.pipe(
+		v.string(),
+		v.regex(
+			/^[a-z0-9][a-z0-9_-]{0,63}$/,
+			"must be 1–64 lower-case letters, digits, '_' or '-'",
+		),
+	),
+	name: v.optional(v.string()),
+	writeKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
+	/** Browsers may send from these origins; requests without an Origin header are not affected. */
+	allowedOrigins: v.optional(v.array(OriginSchema), []),
+	/** What is kept of the client's IP address: all of it, its network prefix, or nothing. */
+	ipPolicy: v.optional(v.picklist(["full", "truncate", "none"]), "truncate"),
+	/** Whether the RATE_LIMITER binding applies to this source. */
+	rateLimit: v.optional(v.boolean(), true),
+	enabled: v.optional(v.boolean(), true),
+});
+
+export const ConfigSchema = v.pipe(
+	v.strictObject({
+		version: v.literal(1),
+		sources: v.array(SourceSchema),
+		destinations: v.optional(
+			v.array(v.looseObject({ id: v.string(), type: v.string() })),
+			[],
+		),
+	}),
+	v.rawCheck(({ dataset, addIssue }) => {
+		if (!dataset.typed) return;
+		const ids = new Set<string>();
+		const keys = new Set<string>();
+		dataset.value.sources.forEach((source, index) => {
+			if (ids.has(source.id)) {
+				addIssue({
+					message: `duplicate source id '${source.id}'`,
+					path: [pathItem(dataset.value.sources, index)],
+				});
+			}
+			if (keys.has(source.writeKey)) {
+				addIssue({
+					message: `source '${source.id}' reuses another source's writeKey`,
+					path: [pathItem(dataset.value.sources, index)],
+				});
+			}
+			ids.add(source.id);
+			keys.add(source.writeKey);
+		});
+	}),
+);
+
+function pathItem(sources: Source[], index: number): v.ArrayPathItem {
+	return {
+		type: "array",
+		origin: "value",
+		input: sources,
+		key: index,
+		value: sources[index],
+	};
+}
+
+export type Source = v.InferOutput<typeof SourceSchema>;
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** A validated config with its lookup tables built once. */
+export interface LoadedConfig {
+	config: Config;
+	sourcesByWriteKey: Map<string, Source>;
+	/** Every origin some enabled source allows; `*` when one allows all. Used for preflight. */
+	origins: Set<string>;
+}
+
+/**
+ * Validates a config document. Every problem is listed, so a bad config can be fixed in one go.
+ *
+ * @example
+ * const result = parseConfig(JSON.parse(text));
+ * if (!result.ok) console.error(result.errors.join("\n"));
+ */
+export function parseConfig(
+	input: unknown,
+): { ok: true; config: LoadedConfig } | { ok: false; errors: string[] } {
+	const result = v.safeParse(ConfigSchema, input);
+	if (!result.success) {
+		return {
+			ok: false,
+			errors: result.issues.map((issue) => {
+				const path = v.getDotPath(issue);
+				return path ? `${path}: ${issue.message}` : issue.message;
+			}),
+		};
+	}
+	const config = result.output;
+	const sourcesByWriteKey = new Map<string, Source>();
+	const origins = new Set<string>();
+	for (const source of config.sources) {
+		if (!source.enabled) continue;
+		sourcesByWriteKey.set(source.writeKey, source);
+		for (const origin of source.allowedOrigins) origins.add(origin);
+	}
+	return { ok: true, config: { config, sourcesByWriteKey, origins } };
+}
+
+/** Whether `allowed` (a source's list, or every source's origins) admits `origin`. */
+export function originAllowed(
+	allowed: { has(origin: string): boolean } | readonly string[],
+	origin: string,
+): boolean {
+	const has =
+		"has" in allowed
+			? (o: string) => allowed.has(o)
+			: (o: string) => allowed.includes(o);
+	return has("*") || has(origin);
+}

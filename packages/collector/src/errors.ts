@@ -1,0 +1,25 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * An error that ends a request with a JSON body `{ success: false, error, message }`.
+ * Middleware throws it; the app's error handler turns it into the response.
+ *
+ * @example
+ * throw new ApiError(401, "unauthorized", "Unknown write key");
+ */
+export class ApiError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly code: string,
+		message: string,
+		readonly headers: Record<string, string> = {},
+	) {
+		super(message);
+		this.name = "ApiError";
+	}
+}
+
+/** The JSON body of every error response. */
+export function errorBody(code: string, message: string) {
+	return { success: false as const, error: code, message };
+}

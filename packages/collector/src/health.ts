@@ -1,0 +1,62 @@
+import type { Context } from "hono";
+import pkg from "../package.json";
+import { CONFIG_KEY } from "./config/load";
+import { parseConfig } from "./config/schema";
+import type { AppEnv } from "./types";
+
+interface Check {
+	ok: boolean;
+	ms: number;
+	error?: string;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<Check> {
+	const started = Date.now();
+	try {
+		await run();
+		return { ok: true, ms: Date.now() - started };
+	} catch (error) {
+		return {
+			ok: false,
+			ms: Date.now() - started,
+			error: error instanceof Error ? error.message : String(error),
+		};
+	}
+}
+
+/**
+ * GET /health: the version and whether each binding answers. D1 runs a query and KV reads (and
+ * validates) the config; a queue cannot be read from its producer side without sending, so for
+ * EVENTS and RATE_LIMITER the check is that the binding is present. 200 when all pass, else 503.
+ *
+ * @example
+ * curl http://localhost:8787/health
+ * // {"status":"ok","version":"0.1.0","bindings":{"DB":{"ok":true,"ms":1},…}}
+ */
+export async function health(c: Context<AppEnv>) {
+	const { env } = c;
+	const [DB, CONFIG, EVENTS, RATE_LIMITER] = await Promise.all([
+		timed(() => env.DB.prepare("SELECT 1").first()),
+		timed(async () => {
+			const raw = await env.CONFIG.get(CONFIG_KEY, "json");
+			if (raw === null) throw new Error(`no config in key '${CONFIG_KEY}'`);
+			const parsed = parseConfig(raw);
+			if (!parsed.ok)
+				throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
+		}),
+		timed(async () => {
+			if (typeof env.EVENTS?.sendBatch !== "function")
+				throw new Error("binding missing");
+		}),
+		timed(async () => {
+			if (typeof env.RATE_LIMITER?.limit !== "function")
+				throw new Error("binding missing");
+		}),
+	]);
+	const bindings = { DB, CONFIG, EVENTS, RATE_LIMITER };
+	const ok = Object.values(bindings).every((check) => check.ok);
+	return c.json(
+		{ status: ok ? "ok" : "degraded", version: pkg.version, bindings },
+		ok ? 200 : 503,
+	);
+}

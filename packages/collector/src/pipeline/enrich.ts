@@ -1,0 +1,188 @@
+import { ulid } from "ulid";
+import type { Source } from "../config/schema";
+import type { EnrichedEvent, JsonObject, SegmentEvent } from "../types";
+import { campaignFromUrl } from "./enrich/campaign";
+import { applyIpPolicy } from "./enrich/ip";
+import { classifyReferrer } from "./enrich/referrer";
+import { correctTimestamps } from "./enrich/timestamps";
+import { parseUserAgent } from "./enrich/user-agent";
+import { UNSAFE_KEYS } from "./json";
+
+/*
+ * Stage 2 of the pipeline — best effort. Ids and timestamps are always set; every lookup after
+ * that (IP, location, user agent, campaign, referrer, bot) fills only what the client left
+ * empty, and a failure in one is logged and skipped, never a reason to lose the event.
+ */
+
+/** What the request tells about its sender, read once per request. */
+export interface RequestFacts {
+	receivedAt: Date;
+	/** CF-Connecting-IP: the address the request came from. */
+	ip?: string;
+	/** The request's own User-Agent header. */
+	userAgent?: string;
+	/** The request came from a browser page (it carried an Origin header). */
+	fromBrowser: boolean;
+	/** Sec-GPC: 1 — the browser sends Global Privacy Control. */
+	gpc: boolean;
+	cf?: RequestCfFacts;
+}
+
+/** The parts of `request.cf` enrichment reads. */
+export interface RequestCfFacts {
+	country?: string;
+	region?: string;
+	city?: string;
+	timezone?: string;
+	asn?: number;
+	colo?: string;
+	botManagement?: { score?: number; verifiedBot?: boolean };
+}
+
+/** Cloudflare's bot score runs 1 (certainly automated) to 99 (certainly human); under 30 is "likely automated". */
+const BOT_SCORE_THRESHOLD = 30;
+
+/**
+ * Completes a validated event: ids, receive time, skew-corrected timestamp, IP by the source's
+ * policy, location, parsed user agent, campaign, referrer class, bot flag and GPC.
+ *
+ * @example
+ * const event = enrichEvent(validated, facts, source);
+ * event.context.campaign // { source: "facebook", medium: "social", … }
+ */
+export function enrichEvent(
+	input: SegmentEvent,
+	facts: RequestFacts,
+	source: Source,
+): EnrichedEvent {
+	const context: JsonObject = input.context ? { ...input.context } : {};
+	const receivedAt = facts.receivedAt.toISOString();
+	const times = correctTimestamps(input, facts.receivedAt);
+	const event: EnrichedEvent = {
+		...input,
+		messageId: input.messageId ?? ulid(facts.receivedAt.getTime()),
+		receivedAt,
+		timestamp: times.timestamp,
+		context,
+	};
+	if (times.originalTimestamp)
+		event.originalTimestamp = times.originalTimestamp;
+
+	const ip = applyIpPolicy(
+		typeof context.ip === "string" ? context.ip : facts.ip,
+		source.ipPolicy,
+	);
+	if (ip) context.ip = ip;
+	else delete context.ip;
+
+	if (
+		facts.fromBrowser &&
+		typeof context.userAgent !== "string" &&
+		facts.userAgent
+	)
+		context.userAgent = facts.userAgent;
+	if (facts.gpc) context.gpc = true;
+
+	bestEffort("location", () => addLocation(context, facts.cf));
+	bestEffort("user-agent", () => addUserAgent(context, facts));
+	bestEffort("campaign", () => addCampaignAndReferrer(context));
+	return event;
+}
+
+function bestEffort(step: string, run: () => void): void {
+	try {
+		run();
+	} catch (error) {
+		console.warn(
+			JSON.stringify({
+				msg: "enrichment step failed",
+				step,
+				error: String(error),
+			}),
+		);
+	}
+}
+
+function addLocation(
+	context: JsonObject,
+	cf: RequestCfFacts | undefined,
+): void {
+	if (!cf) return;
+	const found: JsonObject = {};
+	for (const key of [
+		"country",
+		"region",
+		"city",
+		"timezone",
+		"asn",
+		"colo",
+	] as const) {
+		if (cf[key] !== undefined && cf[key] !== "") found[key] = cf[key];
+	}
+	if (Object.keys(found).length === 0) return;
+	context.location = fillMissing(objectAt(context, "location"), found);
+}
+
+function addUserAgent(context: JsonObject, facts: RequestFacts): void {
+	const userAgent =
+		typeof context.userAgent === "string" ? context.userAgent : undefined;
+	const parsed = userAgent ? parseUserAgent(userAgent) : undefined;
+	if (parsed?.browser)
+		context.browser = fillMissing(objectAt(context, "browser"), parsed.browser);
+	if (parsed?.os) context.os = fillMissing(objectAt(context, "os"), parsed.os);
+	if (parsed?.device)
+		context.device = fillMissing(objectAt(context, "device"), parsed.device);
+	// Cloudflare's verdict is about whoever sent the request: it speaks for the event only when
+	// that sender is the event's user agent (a browser), not a server relaying events.
+	const bm =
+		userAgent !== undefined && userAgent === facts.userAgent
+			? facts.cf?.botManagement
+			: undefined;
+	const cfSaysBot =
+		bm?.verifiedBot === true ||
+		(typeof bm?.score === "number" && bm.score < BOT_SCORE_THRESHOLD);
+	context.isBot = Boolean(parsed?.isBot || cfSaysBot);
+}
+
+function addCampaignAndReferrer(context: JsonObject): void {
+	const page = objectAt(context, "page");
+	const url = typeof page.url === "string" ? page.url : undefined;
+	const search = typeof page.search === "string" ? page.search : undefined;
+	if (context.campaign === undefined) {
+		const campaign = campaignFromUrl(url, search);
+		if (campaign) context.campaign = campaign;
+	}
+	if (
+		context.referrer === undefined &&
+		(url || typeof page.referrer === "string")
+	) {
+		const campaign = objectAt(context, "campaign");
+		const medium =
+			typeof campaign.medium === "string" ? campaign.medium : undefined;
+		const referrer =
+			typeof page.referrer === "string" ? page.referrer : undefined;
+		context.referrer = classifyReferrer(referrer, url, medium);
+	}
+}
+
+function objectAt(parent: JsonObject, key: string): JsonObject {
+	const value = parent[key];
+	return typeof value === "object" && value !== null && !Array.isArray(value)
+		? (value as JsonObject)
+		: {};
+}
+
+/** A copy of `target` with the keys it lacks taken from `extra`: what the client sent wins. */
+function fillMissing(target: JsonObject, extra: object): JsonObject {
+	const merged: JsonObject = { ...extra };
+	for (const [key, value] of Object.entries(target)) {
+		if (
+			!UNSAFE_KEYS.has(key) &&
+			value !== undefined &&
+			value !== null &&
+			value !== ""
+		)
+			merged[key] = value;
+	}
+	return merged;
+}

@@ -1,0 +1,142 @@
+import * as v from "valibot";
+import { LIMITS } from "../limits";
+import {
+	EVENT_TYPES,
+	type EventType,
+	type JsonObject,
+	type SegmentEvent,
+} from "../types";
+
+/*
+ * Stage 1 of the pipeline — must pass. An event that fails is rejected with a reason and never
+ * enters the queue; the other events of its batch are unaffected.
+ */
+
+const isObject = (value: unknown): value is JsonObject =>
+	typeof value === "object" && value !== null && !Array.isArray(value);
+
+const JsonObjectSchema = v.custom<JsonObject>(isObject, "must be an object");
+
+/** Identifiers: strings, or numbers turned into strings (some clients send numeric user ids). */
+const IdSchema = v.pipe(
+	v.union(
+		[v.string(), v.pipe(v.number(), v.finite(), v.transform(String))],
+		"must be a string",
+	),
+	v.maxLength(
+		LIMITS.maxIdLength,
+		`must be at most ${LIMITS.maxIdLength} characters`,
+	),
+);
+const OptionalIdSchema = v.optional(v.nullable(IdSchema));
+
+const TimestampSchema = v.pipe(
+	v.string("must be an ISO-8601 timestamp"),
+	v.isoTimestamp(
+		"must be an ISO-8601 timestamp with a time zone, e.g. 2026-11-01T08:01:08.400Z",
+	),
+	v.check((value) => !Number.isNaN(Date.parse(value)), "is not a valid date"),
+);
+
+const NameSchema = v.pipe(
+	v.string(),
+	v.maxLength(
+		LIMITS.maxNameLength,
+		`must be at most ${LIMITS.maxNameLength} characters`,
+	),
+);
+
+const common = {
+	messageId: v.optional(
+		v.pipe(
+			v.string(),
+			v.minLength(1, "must not be empty"),
+			v.maxLength(
+				LIMITS.maxMessageIdLength,
+				`must be at most ${LIMITS.maxMessageIdLength} characters`,
+			),
+		),
+	),
+	userId: OptionalIdSchema,
+	anonymousId: OptionalIdSchema,
+	timestamp: v.optional(TimestampSchema),
+	originalTimestamp: v.optional(TimestampSchema),
+	sentAt: v.optional(TimestampSchema),
+	context: v.optional(JsonObjectSchema),
+	integrations: v.optional(JsonObjectSchema),
+	properties: v.optional(JsonObjectSchema),
+	traits: v.optional(JsonObjectSchema),
+};
+
+const EventSchema = v.pipe(
+	v.variant(
+		"type",
+		[
+			v.looseObject({
+				...common,
+				type: v.literal("track"),
+				event: v.pipe(
+					v.string("is required for track"),
+					v.minLength(1, "must not be empty"),
+					NameSchema,
+				),
+			}),
+			v.looseObject({ ...common, type: v.literal("identify") }),
+			v.looseObject({
+				...common,
+				type: v.picklist(["page", "screen"]),
+				name: v.optional(NameSchema),
+				category: v.optional(NameSchema),
+			}),
+			v.looseObject({ ...common, type: v.literal("group"), groupId: IdSchema }),
+			v.looseObject({
+				...common,
+				type: v.literal("alias"),
+				previousId: IdSchema,
+			}),
+		],
+		`must be one of ${EVENT_TYPES.join(", ")}`,
+	),
+	v.check(
+		(event) => Boolean(event.userId || event.anonymousId),
+		"userId or anonymousId is required",
+	),
+);
+
+export type ValidationResult =
+	| { ok: true; event: SegmentEvent }
+	| { ok: false; error: string };
+
+/**
+ * Validates one event against the Segment Spec.
+ *
+ * @example
+ * validateEvent({ type: "track", event: "Signed Up", userId: "u1" }) // { ok: true, event }
+ * validateEvent({ type: "track", userId: "u1" }) // { ok: false, error: "event: is required for track" }
+ */
+export function validateEvent(input: unknown): ValidationResult {
+	if (!isObject(input))
+		return { ok: false, error: "an event must be a JSON object" };
+	const result = v.safeParse(EventSchema, input, { abortEarly: true });
+	if (!result.success) {
+		const issue = result.issues[0];
+		const path = issue ? v.getDotPath(issue) : null;
+		return {
+			ok: false,
+			error: path
+				? `${path}: ${issue?.message}`
+				: (issue?.message ?? "invalid event"),
+		};
+	}
+	const event = result.output as SegmentEvent;
+	// null ids mean "not set"; the client's writeKey is credentials, not event data.
+	if (event.userId == null) delete event.userId;
+	if (event.anonymousId == null) delete event.anonymousId;
+	delete event.writeKey;
+	return { ok: true, event };
+}
+
+/** Whether `type` names a Segment call type. */
+export function isEventType(type: string): type is EventType {
+	return (EVENT_TYPES as readonly string[]).includes(type);
+}

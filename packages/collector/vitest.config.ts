@@ -1,0 +1,29 @@
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig(async () => {
+	const migrations = await readD1Migrations(here("./migrations"));
+	return {
+		plugins: [
+			cloudflareTest({
+				wrangler: { configPath: here("../../wrangler.toml") },
+				miniflare: {
+					bindings: { TEST_MIGRATIONS: migrations },
+					// Tests must never leave the machine.
+					outboundService: (request: Request) =>
+						new Response(`blocked outbound request to ${request.url}`, {
+							status: 599,
+						}),
+				},
+			}),
+		],
+		test: {
+			name: "collector",
+			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+			setupFiles: ["./test/setup.ts"],
+		},
+	};
+});
