@@ -35,6 +35,7 @@ export async function consumeEvents(
 	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
+		// Stages after storage run here, in order, on `fresh` only (duplicates never reach them).
 		await markProcessed(
 			env.DB,
 			fresh.map((e) => e.rowId),
