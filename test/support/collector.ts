@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parse } from "smol-toml";
 import { createTestHarness } from "wrangler";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -21,12 +22,21 @@ export interface LocalCollector {
 	close(): Promise<void>;
 }
 
+interface D1Query {
+	all<T>(): Promise<{ results: T[] }>;
+	first<T>(): Promise<T | null>;
+}
+
 /** The slice of the D1 binding the tests use, as seen from Node. */
 export interface D1Like {
-	prepare(sql: string): {
-		bind(...values: unknown[]): { all<T>(): Promise<{ results: T[] }> };
-		all<T>(): Promise<{ results: T[] }>;
-	};
+	prepare(sql: string): D1Query & { bind(...values: unknown[]): D1Query };
+}
+
+export interface StartOptions {
+	/** Replaces the `[[ratelimits]]` limit, e.g. so a benchmark's load is never limited. */
+	rateLimit?: number;
+	/** `false` starts the Worker without its queue consumer: events wait in the local queue. */
+	consumer?: boolean;
 }
 
 /**
@@ -38,17 +48,36 @@ export interface D1Like {
  * await fetch(new URL("/health", collector.url));
  * await collector.close();
  */
-export async function startCollector(): Promise<LocalCollector> {
-	const harness = createTestHarness({
-		root,
-		workers: [{ configPath: "wrangler.toml" }],
-	});
+export async function startCollector(
+	options: StartOptions = {},
+): Promise<LocalCollector> {
+	const harness = createTestHarness({ root, workers: [workerInput(options)] });
 	const { url } = await harness.listen();
 	const worker = harness.getWorker();
 	await worker.applyD1Migrations("DB");
 	const env = (await worker.getEnv()) as LocalCollector["env"];
 	await env.CONFIG.put("config", JSON.stringify(devConfig));
 	return { url, env, close: () => harness.close() };
+}
+
+function workerInput(options: StartOptions) {
+	if (options.rateLimit === undefined && options.consumer !== false) {
+		return { configPath: "wrangler.toml" };
+	}
+	const config = parse(readFileSync(`${root}wrangler.toml`, "utf8")) as Record<
+		string,
+		unknown
+	> & {
+		ratelimits: { simple: { limit: number } }[];
+		queues: { consumers?: unknown[] };
+	};
+	if (options.rateLimit !== undefined) {
+		for (const limiter of config.ratelimits) {
+			limiter.simple.limit = options.rateLimit;
+		}
+	}
+	if (options.consumer === false) delete config.queues.consumers;
+	return { config };
 }
 
 /** Polls `query` until `done` holds, at most `timeoutMs`; returns the last result. */

@@ -100,10 +100,12 @@ for (const type of EVENT_TYPES)
 	app.post(`/v1/${type}`, ...singleChain, singleHandler(type));
 
 function requestFacts(c: Context<AppEnv>): RequestFacts {
+	const now = Date.now();
 	const header = (name: string) => c.req.header(name);
 	const cf = c.req.raw.cf as RequestCfFacts | undefined;
 	return {
-		receivedAt: new Date(),
+		receivedAt: new Date(now).toISOString(),
+		receivedAtMs: now,
 		ip: header("cf-connecting-ip"),
 		userAgent: header("user-agent"),
 		fromBrowser: header("origin") !== undefined,

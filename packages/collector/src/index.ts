@@ -1,7 +1,6 @@
 import { app } from "./app";
 import { consumeEvents } from "./consumer";
 import { deleteEventsBefore } from "./db/events";
-import type { QueuedEvent } from "./types";
 
 const DAY_MS = 86_400_000;
 
@@ -22,4 +21,4 @@ export default {
 		);
 		console.log(JSON.stringify({ msg: "retention cleanup", days, deleted }));
 	},
-} satisfies ExportedHandler<Env, QueuedEvent>;
+} satisfies ExportedHandler<Env, unknown>;

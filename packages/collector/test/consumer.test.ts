@@ -7,40 +7,53 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { retryDelaySeconds } from "../src/consumer";
 import worker from "../src/index";
-import type { EnrichedEvent, QueuedEvent } from "../src/types";
+import { pack } from "../src/pipeline/ingest";
+import type { EnrichedEvent } from "../src/types";
 import { uniqueId } from "./helpers";
 
-function queued(
+function event(
 	messageId: string,
 	extra: Partial<EnrichedEvent> = {},
-): QueuedEvent {
+): EnrichedEvent {
 	const now = new Date().toISOString();
 	return {
-		sourceId: "web",
-		event: {
-			type: "track",
-			event: "Order Completed",
-			userId: "u1",
-			messageId,
-			timestamp: now,
-			receivedAt: now,
-			context: {},
-			...extra,
-		},
+		type: "track",
+		event: "Order Completed",
+		userId: "u1",
+		messageId,
+		timestamp: now,
+		receivedAt: now,
+		context: {},
+		...extra,
 	};
+}
+
+/** A queue message body exactly as ingest writes it. */
+function queued(messageIds: string | string[], sourceId = "web"): string {
+	const ids = Array.isArray(messageIds) ? messageIds : [messageIds];
+	const [body] = pack(
+		sourceId,
+		ids.map((id) => JSON.stringify(event(id))),
+	);
+	return body ?? "";
+}
+
+/** The same events as a JSON object, as a replay may send them. */
+function queuedObject(messageId: string) {
+	return { sourceId: "web", events: [event(messageId)] };
 }
 
 async function deliver(
 	messages: { id: string; body: unknown; attempts?: number }[],
 	bindings: Env = env,
 ) {
-	const batch = createMessageBatch<QueuedEvent>(
+	const batch = createMessageBatch<unknown>(
 		"conduit-events",
 		messages.map((m) => ({
 			id: m.id,
 			timestamp: new Date(),
 			attempts: m.attempts ?? 1,
-			body: m.body as QueuedEvent,
+			body: m.body,
 		})),
 	);
 	// The test batch records retries but not their options: keep what the consumer asked for.
@@ -70,6 +83,23 @@ async function rowsFor(messageId: string) {
 }
 
 describe("EVENTS consumer", () => {
+	it("stores a repeated event of one message once", async () => {
+		const id = uniqueId();
+		const result = await deliver([
+			{ id: `q-${id}`, body: queued([id, id, id]) },
+		]);
+		expect(result.ackAll).toBe(true);
+		const rows = await rowsFor(id);
+		expect(rows).toHaveLength(1);
+		expect(rows[0]?.attempts).toBe(1);
+	});
+
+	it("accepts a body sent as a JSON object as well as JSON text", async () => {
+		const id = uniqueId();
+		await deliver([{ id: `q-${id}`, body: queuedObject(id) }]);
+		expect(await rowsFor(id)).toHaveLength(1);
+	});
+
 	it("stores each event and acknowledges the batch", async () => {
 		const ids = [uniqueId(), uniqueId()];
 		const result = await deliver(
@@ -101,12 +131,12 @@ describe("EVENTS consumer", () => {
 
 	it("finishes a redelivered message whose first attempt stored the event but crashed before the end", async () => {
 		const id = uniqueId();
-		const event = queued(id).event;
+		const stored = event(id);
 		// What the first attempt left behind: stored, never marked processed.
 		await env.DB.prepare(
 			"INSERT INTO events (source_id, message_id, queue_message_id, type, event, timestamp, received_at, payload) VALUES ('web', ?1, 'q-crashed', 'track', 'Order Completed', ?2, ?2, ?3)",
 		)
-			.bind(id, event.timestamp, JSON.stringify(event))
+			.bind(id, stored.timestamp, JSON.stringify(stored))
 			.run();
 		await deliver([{ id: "q-crashed", body: queued(id), attempts: 2 }]);
 		const [row] = await rowsFor(id);
@@ -132,7 +162,7 @@ describe("EVENTS consumer", () => {
 		const id = uniqueId();
 		await deliver([
 			{ id: `q-a-${id}`, body: queued(id) },
-			{ id: `q-b-${id}`, body: { ...queued(id), sourceId: "app" } },
+			{ id: `q-b-${id}`, body: queued(id, "app") },
 		]);
 		expect(await rowsFor(id)).toHaveLength(2);
 	});
@@ -141,9 +171,10 @@ describe("EVENTS consumer", () => {
 		const id = uniqueId();
 		const result = await deliver([
 			{ id: "q-bad", body: { nothing: "here" } },
+			{ id: "q-not-json", body: "{oops" },
 			{ id: `q-good-${id}`, body: queued(id) },
 		]);
-		expect(result.explicitAcks).toContain("q-bad");
+		expect(result.explicitAcks).toEqual(["q-bad", "q-not-json"]);
 		expect(result.ackAll).toBe(true);
 		expect(await rowsFor(id)).toHaveLength(1);
 	});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../errors";
-import { eventsOfBatch, mergeMissing } from "./ingest";
+import { eventsOfBatch, mergeMissing, pack } from "./ingest";
 
 describe("eventsOfBatch", () => {
 	it("applies batch context, integrations and sentAt, the event's own values winning", () => {
@@ -55,5 +55,40 @@ describe("mergeMissing", () => {
 		const merged = mergeMissing({ app: { name: "a" }, locale: null }, shared);
 		expect(merged).toEqual({ app: { name: "a", version: "1" }, locale: null });
 		expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+	});
+});
+
+describe("pack", () => {
+	const event = (n: number, pad = 0) =>
+		JSON.stringify({ type: "page", messageId: `m${n}`, pad: "x".repeat(pad) });
+
+	it("writes NDJSON: a source header line, then one event per line", () => {
+		const [message, ...rest] = pack("web", [event(1), event(2)]);
+		expect(rest).toEqual([]);
+		const [header, ...lines] = (message ?? "").split("\n");
+		expect(JSON.parse(header ?? "")).toEqual({ sourceId: "web" });
+		expect(lines.map((line) => JSON.parse(line).messageId)).toEqual([
+			"m1",
+			"m2",
+		]);
+	});
+
+	it("puts at most 100 events in a message", () => {
+		const messages = pack(
+			"web",
+			Array.from({ length: 250 }, (_, n) => event(n)),
+		);
+		expect(messages.map((m) => m.split("\n").length - 1)).toEqual([
+			100, 100, 50,
+		]);
+	});
+
+	it("keeps each message under 128 KB even in 3-byte characters", () => {
+		const events = Array.from({ length: 12 }, (_, n) => event(n, 9_000));
+		const messages = pack("web", events);
+		expect(messages.length).toBeGreaterThan(1);
+		for (const message of messages)
+			expect(message.length * 3).toBeLessThan(128 * 1024);
+		expect(messages.flatMap((m) => m.split("\n").slice(1))).toEqual(events);
 	});
 });

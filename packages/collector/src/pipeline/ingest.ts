@@ -1,13 +1,7 @@
 import type { Source } from "../config/schema";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
-import type {
-	EnrichedEvent,
-	EventType,
-	JsonObject,
-	QueuedEvent,
-	SegmentEvent,
-} from "../types";
+import type { EventType, JsonObject, SegmentEvent } from "../types";
 import { enrichEvent, type RequestFacts } from "./enrich";
 import { UNSAFE_KEYS } from "./json";
 import { messageIdFor } from "./message-id";
@@ -77,14 +71,14 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
  * const { accepted, rejected } = await ingest(env.EVENTS, events, facts, source);
  */
 export async function ingest(
-	queue: Queue<QueuedEvent>,
+	queue: Queue<string>,
 	events: readonly unknown[],
 	facts: RequestFacts,
 	source: Source,
 	routeType?: EventType,
 ): Promise<IngestResult> {
 	const rejected: Rejection[] = [];
-	const messages: { body: QueuedEvent; size: number }[] = [];
+	const accepted: string[] = [];
 	for (const [index, input] of events.entries()) {
 		const prepared =
 			routeType && asObject(input)
@@ -95,7 +89,15 @@ export async function ingest(
 			rejected.push({ index, ...messageIdOf(input), error: checked.error });
 			continue;
 		}
-		const size = byteLength(JSON.stringify(checked.event));
+		if (!checked.event.messageId) {
+			checked.event.messageId = await messageIdFor(
+				source.id,
+				checked.event,
+				facts.receivedAtMs,
+			);
+		}
+		const json = JSON.stringify(enrichEvent(checked.event, facts, source));
+		const size = clientSize(json, checked.event);
 		if (size > LIMITS.maxEventBytes) {
 			rejected.push({
 				index,
@@ -104,58 +106,74 @@ export async function ingest(
 			});
 			continue;
 		}
-		const event = await complete(checked.event, facts, source);
-		messages.push({ body: { sourceId: source.id, event }, size });
+		accepted.push(json);
 	}
-	await enqueue(queue, messages);
-	return { accepted: messages.length, rejected };
+	await enqueue(queue, source.id, accepted);
+	return { accepted: accepted.length, rejected };
 }
 
-async function complete(
-	event: SegmentEvent,
-	facts: RequestFacts,
-	source: Source,
-): Promise<EnrichedEvent> {
-	if (!event.messageId)
-		event.messageId = await messageIdFor(
-			source.id,
-			event,
-			facts.receivedAt.getTime(),
-		);
-	return enrichEvent(event, facts, source);
+const encoder = new TextEncoder();
+
+/**
+ * The size of the event as the client sent it. Enrichment only adds to an event, apart from an
+ * IP address it may remove, so a short enriched form proves the client's form is under the
+ * limit without a second serialisation (a UTF-16 unit is at most 3 UTF-8 bytes). Only events
+ * near the limit are serialised again and measured exactly.
+ */
+function clientSize(enrichedJson: string, validated: SegmentEvent): number {
+	const IP_ROOM = 64;
+	if ((enrichedJson.length + IP_ROOM) * 3 <= LIMITS.maxEventBytes) return 0;
+	return encoder.encode(JSON.stringify(validated)).byteLength;
 }
 
-/** Room per message for what enrichment adds (ids, location, parsed user agent…). */
-const ENRICHMENT_ALLOWANCE = 2048;
+/**
+ * Packs serialised events into queue messages: NDJSON text, a header line `{"sourceId":…}`
+ * then one event per line (JSON.stringify never writes a raw newline, so lines are events). At
+ * most 100 events and 40,000 UTF-16 units each, so a message stays under Queues' 128 KB limit
+ * even when every character takes 3 bytes; the consumer stores each line as it is.
+ *
+ * @example
+ * pack("web", ['{"type":"page",…}']) // ['{"sourceId":"web"}\n{"type":"page",…}']
+ */
+export function pack(sourceId: string, events: readonly string[]): string[] {
+	const MAX_UNITS = 40_000;
+	const header = JSON.stringify({ sourceId });
+	const messages: string[] = [];
+	let part: string[] = [];
+	let units = 0;
+	for (const json of events) {
+		if (
+			part.length > 0 &&
+			(part.length === LIMITS.eventsPerQueueMessage ||
+				units + json.length > MAX_UNITS)
+		) {
+			messages.push(`${header}\n${part.join("\n")}`);
+			part = [];
+			units = 0;
+		}
+		part.push(json);
+		units += json.length;
+	}
+	if (part.length > 0) messages.push(`${header}\n${part.join("\n")}`);
+	return messages;
+}
 
 async function enqueue(
-	queue: Queue<QueuedEvent>,
-	messages: { body: QueuedEvent; size: number }[],
+	queue: Queue<string>,
+	sourceId: string,
+	events: readonly string[],
 ): Promise<void> {
-	const chunks: MessageSendRequest<QueuedEvent>[][] = [];
-	let chunk: MessageSendRequest<QueuedEvent>[] = [];
-	let bytes = 0;
-	for (const { body, size } of messages) {
-		const cost = size + ENRICHMENT_ALLOWANCE;
-		if (
-			chunk.length === LIMITS.queueBatchMessages ||
-			(chunk.length > 0 && bytes + cost > LIMITS.queueBatchBytes)
-		) {
-			chunks.push(chunk);
-			chunk = [];
-			bytes = 0;
-		}
-		chunk.push({ body, contentType: "json" });
-		bytes += cost;
-	}
-	if (chunk.length > 0) chunks.push(chunk);
+	if (events.length === 0) return;
+	const messages = pack(sourceId, events);
 	try {
-		await Promise.all(chunks.map((part) => queue.sendBatch(part)));
+		await Promise.all(
+			messages.map((body) => queue.send(body, { contentType: "text" })),
+		);
 	} catch (error) {
 		console.error(
 			JSON.stringify({
 				msg: "enqueue failed",
-				events: messages.length,
+				events: events.length,
 				error: String(error),
 			}),
 		);
@@ -196,9 +214,4 @@ export function mergeMissing(own: JsonObject, shared: JsonObject): JsonObject {
 		else if (mine && theirs) merged[key] = mergeMissing(mine, theirs);
 	}
 	return merged;
-}
-
-const encoder = new TextEncoder();
-function byteLength(text: string): number {
-	return encoder.encode(text).byteLength;
 }

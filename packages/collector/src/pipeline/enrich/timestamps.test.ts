@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { correctTimestamps } from "./timestamps";
 
-const received = new Date("2026-11-01T09:00:05.000Z");
+const received = Date.parse("2026-11-01T09:00:05.000Z");
 
 describe("correctTimestamps", () => {
 	it("removes the client's clock error: receivedAt − (sentAt − timestamp)", () => {
