@@ -69,12 +69,7 @@ const singleChain = [
 
 async function batchHandler(c: Context<AppEnv>) {
 	const events = eventsOfBatch(c.get("body"));
-	const result = await ingest(
-		c.env.EVENTS,
-		events,
-		requestFacts(c),
-		c.get("source"),
-	);
+	const result = await ingest(c.env, events, requestFacts(c), c.get("source"));
 	return c.json({ success: true, ...result });
 }
 app.post("/v1/batch", ...batchChain, batchHandler);
@@ -84,7 +79,7 @@ app.post("/v1/import", ...batchChain, batchHandler);
 function singleHandler(type: EventType) {
 	return async function singleHandler(c: Context<AppEnv>) {
 		const result = await ingest(
-			c.env.EVENTS,
+			c.env,
 			[c.get("body")],
 			requestFacts(c),
 			c.get("source"),

@@ -1,6 +1,9 @@
+import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
+import worker from "../src/index";
+import { CRONS } from "../src/scheduled";
 import {
 	basic,
 	fixtureEvents,
@@ -471,22 +474,53 @@ describe("rate limiting", () => {
 });
 
 describe("durability", () => {
-	it("answers 503 with Retry-After, not 200, when the queue does not take the events", async () => {
-		const failingQueue = {
-			send: () => Promise.reject(new Error("queue unavailable")),
-			sendBatch: () => Promise.reject(new Error("queue unavailable")),
-		} as unknown as Queue;
-		const response = await app.fetch(
-			new Request("http://collector.test/v1/batch", {
-				method: "POST",
-				headers: {
-					authorization: basic(WEB_KEY),
-					"content-type": "application/json",
-				},
-				body: JSON.stringify({ batch: [track()] }),
-			}),
-			{ ...env, EVENTS: failingQueue },
+	const failingQueue = {
+		send: () => Promise.reject(new Error("queue unavailable")),
+		sendBatch: () => Promise.reject(new Error("queue unavailable")),
+	} as unknown as Queue;
+	const batchRequest = (messageId: string) =>
+		new Request("http://collector.test/v1/batch", {
+			method: "POST",
+			headers: {
+				authorization: basic(WEB_KEY),
+				"content-type": "application/json",
+			},
+			body: JSON.stringify({ batch: [track({ messageId })] }),
+		});
+
+	it("keeps the events in D1 and answers 200 when the queue refuses them; the drain delivers them", async () => {
+		const messageId = uniqueId();
+		const response = await app.fetch(batchRequest(messageId), {
+			...env,
+			EVENTS: failingQueue,
+		});
+		expect(response.status).toBe(200);
+		const spooled = await env.DB.prepare(
+			"SELECT COUNT(*) AS n FROM ingest_spool WHERE body LIKE ?1",
+		)
+			.bind(`%${messageId}%`)
+			.first<{ n: number }>();
+		expect(spooled?.n).toBe(1);
+
+		await worker.scheduled(
+			createScheduledController({ cron: CRONS.drainSpool }),
+			env,
 		);
+		expect(await waitForStored([messageId])).toHaveLength(1);
+		const left = await env.DB.prepare(
+			"SELECT COUNT(*) AS n FROM ingest_spool WHERE body LIKE ?1",
+		)
+			.bind(`%${messageId}%`)
+			.first<{ n: number }>();
+		expect(left?.n).toBe(0);
+	});
+
+	it("answers 503 with Retry-After, not 200, when neither the queue nor D1 keeps the events", async () => {
+		const response = await app.fetch(batchRequest(uniqueId()), {
+			...env,
+			EVENTS: failingQueue,
+			DB: env.UNMIGRATED_DB,
+		});
 		expect(response.status).toBe(503);
 		expect(response.headers.get("retry-after")).toBe("10");
 		expect(await response.json()).toMatchObject({

@@ -3,7 +3,9 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import pkg from "../package.json";
 import { app } from "../src/app";
+import { drainSpool, spoolMessages } from "../src/db/spool";
 import worker from "../src/index";
+import { CRONS } from "../src/scheduled";
 import { uniqueId, useConfig } from "./helpers";
 
 describe("GET /health", () => {
@@ -72,7 +74,7 @@ describe("retention", () => {
 			),
 		]);
 		await worker.scheduled(
-			createScheduledController({ cron: "17 * * * *" }),
+			createScheduledController({ cron: CRONS.retention }),
 			env,
 		);
 		const { results } = await env.DB.prepare(
@@ -81,5 +83,25 @@ describe("retention", () => {
 			.bind(old, recent)
 			.all<{ message_id: string }>();
 		expect(results.map((row) => row.message_id)).toEqual([recent]);
+	});
+});
+
+describe("spool drain", () => {
+	it("moves spooled messages oldest first and stops at the first refusal, keeping the rest", async () => {
+		await env.DB.prepare("DELETE FROM ingest_spool").run();
+		await spoolMessages(env.DB, ["first", "second", "third"], new Date());
+		const sent: string[] = [];
+		const flaky = {
+			send: async (body: string) => {
+				if (sent.length === 2) throw new Error("queue busy");
+				sent.push(body);
+			},
+		} as unknown as Queue<string>;
+		expect(await drainSpool(env.DB, flaky)).toBe(2);
+		expect(sent).toEqual(["first", "second"]);
+		const { results } = await env.DB.prepare(
+			"SELECT body FROM ingest_spool",
+		).all<{ body: string }>();
+		expect(results.map((row) => row.body)).toEqual(["third"]);
 	});
 });

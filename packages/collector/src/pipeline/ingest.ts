@@ -1,4 +1,5 @@
 import type { Source } from "../config/schema";
+import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
 import type { EventType, JsonObject, SegmentEvent } from "../types";
@@ -63,15 +64,16 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 
 /**
  * Runs each event through validate (must pass) and enrich (best effort), then hands the
- * accepted ones to the EVENTS queue. Resolves only once the queue has taken every accepted
- * event; if it cannot, throws 503 so the client keeps the batch and retries (the consumer
- * deduplicates by messageId, so a partly enqueued batch is safe to resend).
+ * accepted ones to the EVENTS queue. Resolves only once every accepted event is durably kept —
+ * taken by the queue or, if the queue refuses, written to D1's spool; if neither works, throws
+ * 503 so the client keeps the batch and retries (the consumer deduplicates by messageId, so a
+ * partly enqueued batch is safe to resend).
  *
  * @example
- * const { accepted, rejected } = await ingest(env.EVENTS, events, facts, source);
+ * const { accepted, rejected } = await ingest(env, events, facts, source);
  */
 export async function ingest(
-	queue: Queue<string>,
+	sinks: IngestSinks,
 	events: readonly unknown[],
 	facts: RequestFacts,
 	source: Source,
@@ -108,7 +110,7 @@ export async function ingest(
 		}
 		accepted.push(json);
 	}
-	await enqueue(queue, source.id, accepted);
+	await enqueue(sinks, source.id, accepted);
 	return { accepted: accepted.length, rejected };
 }
 
@@ -158,8 +160,11 @@ export function pack(sourceId: string, events: readonly string[]): string[] {
 	return messages;
 }
 
+/** Where accepted events go: the EVENTS queue, or D1's spool when the queue refuses them. */
+export type IngestSinks = Pick<Env, "EVENTS" | "DB">;
+
 async function enqueue(
-	queue: Queue<string>,
+	sinks: IngestSinks,
 	sourceId: string,
 	events: readonly string[],
 ): Promise<void> {
@@ -167,12 +172,26 @@ async function enqueue(
 	const messages = pack(sourceId, events);
 	try {
 		await Promise.all(
-			messages.map((body) => queue.send(body, { contentType: "text" })),
+			messages.map((body) => sinks.EVENTS.send(body, { contentType: "text" })),
 		);
+		return;
 	} catch (error) {
 		console.error(
 			JSON.stringify({
-				msg: "enqueue failed",
+				msg: "enqueue failed; spooling to D1",
+				events: events.length,
+				error: String(error),
+			}),
+		);
+	}
+	// Some messages may have reached the queue: spooling them again only makes duplicates,
+	// which the consumer drops.
+	try {
+		await spoolMessages(sinks.DB, messages, new Date());
+	} catch (error) {
+		console.error(
+			JSON.stringify({
+				msg: "spool failed",
 				events: events.length,
 				error: String(error),
 			}),
@@ -181,7 +200,9 @@ async function enqueue(
 			503,
 			"unavailable",
 			"Events could not be stored right now; retry the same request",
-			{ "Retry-After": "10" },
+			{
+				"Retry-After": "10",
+			},
 		);
 	}
 }
