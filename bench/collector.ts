@@ -113,7 +113,7 @@ const baselineHarness = createTestHarness({
 			config: {
 				name: "baseline",
 				main: "bench/baseline/worker.ts",
-				compatibility_date: "2026-11-01",
+				compatibility_date: "2026-10-23",
 			},
 		},
 	],
