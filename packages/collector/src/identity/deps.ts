@@ -1,0 +1,70 @@
+import { ulid } from "ulid";
+import type { LoadedConfig } from "../config/schema";
+import { IdentityCache, type LimitCounts } from "./cache";
+import { countingD1, type D1Calls } from "./d1-counter";
+import { Lru } from "./lru";
+import type { IdentityDeps } from "./resolve";
+import { type IdentitySettings, identitySettings } from "./settings";
+
+/*
+ * One cache per isolate, shared by every batch it consumes. Sizes: an entry is ~100 bytes, so
+ * 50,000 identifiers cost ~5 MB of the isolate's 128 MB.
+ */
+const identities = new Lru<string>(50_000);
+const profileCounts = new Lru<LimitCounts>(20_000);
+const settingsBySource = new WeakMap<
+	LoadedConfig,
+	Map<string, IdentitySettings>
+>();
+
+/**
+ * The identity stage's dependencies for one batch: the real D1 (counted, so the consumer can
+ * log round trips), this isolate's cache in front of the IDENTITY_CACHE KV namespace, and each
+ * source's identity rules from the loaded config (a source no longer in the config gets the
+ * defaults, which are the strict ones).
+ *
+ * @example
+ * const deps = identityDeps(env, await loadConfig(env));
+ * await resolveIdentities(fresh, deps);
+ * deps.d1.calls // D1 round trips made
+ */
+export function identityDeps(
+	env: Pick<Env, "DB" | "IDENTITY_CACHE">,
+	config: LoadedConfig,
+): IdentityDeps & { d1: D1Calls } {
+	const d1 = countingD1(env.DB);
+	let bySource = settingsBySource.get(config);
+	if (!bySource) {
+		bySource = new Map();
+		settingsBySource.set(config, bySource);
+	}
+	const settings = bySource;
+	return {
+		db: d1.db,
+		d1,
+		cache: new IdentityCache(identities, profileCounts, env.IDENTITY_CACHE),
+		settingsFor(sourceId) {
+			let found = settings.get(sourceId);
+			if (!found) {
+				const source = config.config.sources.find((s) => s.id === sourceId);
+				found = identitySettings(source?.identity);
+				settings.set(sourceId, found);
+			}
+			return found;
+		},
+		now: () => new Date(),
+		newProfileId: () => `prof_${ulid()}`,
+	};
+}
+
+/**
+ * Forgets this isolate's cached identities and counts (KV is untouched), as a new isolate
+ * would start.
+ *
+ * @example
+ * clearIdentityMemory(); // in a test, to start from a cold isolate
+ */
+export function clearIdentityMemory(): void {
+	identities.clear();
+	profileCounts.clear();
+}
