@@ -19,9 +19,9 @@ export interface CacheLookup {
 }
 
 /**
- * The resolver's cache of identity key → profile id: an isolate LRU in front of KV
- * (`identity:<type>:<value>`), plus, in the isolate only, each profile's identity counts for
- * the limited types. Entries can be stale (another isolate merged or deleted the profile), so
+ * The resolver's cache: identity key → profile id (`identity:<type>:<value>`), and each
+ * profile's identity counts for the limited types (`limits:<profile id>`), both in an isolate
+ * LRU in front of KV. Entries can be stale (another isolate merged or deleted the profile), so
  * they are only ever hints: a profile id from here is checked by the write batch's guard, and
  * counts are lower bounds (a profile's identities only grow until it is deleted), which is
  * enough to refuse a merge but never to allow one. KV failures are logged and ignored: the
@@ -70,6 +70,57 @@ export class IdentityCache {
 		return { hints, fromMemory, fromKv: hints.size - fromMemory };
 	}
 
+	/** Limited-type counts of profiles: from the LRU, and with `kv` for the rest from KV. */
+	async counts(
+		profileIds: readonly string[],
+		options: { kv: boolean },
+	): Promise<Map<string, LimitCounts>> {
+		const found = new Map<string, LimitCounts>();
+		const missing: string[] = [];
+		for (const id of new Set(profileIds)) {
+			const hit = this.profileCounts.get(id);
+			if (hit) found.set(id, hit);
+			else missing.push(limitsKey(id));
+		}
+		const kv = this.kv;
+		if (!options.kv || !kv || missing.length === 0) return found;
+		try {
+			for (let i = 0; i < missing.length; i += KV_BULK_GET) {
+				const map = await kv.get<LimitCounts>(
+					missing.slice(i, i + KV_BULK_GET),
+					"json",
+				);
+				for (const [key, counts] of map)
+					if (counts) {
+						const id = key.slice(LIMITS_PREFIX.length);
+						found.set(id, counts);
+						this.profileCounts.set(id, counts);
+					}
+			}
+		} catch (error) {
+			warn("identity cache read failed", error);
+		}
+		return found;
+	}
+
+	/** Records profiles' exact counts, in the LRU and (awaited, best effort) in KV. */
+	async rememberCounts(
+		counts: ReadonlyMap<string, LimitCounts>,
+	): Promise<void> {
+		const writes: Promise<void>[] = [];
+		for (const [id, value] of counts) {
+			const known = this.profileCounts.get(id);
+			this.profileCounts.set(id, value);
+			if (this.kv && !sameCounts(known, value))
+				writes.push(
+					this.kv.put(limitsKey(id), JSON.stringify(value), {
+						expirationTtl: KV_TTL_SECONDS,
+					}),
+				);
+		}
+		await settle(writes, "identity cache write failed");
+	}
+
 	/** Records where identifiers now live, in the LRU and (awaited, best effort) in KV. */
 	async remember(entries: ReadonlyMap<string, string>): Promise<void> {
 		const writes: Promise<void>[] = [];
@@ -95,9 +146,25 @@ export class IdentityCache {
 			if (options.kv && this.kv && fitsKv(key))
 				deletes.push(this.kv.delete(key));
 		}
-		for (const id of profileIds) this.profileCounts.delete(id);
+		for (const id of profileIds) {
+			this.profileCounts.delete(id);
+			if (options.kv && this.kv) deletes.push(this.kv.delete(limitsKey(id)));
+		}
 		await settle(deletes, "identity cache delete failed");
 	}
+}
+
+const LIMITS_PREFIX = "limits:";
+function limitsKey(profileId: string): string {
+	return `${LIMITS_PREFIX}${profileId}`;
+}
+
+function sameCounts(a: LimitCounts | undefined, b: LimitCounts): boolean {
+	if (!a) return false;
+	const keys = Object.keys(b);
+	return (
+		keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k])
+	);
 }
 
 const encoder = new TextEncoder();

@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { monotonicFactory, type ULIDFactory } from "ulid";
 import type { LoadedConfig } from "../config/schema";
 import { IdentityCache, type LimitCounts } from "./cache";
 import { countingD1, type D1Calls } from "./d1-counter";
@@ -16,6 +16,12 @@ const settingsBySource = new WeakMap<
 	LoadedConfig,
 	Map<string, IdentitySettings>
 >();
+/**
+ * Monotonic within the isolate: of two profiles created in the same millisecond, the later has
+ * the larger id, so "merge into the oldest" still picks the first. Created on first use,
+ * because Workers allow no random values at global scope.
+ */
+let profileUlid: ULIDFactory | undefined;
 
 /**
  * The identity stage's dependencies for one batch: the real D1 (counted, so the consumer can
@@ -53,7 +59,10 @@ export function identityDeps(
 			return found;
 		},
 		now: () => new Date(),
-		newProfileId: () => `prof_${ulid()}`,
+		newProfileId() {
+			profileUlid ??= monotonicFactory();
+			return `prof_${profileUlid()}`;
+		},
 	};
 }
 

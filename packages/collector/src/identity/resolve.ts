@@ -5,7 +5,6 @@ import { isConflict } from "./conflict";
 import { groupOf, lifetimeValueOf, traitRows } from "./event-facts";
 import { type Identifier, identifiersOf, identityKey } from "./identifiers";
 import {
-	type Graph,
 	type GraphProfile,
 	NeedsRead,
 	type Plan,
@@ -169,7 +168,7 @@ async function attempt(
 	stats.memoryHits += lookup.fromMemory;
 	stats.kvHits += lookup.fromKv;
 
-	let outcome = planOnHints(batch, lookup.hints, deps);
+	let outcome = await planOnHints(batch, lookup.hints, deps);
 	if (!outcome) {
 		stats.reads++;
 		outcome = await planOnRead(batch, lookup.hints, deps, now);
@@ -190,11 +189,15 @@ async function attempt(
 		})),
 	);
 	const commit = commitStatements(deps.db, plan, writes, droppedWrites, now);
-	const results = await deps.db.batch<{
-		type: string;
-		value: string;
-		profile_id: string;
-	}>(commit.statements);
+	// Nothing to write (no event carries a usable identifier): no round trip either.
+	const results =
+		commit.statements.length === 0
+			? []
+			: await deps.db.batch<{
+					type: string;
+					value: string;
+					profile_id: string;
+				}>(commit.statements);
 
 	// The write is in; now bring the cache up to date (best effort).
 	const remember = new Map<string, string>();
@@ -207,49 +210,61 @@ async function attempt(
 			identityKey({ type: row.type, value: row.value }),
 			row.profile_id,
 		);
-	for (const merge of plan.merges)
-		deps.cache.profileCounts.delete(merge.absorbedId);
-	for (const [id, counts] of plan.counts)
-		deps.cache.profileCounts.set(id, counts);
-	await deps.cache.remember(remember);
+	await Promise.all([
+		deps.cache.remember(remember),
+		deps.cache.rememberCounts(plan.counts),
+		deps.cache.forget(
+			[],
+			plan.merges.map((m) => m.absorbedId),
+			{ kv: true },
+		),
+	]);
 	return outcome;
 }
 
-/** Plans from cache hints alone, when every identifier has one and no decision needs a read. */
-function planOnHints(
+/**
+ * Plans from cache hints alone, when every identifier has one and no decision needs a read.
+ * Profiles' counts come from the LRU, and from KV only if a decision asks for them.
+ */
+async function planOnHints(
 	batch: readonly Prepared[],
 	hints: ReadonlyMap<string, string>,
 	deps: IdentityDeps,
-): Outcome | undefined {
+): Promise<Outcome | undefined> {
 	const allHinted = batch.every(
 		(p) =>
 			p.previousId === undefined &&
 			p.identifiers.every((id) => hints.has(identityKey(id))),
 	);
 	if (!allHinted) return undefined;
-	const profiles = new Map<string, GraphProfile>();
-	for (const id of new Set(hints.values()))
-		profiles.set(id, {
-			id,
-			createdAt: "",
-			version: null,
-			counts: deps.cache.profileCounts.get(id) ?? null,
-		});
-	const graph: Graph = { owners: hints, profiles };
+	const ids = [...new Set(hints.values())];
 	// A hinted profile that is live still holds every identifier hinted to it (identities move
 	// only when their profile is absorbed, and go only when it is deleted, which is what
 	// suppresses them), and the write's guard checks it is live: no suppression read is needed.
-	try {
-		const plan = planResolution(
-			batch.map((p) => planEvent(p, p.identifiers)),
-			graph,
-			deps.newProfileId,
-		);
-		return { plan, planned: [...batch], dropped: [] };
-	} catch (error) {
-		if (error instanceof NeedsRead) return undefined;
-		throw error;
+	for (const kv of [false, true]) {
+		const counts = await deps.cache.counts(ids, { kv });
+		const profiles = new Map<string, GraphProfile>();
+		for (const id of ids)
+			profiles.set(id, {
+				id,
+				createdAt: "",
+				version: null,
+				counts: counts.get(id) ?? null,
+			});
+		try {
+			const plan = planResolution(
+				batch.map((p) => planEvent(p, p.identifiers)),
+				{ owners: hints, profiles },
+				deps.newProfileId,
+			);
+			return { plan, planned: [...batch], dropped: [] };
+		} catch (error) {
+			if (!(error instanceof NeedsRead)) throw error;
+			// Every count was already at hand: only a read can decide.
+			if (counts.size === ids.length) return undefined;
+		}
 	}
+	return undefined;
 }
 
 /** Reads the graph (one round trip), applies suppressions and alias typing, then plans. */

@@ -6,8 +6,20 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { CONFIG_KEY, clearConfigCache } from "../../src/config/load";
+import { type StoredEvent, storeEvents } from "../../src/db/events";
+import { IdentityCache } from "../../src/identity/cache";
+import { countingD1, type D1Calls } from "../../src/identity/d1-counter";
 import { clearIdentityMemory } from "../../src/identity/deps";
-import type { IdentitySettingsInput } from "../../src/identity/settings";
+import { Lru } from "../../src/identity/lru";
+import {
+	type IdentityDeps,
+	type IdentityResult,
+	resolveIdentities,
+} from "../../src/identity/resolve";
+import {
+	type IdentitySettingsInput,
+	identitySettings,
+} from "../../src/identity/settings";
 import worker from "../../src/index";
 import { correctTimestamps } from "../../src/pipeline/enrich/timestamps";
 import { validateEvent } from "../../src/pipeline/validate";
@@ -174,4 +186,65 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 		[copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
 	}
 	return copy;
+}
+
+/** A fresh isolate's cache (own LRUs) in front of the real KV namespace, or of no KV. */
+export function newCache(options: { kv?: boolean } = {}): IdentityCache {
+	return new IdentityCache(
+		new Lru(10_000),
+		new Lru(10_000),
+		options.kv === false ? undefined : env.IDENTITY_CACHE,
+	);
+}
+
+/** Resolver dependencies on the real D1 (counted), with a given cache and rules. */
+export function depsFor(
+	cache: IdentityCache,
+	options: {
+		db?: D1Database;
+		identity?: IdentitySettingsInput;
+		now?: () => Date;
+		newProfileId?: () => string;
+	} = {},
+): IdentityDeps & { d1: D1Calls } {
+	const d1 = countingD1(options.db ?? env.DB);
+	const settings = identitySettings(options.identity);
+	return {
+		db: d1.db,
+		d1,
+		cache,
+		settingsFor: () => settings,
+		now: options.now ?? (() => new Date()),
+		newProfileId: options.newProfileId ?? (() => `prof_${crypto.randomUUID()}`),
+	};
+}
+
+/** Stores queued events as the consumer does (each as its own queue message) and returns the fresh ones. */
+export async function store(events: QueuedEvent[]): Promise<StoredEvent[]> {
+	return storeEvents(
+		env.DB,
+		events.map((e) => ({
+			...e,
+			queueMessageId: `queue-message-${++nextMessage}`,
+		})),
+	);
+}
+
+/** Stores and resolves events with the given dependencies, as one consumer batch. */
+export async function storeAndResolve(
+	raws: JsonObject[],
+	deps: IdentityDeps,
+): Promise<IdentityResult> {
+	return resolveIdentities(await store(raws.map((e) => toQueued(e))), deps);
+}
+
+/** A Segment event for tests: a messageId and timestamp are filled in. */
+let nextEvent = 0;
+export function seg(fields: JsonObject): JsonObject {
+	nextEvent++;
+	return {
+		messageId: `test-message-${nextEvent}`,
+		timestamp: new Date(Date.UTC(2026, 10, 1, 8, 0, nextEvent)).toISOString(),
+		...fields,
+	};
 }
