@@ -11,7 +11,11 @@ export default defineConfig(async () => {
 			cloudflareTest({
 				wrangler: { configPath: here("../../wrangler.toml") },
 				miniflare: {
-					bindings: { TEST_MIGRATIONS: migrations },
+					bindings: {
+						TEST_MIGRATIONS: migrations,
+						// The admin API's bearer token (a Worker secret in production).
+						ADMIN_TOKEN: "test-admin-token-0123456789abcdefghij",
+					},
 					// Tests must never leave the machine.
 					outboundService: (request: Request) =>
 						new Response(`blocked outbound request to ${request.url}`, {
