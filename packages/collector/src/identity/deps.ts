@@ -48,7 +48,7 @@ export function identityDeps(
 	return {
 		db: d1.db,
 		d1,
-		cache: new IdentityCache(identities, profileCounts, env.IDENTITY_CACHE),
+		cache: isolateCache(env),
 		settingsFor(sourceId) {
 			let found = settings.get(sourceId);
 			if (!found) {
@@ -64,6 +64,16 @@ export function identityDeps(
 			return `prof_${profileUlid()}`;
 		},
 	};
+}
+
+/**
+ * This isolate's identity cache, in front of the IDENTITY_CACHE namespace.
+ *
+ * @example
+ * await deleteProfile(env.DB, isolateCache(env), id, new Date());
+ */
+export function isolateCache(env: Pick<Env, "IDENTITY_CACHE">): IdentityCache {
+	return new IdentityCache(identities, profileCounts, env.IDENTITY_CACHE);
 }
 
 /**
