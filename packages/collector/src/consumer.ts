@@ -22,6 +22,7 @@ export function retryDelaySeconds(attempts: number): number {
 export async function consumeEvents(
 	batch: MessageBatch<QueuedEvent>,
 	env: Env,
+	ctx?: ExecutionContext,
 ): Promise<void> {
 	const incoming: IncomingEvent[] = [];
 	for (const message of batch.messages) {
@@ -40,7 +41,7 @@ export async function consumeEvents(
 	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
-		const identity = identityDeps(env, await loadConfig(env));
+		const identity = identityDeps(env, await loadConfig(env), ctx);
 		const resolved = await resolveIdentities(fresh, identity);
 		// Stages after identity run here, in order, on `resolved.events` only (duplicates and
 		// suppressed events never reach them).

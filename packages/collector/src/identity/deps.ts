@@ -25,9 +25,9 @@ let profileUlid: ULIDFactory | undefined;
 
 /**
  * The identity stage's dependencies for one batch: the real D1 (counted, so the consumer can
- * log round trips), this isolate's cache in front of the IDENTITY_CACHE KV namespace, and each
+ * log round trips), this isolate's cache in front of the IDENTITY_CACHE KV namespace, each
  * source's identity rules from the loaded config (a source no longer in the config gets the
- * defaults, which are the strict ones).
+ * defaults, which are the strict ones), and `ctx.waitUntil` for cache writes, when given.
  *
  * @example
  * const deps = identityDeps(env, await loadConfig(env));
@@ -37,6 +37,7 @@ let profileUlid: ULIDFactory | undefined;
 export function identityDeps(
 	env: Pick<Env, "DB" | "IDENTITY_CACHE">,
 	config: LoadedConfig,
+	ctx?: Pick<ExecutionContext, "waitUntil">,
 ): IdentityDeps & { d1: D1Calls } {
 	const d1 = countingD1(env.DB);
 	let bySource = settingsBySource.get(config);
@@ -59,6 +60,7 @@ export function identityDeps(
 			return found;
 		},
 		now: () => new Date(),
+		...(ctx && { defer: (work: Promise<unknown>) => ctx.waitUntil(work) }),
 		newProfileId() {
 			profileUlid ??= monotonicFactory();
 			return `prof_${profileUlid()}`;

@@ -43,6 +43,11 @@ export interface IdentityDeps {
 	settingsFor(sourceId: string): IdentitySettings;
 	now(): Date;
 	newProfileId(): string;
+	/**
+	 * Lets cache writes outlive the batch (the queue handler's `ctx.waitUntil`); without it
+	 * they are awaited. KV is a cache, so a write that never lands costs a D1 read later.
+	 */
+	defer?: (work: Promise<unknown>) => void;
 }
 
 /** What one batch's resolution did, for logs and the benchmark. */
@@ -210,7 +215,8 @@ async function attempt(
 			identityKey({ type: row.type, value: row.value }),
 			row.profile_id,
 		);
-	await Promise.all([
+	// The isolate's LRU is updated at once; the KV writes may finish after the batch is acked.
+	const kvWrites = Promise.all([
 		deps.cache.remember(remember),
 		deps.cache.rememberCounts(plan.counts),
 		deps.cache.forget(
@@ -219,6 +225,8 @@ async function attempt(
 			{ kv: true },
 		),
 	]);
+	if (deps.defer) deps.defer(kvWrites);
+	else await kvWrites;
 	return outcome;
 }
 
