@@ -1,6 +1,7 @@
 import { app } from "./app";
 import { consumeEvents } from "./consumer";
 import { deleteEventsBefore } from "./db/events";
+import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 import type { QueuedEvent } from "./types";
 
 const DAY_MS = 86_400_000;
@@ -16,10 +17,15 @@ export default {
 	queue: consumeEvents,
 	async scheduled(_controller, env) {
 		const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
-		const deleted = await deleteEventsBefore(
+		const before = new Date(Date.now() - days * DAY_MS);
+		const deleted = await deleteEventsBefore(env.DB, before);
+		const identity = await deleteIdentityRecordsBefore(
 			env.DB,
-			new Date(Date.now() - days * DAY_MS),
+			before,
+			new Date(),
 		);
-		console.log(JSON.stringify({ msg: "retention cleanup", days, deleted }));
+		console.log(
+			JSON.stringify({ msg: "retention cleanup", days, deleted, identity }),
+		);
 	},
 } satisfies ExportedHandler<Env, QueuedEvent>;
