@@ -8,7 +8,8 @@
  *
  * - cold: people never seen before, in a freshly started isolate (empty LRU, empty KV);
  * - warm: the same people again (new messageIds), same isolate: identities in the LRU;
- * - warm KV, new isolate: the Worker reloaded, so only KV knows the identities.
+ * - warm KV, new isolate: the Worker reloaded, so only KV knows the identities;
+ * - known in D1 only: KV emptied and the Worker reloaded, so every batch reads the graph.
  *
  * Each phase replays the 624 fixture events ROUNDS times, with identifiers renamed per round so
  * that every round of the cold phase is new people. events/s is wall time from dispatching a
@@ -61,6 +62,7 @@ interface BenchEnv {
 		list(options: {
 			cursor?: string;
 		}): Promise<{ keys: unknown[]; list_complete: boolean; cursor?: string }>;
+		delete(key: string): Promise<void>;
 	};
 }
 interface QueueHandler {
@@ -89,7 +91,10 @@ try {
 	const warm = await run("warm (LRU)", "again");
 	await server.update(options); // a new isolate; D1 and KV are kept
 	const kv = await run("warm KV, new isolate", "once more");
-	report([cold, warm, kv]);
+	await flushKv();
+	await server.update(options);
+	const d1 = await run("known in D1 only, empty cache", "and again");
+	report([cold, warm, kv, d1]);
 } finally {
 	await server.close();
 }
@@ -223,6 +228,18 @@ async function batchLogs(batches: number): Promise<Json[]> {
 		if (Date.now() > deadline)
 			throw new Error(`saw ${lines.length} of ${batches} batch logs`);
 		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
+
+/** Deletes every identity cache entry, as if KV had been flushed. */
+async function flushKv() {
+	const kv = ((await server.getWorker().getEnv()) as BenchEnv).IDENTITY_CACHE;
+	for (;;) {
+		const page = await kv.list({});
+		if (page.keys.length === 0) return;
+		await Promise.all(
+			page.keys.map((key) => kv.delete((key as { name: string }).name)),
+		);
 	}
 }
 
