@@ -74,6 +74,9 @@ export interface Plan {
 /**
  * Thrown when a decision needs exact facts about a profile that only a cache hint vouches for:
  * the resolver then reads the graph from D1 and plans again.
+ *
+ * @example
+ * try { planResolution(events, hintsOnly, newId) } catch (e) { if (e instanceof NeedsRead) readAndPlan() }
  */
 export class NeedsRead extends Error {
 	constructor(profileId: string) {
