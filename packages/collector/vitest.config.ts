@@ -4,6 +4,11 @@ import { defineConfig } from "vitest/config";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+// wrangler.toml requires the ADMIN_TOKEN secret. Tests set it the way wrangler reads secrets
+// from the environment (no .dev.vars is committed), and bind it explicitly below.
+const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij";
+process.env.ADMIN_TOKEN = ADMIN_TOKEN;
+
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(here("./migrations"));
 	return {
@@ -11,7 +16,11 @@ export default defineConfig(async () => {
 			cloudflareTest({
 				wrangler: { configPath: here("../../wrangler.toml") },
 				miniflare: {
-					bindings: { TEST_MIGRATIONS: migrations },
+					bindings: {
+						TEST_MIGRATIONS: migrations,
+						// The admin API's bearer token (a Worker secret in production).
+						ADMIN_TOKEN,
+					},
 					// A real D1 database without the schema: every query fails, as when D1 is down.
 					d1Databases: { UNMIGRATED_DB: "unmigrated" },
 					// A small limit so the 429 path can be reached in a test.
@@ -33,6 +42,9 @@ export default defineConfig(async () => {
 			name: "collector",
 			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
 			setupFiles: ["./test/setup.ts"],
+			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
+			// logs of failing tests only.
+			silent: "passed-only" as const,
 		},
 	};
 });

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { ApiError, errorBody } from "./errors";
 import { health } from "./health";
+import { profileRoutes } from "./identity/routes";
 import { LIMITS } from "./limits";
 import { corsPreflight, sourceCors } from "./middleware/cors";
 import { jsonBody } from "./middleware/json-body";
@@ -52,6 +53,7 @@ app.notFound((c) =>
 );
 
 app.get("/health", health);
+app.route("/v1/profiles", profileRoutes);
 app.options("/v1/*", corsPreflight());
 
 const batchChain = [

@@ -1,4 +1,7 @@
+import { loadConfig } from "./config/load";
 import { type IncomingEvent, markProcessed, storeEvents } from "./db/events";
+import { identityDeps } from "./identity/deps";
+import { resolveIdentities } from "./identity/resolve";
 import type { EnrichedEvent, QueuedBatch } from "./types";
 
 /** Redelivery delay after a failed batch: 5 s doubling per attempt, at most 5 min. */
@@ -10,6 +13,8 @@ export function retryDelaySeconds(attempts: number): number {
  * The EVENTS queue consumer. Stage rules: storing is must-pass for the whole batch (if D1 fails,
  * every message is retried with backoff and, after max_retries, goes to the dead-letter queue);
  * a message that does not hold events can never succeed, so it is logged and acknowledged.
+ * Identity resolution is must-pass too (a failure retries the batch; it is idempotent); it
+ * sets `context.profileId` and leaves out events of deleted (suppressed) profiles.
  *
  * @example
  * export default { queue: consumeEvents } satisfies ExportedHandler<Env, string>;
@@ -17,6 +22,7 @@ export function retryDelaySeconds(attempts: number): number {
 export async function consumeEvents(
 	batch: MessageBatch<unknown>,
 	env: Env,
+	ctx?: ExecutionContext,
 ): Promise<void> {
 	const incoming: IncomingEvent[] = [];
 	const seen = new Set<string>();
@@ -48,7 +54,10 @@ export async function consumeEvents(
 	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
-		// Stages after storage run here, in order, on `fresh` only (duplicates never reach them).
+		const identity = identityDeps(env, await loadConfig(env), ctx);
+		const resolved = await resolveIdentities(fresh, identity);
+		// Stages after identity run here, in order, on `resolved.events` only (duplicates and
+		// suppressed events never reach them).
 		await markProcessed(
 			env.DB,
 			fresh.map((e) => e.rowId),
@@ -60,6 +69,7 @@ export async function consumeEvents(
 				received: incoming.length,
 				stored: fresh.length,
 				duplicates: incoming.length - fresh.length,
+				identity: { ...resolved.stats, d1Calls: identity.d1.calls },
 			}),
 		);
 		batch.ackAll();

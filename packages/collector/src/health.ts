@@ -25,9 +25,10 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
 }
 
 /**
- * GET /health: the version and whether each binding answers. D1 runs a query and KV reads (and
- * validates) the config; a queue cannot be read from its producer side without sending, so for
- * EVENTS and RATE_LIMITER the check is that the binding is present. 200 when all pass, else 503.
+ * GET /health: the version and whether each binding answers. D1 runs a query, KV reads (and
+ * validates) the config, the identity cache reads a key; a queue cannot be read from its
+ * producer side without sending, so for EVENTS and RATE_LIMITER the check is that the binding
+ * is present. 200 when all pass, else 503.
  *
  * @example
  * curl http://localhost:8787/health
@@ -35,7 +36,7 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
  */
 export async function health(c: Context<AppEnv>) {
 	const { env } = c;
-	const [DB, CONFIG, EVENTS, RATE_LIMITER] = await Promise.all([
+	const [DB, CONFIG, IDENTITY_CACHE, EVENTS, RATE_LIMITER] = await Promise.all([
 		timed(() => env.DB.prepare("SELECT 1").first()),
 		timed(async () => {
 			const raw = await env.CONFIG.get(CONFIG_KEY, "json");
@@ -44,6 +45,8 @@ export async function health(c: Context<AppEnv>) {
 			if (!parsed.ok)
 				throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
 		}),
+		// Any key will do: a miss answers as surely as a hit.
+		timed(() => env.IDENTITY_CACHE.get("identity:health:check")),
 		timed(async () => {
 			if (typeof env.EVENTS?.sendBatch !== "function")
 				throw new Error("binding missing");
@@ -53,7 +56,7 @@ export async function health(c: Context<AppEnv>) {
 				throw new Error("binding missing");
 		}),
 	]);
-	const bindings = { DB, CONFIG, EVENTS, RATE_LIMITER };
+	const bindings = { DB, CONFIG, IDENTITY_CACHE, EVENTS, RATE_LIMITER };
 	const ok = Object.values(bindings).every((check) => check.ok);
 	return c.json(
 		{ status: ok ? "ok" : "degraded", version: pkg.version, bindings },

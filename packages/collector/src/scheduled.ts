@@ -1,11 +1,12 @@
 import { deleteEventsBefore } from "./db/events";
 import { drainSpool } from "./db/spool";
+import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
 	/** Every minute: move messages spooled in D1 (while the queue refused them) to the queue. */
 	drainSpool: "* * * * *",
-	/** Hourly: delete stored events older than EVENT_RETENTION_DAYS. */
+	/** Hourly: delete stored events, old identity refusals and expired suppressions. */
 	retention: "17 * * * *",
 } as const;
 
@@ -27,9 +28,14 @@ export async function runScheduled(
 		return;
 	}
 	const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
-	const deleted = await deleteEventsBefore(
+	const before = new Date(controller.scheduledTime - days * DAY_MS);
+	const deleted = await deleteEventsBefore(env.DB, before);
+	const identity = await deleteIdentityRecordsBefore(
 		env.DB,
-		new Date(controller.scheduledTime - days * DAY_MS),
+		before,
+		new Date(controller.scheduledTime),
 	);
-	console.log(JSON.stringify({ msg: "retention cleanup", days, deleted }));
+	console.log(
+		JSON.stringify({ msg: "retention cleanup", days, deleted, identity }),
+	);
 }

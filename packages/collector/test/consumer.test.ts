@@ -4,12 +4,15 @@ import {
 	getQueueResult,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { retryDelaySeconds } from "../src/consumer";
 import worker from "../src/index";
 import { pack } from "../src/pipeline/ingest";
 import type { EnrichedEvent } from "../src/types";
-import { uniqueId } from "./helpers";
+import { uniqueId, useConfig } from "./helpers";
+
+// The consumer reads the config (identity settings) for every batch.
+beforeAll(() => useConfig());
 
 function event(
 	messageId: string,

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import eventsText from "../../../test/fixtures/events.ndjson?raw";
 import { clearConfigCache } from "../src/config/load";
-import type { Config } from "../src/config/schema";
+import type { ConfigInput } from "../src/config/schema";
 
 /** The shared fixture events (624 Segment events from 64 people). */
 export const fixtureEvents: Record<string, unknown>[] = eventsText
@@ -12,7 +12,7 @@ export const fixtureEvents: Record<string, unknown>[] = eventsText
 export const ORIGIN = "https://shop.example.com";
 
 /** Sources covering each policy the tests need. Only `limited` goes through the rate limiter. */
-export const TEST_CONFIG: Config = {
+export const TEST_CONFIG: ConfigInput = {
 	version: 1,
 	sources: [
 		{

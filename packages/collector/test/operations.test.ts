@@ -26,6 +26,7 @@ describe("GET /health", () => {
 			"CONFIG",
 			"DB",
 			"EVENTS",
+			"IDENTITY_CACHE",
 			"RATE_LIMITER",
 		]);
 		expect(Object.values(body.bindings).every((check) => check.ok)).toBe(true);

@@ -20,6 +20,13 @@ describe("parseConfig", () => {
 			ipPolicy: "truncate",
 			rateLimit: true,
 			enabled: true,
+			identity: {
+				traitIdentifiers: ["email"],
+				blockedValues: [],
+				maxPerProfile: {},
+				maxValueLength: 255,
+				suppressionDays: 30,
+			},
 		});
 		expect(result.config.sourcesByWriteKey.has("wk_old_source")).toBe(false);
 	});

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { IdentitySettingsSchema } from "../identity/settings";
 
 /** An allowed CORS origin: `*` or an exact origin such as `https://shop.example.com`. */
 const OriginSchema = v.union(
@@ -42,6 +43,8 @@ export const SourceSchema = v.strictObject({
 	/** Whether the RATE_LIMITER binding applies to this source. */
 	rateLimit: v.optional(v.boolean(), true),
 	enabled: v.optional(v.boolean(), true),
+	/** Identity resolution rules for this source's events (see identity/settings.ts); safe defaults. */
+	identity: v.optional(IdentitySettingsSchema, {}),
 });
 
 export const ConfigSchema = v.pipe(
@@ -102,6 +105,8 @@ function sourcePath(
 
 export type Source = v.InferOutput<typeof SourceSchema>;
 export type Config = v.InferOutput<typeof ConfigSchema>;
+/** A config document as written, before defaults are filled in. */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>;
 
 /** A validated config with its lookup tables built once. */
 export interface LoadedConfig {

@@ -1,0 +1,252 @@
+import type { Plan } from "./plan";
+
+/** What one resolved event writes. */
+export interface EventWrite {
+	rowId: number;
+	profileId: string;
+	type: string;
+	timestamp: string;
+	lifetimeValue: number | undefined;
+	/** identify traits as [key, JSON value]. */
+	traits: [string, string][];
+	group?: { groupId: string; traits: [string, string][] };
+}
+
+/** A suppressed event: its row is emptied and each matching suppression counts it. */
+export interface DroppedWrite {
+	rowId: number;
+	suppressionKeys: string[];
+}
+
+/** The statements of one resolution write, and where the merge re-pointing result sits. */
+export interface Commit {
+	statements: D1PreparedStatement[];
+	/** Index of the statement whose results are the identities moved by merges. */
+	repointed: number | undefined;
+}
+
+const GUARD = `
+INSERT INTO resolution_guard (ok)
+SELECT COUNT(*) = ?2 FROM json_each(?1) AS g JOIN profiles AS p ON p.id = g.key
+WHERE p.merged_into IS NULL AND (g.value IS NULL OR p.version = g.value)`;
+const GUARD_DONE = "DELETE FROM resolution_guard";
+
+const INSERT_PROFILES = `
+INSERT INTO profiles (id, created_at, updated_at) SELECT value, ?2, ?2 FROM json_each(?1)`;
+/* A plain INSERT: an identifier another resolver attached meanwhile fails the whole batch. */
+const INSERT_IDENTITIES = `
+INSERT INTO identities (type, value, profile_id, created_at)
+SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1)`;
+const BUMP_VERSIONS = `
+UPDATE profiles SET version = version + 1, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))`;
+
+/* Merges: ?1 is [[survivor, absorbed, source, message], …] with final survivors. */
+const M = "(SELECT value ->> 0 AS s, value ->> 1 AS x FROM json_each(?1))";
+const ABSORBED = "(SELECT value ->> 1 FROM json_each(?1))";
+const LWW = (table: string) => `
+ON CONFLICT DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+WHERE excluded.updated_at > ${table}.updated_at
+   OR (excluded.updated_at = ${table}.updated_at AND excluded.value > ${table}.value)`;
+const MERGE = [
+	`UPDATE identities SET profile_id = m.s FROM ${M} AS m WHERE identities.profile_id = m.x
+RETURNING type, value, profile_id`,
+	`INSERT INTO profile_traits (profile_id, key, value, updated_at)
+SELECT m.s, t.key, t.value, t.updated_at FROM ${M} AS m JOIN profile_traits AS t ON t.profile_id = m.x
+WHERE true ${LWW("profile_traits")}`,
+	`DELETE FROM profile_traits WHERE profile_id IN ${ABSORBED}`,
+	`INSERT INTO profile_event_counts (profile_id, type, count)
+SELECT m.s, c.type, SUM(c.count) FROM ${M} AS m JOIN profile_event_counts AS c ON c.profile_id = m.x
+WHERE true GROUP BY 1, 2
+ON CONFLICT DO UPDATE SET count = count + excluded.count`,
+	`DELETE FROM profile_event_counts WHERE profile_id IN ${ABSORBED}`,
+	`INSERT INTO profile_groups (profile_id, group_id, first_seen, last_seen)
+SELECT m.s, g.group_id, MIN(g.first_seen), MAX(g.last_seen) FROM ${M} AS m JOIN profile_groups AS g ON g.profile_id = m.x
+WHERE true GROUP BY 1, 2
+ON CONFLICT DO UPDATE SET first_seen = min(profile_groups.first_seen, excluded.first_seen),
+  last_seen = max(profile_groups.last_seen, excluded.last_seen)`,
+	`DELETE FROM profile_groups WHERE profile_id IN ${ABSORBED}`,
+	`UPDATE profiles SET
+  first_seen = coalesce(min(profiles.first_seen, a.f), profiles.first_seen, a.f),
+  last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
+  lifetime_value = profiles.lifetime_value + a.v
+FROM (SELECT m.s AS s, MIN(p.first_seen) AS f, MAX(p.last_seen) AS l, TOTAL(p.lifetime_value) AS v
+      FROM ${M} AS m JOIN profiles AS p ON p.id = m.x GROUP BY 1) AS a
+WHERE profiles.id = a.s`,
+	`UPDATE profiles SET merged_into = m.s, lifetime_value = 0, version = version + 1, updated_at = ?2
+FROM ${M} AS m WHERE profiles.id = m.x`,
+	// Keeps every merged_into pointing at a live profile, so one hop always reaches it.
+	`UPDATE profiles SET merged_into = m.s FROM ${M} AS m WHERE profiles.merged_into = m.x`,
+	`UPDATE events SET profile_id = m.s FROM ${M} AS m WHERE events.profile_id = m.x`,
+	`INSERT INTO profile_merges (survivor_id, absorbed_id, source_id, message_id, merged_at)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?1)`,
+];
+
+/*
+ * Per-event writes: ?1 is [[rowId, profile, type, timestamp, lifetimeValue], …]. Counts and
+ * lifetime value are not idempotent, so they only take events whose row has no profile yet;
+ * the last statement sets it, in the same transaction, so a redelivered event adds nothing.
+ */
+const PENDING =
+	"json_each(?1) AS f JOIN events AS e ON e.id = f.value ->> 0 AND e.profile_id IS NULL";
+const COUNT_EVENTS = `
+INSERT INTO profile_event_counts (profile_id, type, count)
+SELECT f.value ->> 1, f.value ->> 2, COUNT(*) FROM ${PENDING}
+WHERE true GROUP BY 1, 2
+ON CONFLICT DO UPDATE SET count = count + excluded.count`;
+const SEEN_AND_VALUE = `
+UPDATE profiles SET
+  first_seen = coalesce(min(profiles.first_seen, a.f), profiles.first_seen, a.f),
+  last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
+  lifetime_value = profiles.lifetime_value + a.v,
+  updated_at = ?2
+FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l, TOTAL(f.value ->> 4) AS v
+      FROM ${PENDING} GROUP BY 1) AS a
+WHERE profiles.id = a.p`;
+const SET_EVENT_PROFILES = `
+UPDATE events SET profile_id = f.value ->> 1 FROM json_each(?1) AS f WHERE events.id = f.value ->> 0`;
+
+/* Traits are last-write-wins by event timestamp (ties: the larger JSON value), so reapplying is harmless. */
+const UPSERT_TRAITS = (table: string, owner: string) => `
+INSERT INTO ${table} (${owner}, key, value, updated_at)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)
+WHERE true ${LWW(table)}`;
+const UPSERT_GROUPS = `
+INSERT INTO profile_groups (profile_id, group_id, first_seen, last_seen)
+SELECT value ->> 0, value ->> 1, MIN(value ->> 2), MAX(value ->> 2) FROM json_each(?1)
+WHERE true GROUP BY 1, 2
+ON CONFLICT DO UPDATE SET first_seen = min(profile_groups.first_seen, excluded.first_seen),
+  last_seen = max(profile_groups.last_seen, excluded.last_seen)`;
+
+const INSERT_REFUSALS = `
+INSERT INTO identity_refusals (source_id, message_id, profile_id, refused_profile_id, identifier_type, reason, created_at)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 FROM json_each(?1)
+WHERE true ON CONFLICT DO NOTHING`;
+
+/* Dropped events: ?1 is [[rowId, suppressionKey], …]; an emptied row is marked processed, so
+ * it still deduplicates a resend and is counted once. */
+const COUNT_DROPPED = `
+UPDATE identity_suppressions SET dropped_events = dropped_events + a.n
+FROM (SELECT d.value ->> 1 AS k, COUNT(*) AS n FROM json_each(?1) AS d
+      JOIN events AS e ON e.id = d.value ->> 0 AND e.processed_at IS NULL GROUP BY 1) AS a
+WHERE identity_suppressions.key_hash = a.k`;
+const EMPTY_DROPPED = `
+UPDATE events SET payload = '{}', event = NULL, user_id = NULL, anonymous_id = NULL, profile_id = NULL,
+  processed_at = ?2
+WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND processed_at IS NULL`;
+
+/**
+ * Turns a plan and its events into the statements of one D1 batch — one transaction, one round
+ * trip. It opens with the guard (every existing profile the plan relied on is live and, where
+ * the plan read it, at the version read) and closes by clearing it; between them, new
+ * profiles, identities, merges, version bumps, per-event writes, refusals and drops. Any
+ * failure rolls everything back.
+ *
+ * @example
+ * const { statements } = commitStatements(env.DB, plan, writes, dropped, new Date());
+ * await env.DB.batch(statements);
+ */
+export function commitStatements(
+	db: D1Database,
+	plan: Plan,
+	events: readonly EventWrite[],
+	dropped: readonly DroppedWrite[],
+	now: Date,
+): Commit {
+	const at = now.toISOString();
+	const statements: D1PreparedStatement[] = [];
+	// D1 rejects a statement bound with more values than it has parameters.
+	const add = (sql: string, rows: unknown) => {
+		const values = sql.includes("?2")
+			? [JSON.stringify(rows), at]
+			: [JSON.stringify(rows)];
+		statements.push(db.prepare(sql).bind(...values));
+	};
+	let repointed: number | undefined;
+
+	const guarded = plan.guard.size > 0;
+	if (guarded)
+		statements.push(
+			db
+				.prepare(GUARD)
+				.bind(JSON.stringify(Object.fromEntries(plan.guard)), plan.guard.size),
+		);
+	if (plan.created.length > 0) add(INSERT_PROFILES, plan.created);
+	if (plan.attachments.length > 0)
+		add(
+			INSERT_IDENTITIES,
+			plan.attachments.map((a) => [
+				a.identifier.type,
+				a.identifier.value,
+				a.profileId,
+			]),
+		);
+	if (plan.merges.length > 0) {
+		const rows = plan.merges.map((m) => [
+			m.survivorId,
+			m.absorbedId,
+			m.sourceId,
+			m.messageId,
+		]);
+		repointed = statements.length;
+		for (const sql of MERGE) add(sql, rows);
+	}
+	if (plan.changed.length > 0) add(BUMP_VERSIONS, plan.changed);
+
+	if (events.length > 0) {
+		const facts = events.map((e) => [
+			e.rowId,
+			e.profileId,
+			e.type,
+			e.timestamp,
+			e.lifetimeValue ?? null,
+		]);
+		add(COUNT_EVENTS, facts);
+		add(SEEN_AND_VALUE, facts);
+		const traits = events.flatMap((e) =>
+			e.traits.map(([key, value]) => [e.profileId, key, value, e.timestamp]),
+		);
+		if (traits.length > 0)
+			add(UPSERT_TRAITS("profile_traits", "profile_id"), traits);
+		const groups = events.flatMap((e) =>
+			e.group ? [[e.profileId, e.group.groupId, e.timestamp]] : [],
+		);
+		if (groups.length > 0) add(UPSERT_GROUPS, groups);
+		const groupTraits = events.flatMap((e) =>
+			e.group
+				? e.group.traits.map(([key, value]) => [
+						e.group?.groupId,
+						key,
+						value,
+						e.timestamp,
+					])
+				: [],
+		);
+		if (groupTraits.length > 0)
+			add(UPSERT_TRAITS("group_traits", "group_id"), groupTraits);
+		add(SET_EVENT_PROFILES, facts);
+	}
+	if (plan.refusals.length > 0)
+		add(
+			INSERT_REFUSALS,
+			plan.refusals.map((r) => [
+				r.sourceId,
+				r.messageId,
+				r.profileId,
+				r.refusedProfileId,
+				r.identifierType,
+				r.reason,
+			]),
+		);
+	if (dropped.length > 0) {
+		add(
+			COUNT_DROPPED,
+			dropped.flatMap((d) => d.suppressionKeys.map((k) => [d.rowId, k])),
+		);
+		add(
+			EMPTY_DROPPED,
+			dropped.map((d) => [d.rowId]),
+		);
+	}
+	if (guarded) statements.push(db.prepare(GUARD_DONE));
+	return { statements, repointed };
+}

@@ -1,0 +1,78 @@
+import { type Context, Hono } from "hono";
+import { ApiError } from "../errors";
+import { adminAuth } from "../middleware/admin-auth";
+import type { AppEnv } from "../types";
+import { deleteProfile } from "./delete-profile";
+import { isolateCache } from "./deps";
+import type { Identifier } from "./identifiers";
+import { loadProfile, type ProfileRef } from "./profile-view";
+import { ANONYMOUS_ID, USER_ID } from "./settings";
+
+const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The profile API, admin only (see {@link adminAuth}), mounted at /v1/profiles:
+ *
+ * - `GET /v1/profiles/:id` — the profile; an id merged into another answers with the survivor
+ *   (`requestedId` says which was asked for).
+ * - `GET /v1/profiles?user_id=…` (or `anonymous_id=`, `email=`, any identifier type) — the
+ *   profile holding that identifier. Trait identifiers are matched lower-cased.
+ * - `DELETE /v1/profiles/:id` — right to erasure (see deleteProfile); returns what was deleted.
+ *
+ * @example
+ * app.route("/v1/profiles", profileRoutes);
+ * // curl -H "Authorization: Bearer $ADMIN_TOKEN" "http://localhost:8787/v1/profiles?email=ann@example.com"
+ */
+export const profileRoutes = new Hono<AppEnv>();
+
+profileRoutes.use(adminAuth());
+
+profileRoutes.get("/", async (c) => answer(c, { identifier: identifierOf(c) }));
+
+profileRoutes.get("/:id", async (c) => answer(c, { id: c.req.param("id") }));
+
+profileRoutes.delete("/:id", async (c) => {
+	const deleted = await deleteProfile(
+		c.env.DB,
+		isolateCache(c.env),
+		c.req.param("id"),
+		new Date(),
+	);
+	if (!deleted) throw notFound();
+	return c.json({ success: true, deleted });
+});
+
+async function answer(c: Context<AppEnv>, ref: ProfileRef) {
+	const profile = await loadProfile(c.env.DB, ref);
+	if (!profile) throw notFound();
+	const requested =
+		"id" in ref && ref.id !== profile.id ? { requestedId: ref.id } : {};
+	return c.json({ success: true, ...requested, profile });
+}
+
+/** The one identifier a lookup names in its query string. */
+function identifierOf(c: Context<AppEnv>): Identifier {
+	const params = [...new URL(c.req.url).searchParams];
+	const [param] = params;
+	if (
+		params.length !== 1 ||
+		!param ||
+		!TYPE_NAME.test(param[0]) ||
+		!param[1].trim()
+	)
+		throw new ApiError(
+			400,
+			"invalid_lookup",
+			"Name one identifier, e.g. ?user_id=u1, ?anonymous_id=… or ?email=…",
+		);
+	const [type, raw] = param;
+	const value =
+		type === USER_ID || type === ANONYMOUS_ID
+			? raw.trim()
+			: raw.trim().toLowerCase();
+	return { type, value };
+}
+
+function notFound() {
+	return new ApiError(404, "profile_not_found", "No such profile");
+}
