@@ -33,7 +33,12 @@ export function backoff(
  */
 export function retryAfter(header: string | null, now: number): number {
 	if (!header) return 0;
-	const ms = /^\d+$/.test(header) ? +header * 1000 : Date.parse(header) - now;
+	// An HTTP-date always ends in "GMT" (RFC 9110 §5.6.7); V8 would "parse" "-3" as a year.
+	const ms = /^\d+$/.test(header)
+		? +header * 1000
+		: /GMT$/.test(header)
+			? Date.parse(header) - now
+			: 0;
 	// NaN (an unparsable date) and past dates both mean "no wait".
 	return Math.max(ms, 0) || 0;
 }
