@@ -400,8 +400,8 @@ export function start(
 		saveId();
 	}
 	for (const call of calls) api._call(call);
-	// Events stored on an earlier visit (or by a tab that closed) go now.
-	if (allowed()) flush();
+	// Events stored on an earlier visit (or by a tab that closed) go with this page's first batch.
+	if (allowed()) s._timer ||= setTimeout(flush, flushInterval);
 	return api as Analytics & { _call(call: Call): void };
 
 	function user() {

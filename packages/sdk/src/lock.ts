@@ -29,5 +29,8 @@ export function exclusive<T>(
 	rt._put(NAME, `${tab} ${rt._now() + LEASE_MS}`);
 	// Blocked storage cannot hold a lease, but then no other tab shares this tab's events either.
 	const mine = (rt._get(NAME) || tab).startsWith(tab);
-	return mine ? task() : Promise.resolve(undefined);
+	// Released when done, so a waiting tab need not sit out the lease.
+	return mine
+		? task().finally(() => rt._put(NAME, null))
+		: Promise.resolve(undefined);
 }
