@@ -233,7 +233,13 @@ export function start(
 			log(result, batch.length, sent._rejected);
 			if (result === "retry-later") return later(sent._wait);
 			if (result === "too-large" && batch.length > 1) {
-				if (!(await deliver(batch, limit / 2, keepalive))) return false;
+				// The collector's limit is tighter than ours: halve until it fits or one event is left.
+				const half = batch.length >> 1;
+				if (
+					!(await deliver(batch.slice(0, half), limit, keepalive)) ||
+					!(await deliver(batch.slice(half), limit, keepalive))
+				)
+					return false;
 				continue;
 			}
 			await queue._del(batch);

@@ -1,44 +1,19 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-	createOnPage,
-	launchChromium,
-	type Sink,
-	type Site,
-	startServers,
-} from "./harness";
+import { describe, expect, it } from "vitest";
+import { createOnPage, useBrowser } from "./harness";
 
-let browser: Browser;
-let servers: Awaited<ReturnType<typeof startServers>>;
-let site: Site;
-let sink: Sink;
-let context: BrowserContext;
-let page: Page;
-
-beforeAll(async () => {
-	[browser, servers] = await Promise.all([launchChromium(), startServers()]);
-	({ site, sink } = servers);
-});
-afterAll(async () => {
-	await browser?.close();
-	await servers?.close();
-});
-beforeEach(async () => {
-	sink.reset();
-	await context?.close();
-	context = await browser.newContext();
-	page = await context.newPage();
-});
+const world = useBrowser();
 
 describe("every method", () => {
 	it("sends page, track, identify, group and alias as Segment Spec events", async () => {
-		await page.goto(`${site.url}/shop?utm_source=news&utm_campaign=spring`);
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		await world.page.goto(
+			`${world.site.url}/shop?utm_source=news&utm_campaign=spring`,
+		);
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 			flushAt: 100,
 		});
-		const flushed = await page.evaluate(() => {
+		const flushed = await world.page.evaluate(() => {
 			const { a } = window;
 			a.page();
 			a.page("Shop", { section: "shoes" });
@@ -50,7 +25,7 @@ describe("every method", () => {
 			return a.flush();
 		});
 		expect(flushed).toBe(true);
-		const events = sink.events();
+		const events = world.sink.events();
 		expect(events.map((e) => e.type)).toEqual([
 			"page",
 			"page",
@@ -103,7 +78,7 @@ describe("every method", () => {
 				path: "/shop",
 				search: "?utm_source=news&utm_campaign=spring",
 				title: "Test",
-				url: `${site.url}/shop?utm_source=news&utm_campaign=spring`,
+				url: `${world.site.url}/shop?utm_source=news&utm_campaign=spring`,
 				referrer: "",
 			},
 			campaign: { source: "news", name: "spring" },
@@ -120,18 +95,18 @@ describe("every method", () => {
 			screen: { width: expect.any(Number), height: expect.any(Number) },
 		});
 		// One request, sent as text/plain with the write key inside: no CORS preflight.
-		expect(sink.requests).toHaveLength(1);
-		expect(sink.requests[0]?.contentType).toMatch(/^text\/plain/);
-		expect(sink.requests[0]?.body.writeKey).toBe(sink.writeKey);
-		expect(sink.preflights).toBe(0);
+		expect(world.sink.requests).toHaveLength(1);
+		expect(world.sink.requests[0]?.contentType).toMatch(/^text\/plain/);
+		expect(world.sink.requests[0]?.body.writeKey).toBe(world.sink.writeKey);
+		expect(world.sink.preflights).toBe(0);
 	});
 
 	it("answers user(), consent.get/onChange, ready and use", async () => {
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 		});
-		const result = await page.evaluate(async () => {
+		const result = await world.page.evaluate(async () => {
 			const { a } = window;
 			const seen: unknown[] = [];
 			const stop = a.consent.onChange((p) => seen.push(p));
@@ -162,27 +137,27 @@ describe("every method", () => {
 		expect(result.seen).toEqual([
 			{ necessary: true, analytics: true, marketing: false },
 		]);
-		const names = sink.events().map((e) => e.event ?? e.type);
+		const names = world.sink.events().map((e) => e.event ?? e.type);
 		expect(names).toEqual([
 			"identify",
 			"Visible",
 			"Segment Consent Preference Updated",
 			"Segment Consent Preference Updated",
 		]);
-		expect(sink.events()[1]?.properties).toEqual({ enriched: true });
+		expect(world.sink.events()[1]?.properties).toEqual({ enriched: true });
 		expect(
-			sink.events()[2]?.context.consent.categoryPreferences.marketing,
+			world.sink.events()[2]?.context.consent.categoryPreferences.marketing,
 		).toBe(false);
 	});
 
 	it("never throws into the page, whatever it is given", async () => {
 		const errors: string[] = [];
-		page.on("pageerror", (e) => errors.push(e.message));
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		world.page.on("pageerror", (e) => errors.push(e.message));
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 		});
-		const threw = await page.evaluate(async () => {
+		const threw = await world.page.evaluate(async () => {
 			const a = window.a as unknown as Record<
 				string,
 				(...x: unknown[]) => unknown
@@ -227,7 +202,7 @@ describe("every method", () => {
 		});
 		expect(threw).toBe(0);
 		expect(errors).toEqual([]);
-		const codes = await page.evaluate(() =>
+		const codes = await world.page.evaluate(() =>
 			window.log.errors.map((e) => e.code),
 		);
 		expect(codes).toContain("internal");
@@ -236,59 +211,59 @@ describe("every method", () => {
 
 describe("batching", () => {
 	it("sends as soon as flushAt events wait", async () => {
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 			flushAt: 3,
 			flushInterval: 60_000,
 		});
-		await page.evaluate(() => {
+		await world.page.evaluate(() => {
 			window.a.track("E1");
 			window.a.track("E2");
 		});
-		await page.evaluate(() => window.a.track("E3"));
-		await sink.waitForEvents(3);
+		await world.page.evaluate(() => window.a.track("E3"));
+		await world.sink.waitForEvents(3);
 		// One request with all three: the first two waited for the third (the interval is a minute).
-		expect(sink.requests.map((r) => r.body.batch.map((e) => e.event))).toEqual([
-			["E1", "E2", "E3"],
-		]);
+		expect(
+			world.sink.requests.map((r) => r.body.batch.map((e) => e.event)),
+		).toEqual([["E1", "E2", "E3"]]);
 	});
 
 	it("sends after flushInterval when fewer wait", async () => {
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 			flushAt: 20,
 			flushInterval: 300,
 		});
-		await page.evaluate(() => {
+		await world.page.evaluate(() => {
 			window.a.track("Alone");
 			window.a.track("Together");
 		});
-		const [event] = await sink.waitForEvents(2);
+		const [event] = await world.sink.waitForEvents(2);
 		const waited =
 			Date.parse(event?.sentAt ?? "") - Date.parse(event?.timestamp ?? "");
 		expect(waited).toBeGreaterThanOrEqual(300);
 		expect(waited).toBeLessThan(2000);
-		expect(sink.requests).toHaveLength(1);
+		expect(world.sink.requests).toHaveLength(1);
 	});
 
 	it("splits payloads under 500 KB", async () => {
-		await createOnPage(page, site, {
-			writeKey: sink.writeKey,
-			endpoint: sink.url,
+		await createOnPage(world.page, world.site, {
+			writeKey: world.sink.writeKey,
+			endpoint: world.sink.url,
 			flushAt: 1000,
 		});
-		await page.evaluate(() => {
+		await world.page.evaluate(() => {
 			const blob = "x".repeat(20_000);
 			for (let n = 0; n < 60; n++) window.a.track("Big", { n, blob });
 			return window.a.flush();
 		});
-		expect(sink.events().map((e) => e.properties?.n)).toEqual(
+		expect(world.sink.events().map((e) => e.properties?.n)).toEqual(
 			Array.from({ length: 60 }, (_, n) => n),
 		);
-		expect(sink.requests.length).toBeGreaterThanOrEqual(3);
-		for (const request of sink.requests)
+		expect(world.sink.requests.length).toBeGreaterThanOrEqual(3);
+		for (const request of world.sink.requests)
 			expect(request.bytes).toBeLessThanOrEqual(500 * 1024);
 	});
 });

@@ -8,7 +8,13 @@ import {
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import {
+	type Browser,
+	type BrowserContext,
+	chromium,
+	type Page,
+} from "playwright-core";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { ConduitEvent, Options } from "../src/types";
 
 /*
@@ -77,6 +83,8 @@ export interface Reply {
 export interface Sink {
 	url: string;
 	requests: Received[];
+	/** When each request with the test's write key arrived, whatever the answer. */
+	attempts: number[];
 	preflights: number;
 	/** Replies for the next requests, in order; afterwards 200. */
 	replies: (Reply | ((body: Received["body"]) => Reply))[];
@@ -142,6 +150,7 @@ export async function startServers(): Promise<{
 	const sink: Sink = {
 		url: "",
 		requests: [],
+		attempts: [],
 		preflights: 0,
 		replies: [],
 		down: false,
@@ -174,6 +183,7 @@ export async function startServers(): Promise<{
 		reset() {
 			sink.writeKey = `wk_test_${++tests}`;
 			sink.requests = [];
+			sink.attempts = [];
 			sink.replies = [];
 			sink.preflights = 0;
 			sink.down = false;
@@ -184,6 +194,9 @@ export async function startServers(): Promise<{
 			const cors = {
 				"access-control-allow-origin": req.headers.origin ?? "*",
 				"access-control-expose-headers": "Retry-After",
+				// A fresh connection per request: Chromium silently resends a request whose reused
+				// connection is reset, which would hide the SDK's own retry timing from the tests.
+				connection: "close",
 			};
 			if (req.method === "OPTIONS") {
 				sink.preflights++;
@@ -203,9 +216,14 @@ export async function startServers(): Promise<{
 				res.writeHead(401, cors).end();
 				return;
 			}
+			sink.attempts.push(received.at);
 			const next = sink.replies.shift();
 			const reply = typeof next === "function" ? next(received.body) : next;
-			if (reply?.hangUp) return req.socket.destroy();
+			if (reply?.hangUp) {
+				req.socket.destroy();
+				emitter.emit("request");
+				return;
+			}
 			// Only what the collector accepted counts as received, as in D1.
 			if (!reply || reply.status === 200) sink.requests.push(received);
 			const status = reply?.status ?? 200;
@@ -310,4 +328,46 @@ declare global {
 		conduit: unknown;
 		createAnalytics: typeof import("../src/index").createAnalytics;
 	}
+}
+
+/** What {@link useBrowser} gives each test: a fresh context and page, and the shared servers. */
+export interface World {
+	browser: Browser;
+	site: Site;
+	sink: Sink;
+	context: BrowserContext;
+	page: Page;
+}
+
+/**
+ * Registers the hooks of a browser test file: one Chromium and one pair of servers for the
+ * file, a new context (empty cookies, storage and IndexedDB) and a reset sink for each test.
+ *
+ * @example
+ * const world = useBrowser();
+ * it("…", async () => { await createOnPage(world.page, world.site, { … }); });
+ */
+export function useBrowser(): World {
+	const world = {} as World;
+	let close: (() => Promise<void>) | undefined;
+	beforeAll(async () => {
+		const [browser, servers] = await Promise.all([
+			launchChromium(),
+			startServers(),
+		]);
+		Object.assign(world, { browser, site: servers.site, sink: servers.sink });
+		close = servers.close;
+	});
+	afterAll(async () => {
+		await world.browser?.close();
+		await close?.();
+	});
+	beforeEach(async () => {
+		await world.context?.close();
+		world.sink.reset();
+		world.site.scriptDelay = 0;
+		world.context = await world.browser.newContext();
+		world.page = await world.context.newPage();
+	});
+	return world;
 }
