@@ -1,4 +1,4 @@
-import { monotonicFactory } from "ulid";
+import { ulid } from "ulid";
 import { backoff } from "./backoff";
 import { CONSENT_EVENT, preferences } from "./consent";
 import { campaign, pageContext, staticContext } from "./context";
@@ -10,7 +10,7 @@ import {
 	saveIdentity,
 } from "./identity";
 import { inert } from "./inert";
-import { exclusive } from "./lock";
+import { exclusive, lease } from "./lock";
 import { createQueue } from "./queue";
 import type { Runtime } from "./runtime";
 import { bodies, KEEPALIVE_BYTES, MAX_BYTES, send } from "./transport";
@@ -25,7 +25,10 @@ import type {
 	Preferences,
 } from "./types";
 
-/** A call recorded by the snippet: method, arguments, and the time and page it was made on. */
+/**
+ * A call recorded by the snippet: method (`set` is `consent.set`), arguments, and the time and
+ * page it was made on.
+ */
 export type Call = [string, unknown[], number?, string?, string?];
 
 declare const __BROWSER__: boolean;
@@ -82,12 +85,10 @@ export function start(
 	const log = (...args: unknown[]) =>
 		debug && console.log("[conduit]", ...args);
 	const report = (code: ErrorCode, count: number, cause?: unknown) => {
-		const error = new Error(
-			`conduit: ${code}${count ? ` (${count} events dropped)` : ""}`,
-			{ cause },
-		) as ConduitError;
-		error.code = code;
-		error.count = count;
+		const error: ConduitError = Object.assign(new Error(code, { cause }), {
+			code,
+			count,
+		});
 		log(error);
 		try {
 			onError?.(error);
@@ -95,9 +96,11 @@ export function start(
 			// The page's own handler failed: nothing sensible is left to tell it.
 		}
 	};
-	const id = monotonicFactory(() =>
-		runtime ? runtime._random() : Math.random(),
-	);
+	// Ids of one tab strictly increase, so they (and the store, keyed by them) sort in call order:
+	// a burst within one millisecond takes the next milliseconds for its ids' time part. (ulid's
+	// monotonicFactory does this by counting in the random part, for 200 more bytes.)
+	let last = 0;
+	const id = () => ulid((last = Math.max(Date.now(), last + 1)));
 	// Global Privacy Control (navigator.globalPrivacyControl) is not in TypeScript's DOM types yet.
 	const gpc =
 		(runtime?._w.navigator as { globalPrivacyControl?: boolean } | undefined)
@@ -122,20 +125,20 @@ export function start(
 	};
 	const load = () => {
 		const rt = runtime;
-		if (!rt) return;
-		try {
-			s._chosen = JSON.parse(rt._get(CONSENT_KEY) || "{}");
-		} catch {
-			// A corrupted record counts as no decision: the mode's defaults apply.
+		if (rt) {
+			try {
+				s._chosen = JSON.parse(rt._get(CONSENT_KEY) || "{}");
+			} catch {
+				// A corrupted record counts as no decision: the mode's defaults apply.
+			}
+			Object.assign(
+				s,
+				loadIdentity(rt, () => s._aid),
+			);
 		}
 		s._prefs = preferences(categories, mode, gpc, s._chosen);
-		Object.assign(
-			s,
-			loadIdentity(rt, () => s._aid),
-		);
 	};
 	load();
-	s._prefs = preferences(categories, mode, gpc, s._chosen);
 
 	// The script-tag build only runs in browsers: the flag drops this branch from it.
 	if (!__BROWSER__ && !runtime) return inert(user, () => ({ ...s._prefs }));
@@ -197,17 +200,26 @@ export function start(
 
 	let chain = Promise.resolve(true);
 	let next: Promise<boolean> | undefined;
-	/** One flush at a time per tab; calls made while one waits share it. */
-	function flush(keepalive?: boolean): Promise<boolean> {
+	/** Events in keepalive requests: they outlive the page, so pagehide need not send them again. */
+	const flying = new Set<string>();
+	/**
+	 * One flush at a time per tab; calls made while one waits share it. `limit` caps each body
+	 * (the page being hidden asks for keepalive-sized ones).
+	 */
+	function flush(limit = MAX_BYTES): Promise<boolean> {
 		clearTimeout(s._timer);
 		s._timer = undefined;
 		s._count = 0;
 		next ||= chain = chain
 			.then(async () => {
 				next = undefined;
-				if (!queue._shared()) return drain(keepalive);
-				const done = await exclusive(rt, tab, () => drain(keepalive));
-				return done ?? later(0);
+				const drain = async () => deliver(await queue._all(), limit);
+				if (!queue._shared()) return drain();
+				const done = await exclusive(rt, tab, drain);
+				if (done !== undefined) return done;
+				// Another tab holds the lease and sends stored events, ours included: look again later.
+				s._timer ||= setTimeout(flush, flushInterval);
+				return false;
 			})
 			.catch((error) => {
 				report("internal", 0, error);
@@ -215,20 +227,23 @@ export function start(
 			});
 		return next;
 	}
-	const drain = async (keepalive?: boolean) =>
-		deliver(
-			await queue._all(),
-			keepalive ? KEEPALIVE_BYTES : MAX_BYTES,
-			keepalive,
-		);
 	/** Sends `events` in bodies of at most `limit` bytes; false once one must wait for a retry. */
 	async function deliver(
 		events: ConduitEvent[],
 		limit: number,
-		keepalive?: boolean,
 	): Promise<boolean> {
-		for (const [batch, body] of bodies(events, writeKey, limit, rt._now())) {
-			const sent = await send(rt, url, body, !!keepalive);
+		for (const [batch, body, bytes] of bodies(
+			events,
+			writeKey,
+			limit,
+			rt._now(),
+		)) {
+			// Small enough bodies go with keepalive, so closing the tab does not cancel them.
+			const keepalive = bytes <= KEEPALIVE_BYTES;
+			const ids = batch.map((e) => e.messageId);
+			if (keepalive) for (const id of ids) flying.add(id);
+			const sent = await send(rt, url, body, keepalive);
+			for (const id of ids) flying.delete(id);
 			const result = sent._outcome;
 			log(result, batch.length, sent._rejected);
 			if (result === "retry-later") return later(sent._wait);
@@ -236,8 +251,8 @@ export function start(
 				// The collector's limit is tighter than ours: halve until it fits or one event is left.
 				const half = batch.length >> 1;
 				if (
-					!(await deliver(batch.slice(0, half), limit, keepalive)) ||
-					!(await deliver(batch.slice(half), limit, keepalive))
+					!(await deliver(batch.slice(0, half), limit)) ||
+					!(await deliver(batch.slice(half), limit))
 				)
 					return false;
 				continue;
@@ -256,9 +271,19 @@ export function start(
 		s._retry = setTimeout(flush, backoff(s._attempt++, rt._random(), wait));
 		return false;
 	}
-	/** The page is going away: hand this tab's events to a keepalive request, no waiting. */
+	/**
+	 * The page is going away and promises may never settle: hand this tab's events that are not
+	 * already in a keepalive request to one more, at once. What does not fit stays stored.
+	 */
 	const unload = () => {
-		const [first] = bodies(queue._mem(), writeKey, KEEPALIVE_BYTES, rt._now());
+		// A closing tab gives back the fallback lease (Web Locks release themselves).
+		if (!w.navigator.locks) lease(rt, tab, false).catch(log);
+		const [first] = bodies(
+			queue._mem().filter((e) => !flying.has(e.messageId)),
+			writeKey,
+			KEEPALIVE_BYTES,
+			rt._now(),
+		);
 		if (first)
 			send(rt, url, first[1], true).then((sent) => {
 				if (sent._outcome === "ok") queue._del(first[0]);
@@ -370,12 +395,11 @@ export function start(
 		),
 		use: safe((middleware: Middleware) => s._middleware.push(middleware)),
 		_call: safe((call: Call) => {
-			const [method = "", args] = call;
-			const [name, member] = method.split(".") as [keyof Analytics, string];
+			const [method, args] = call;
+			const methods = { ...api.consent, ...api } as Record<string, unknown>;
+			const fn = methods[method];
 			s._at = call;
 			try {
-				const target = (member ? api[name] : api) as Record<string, unknown>;
-				const fn = target[member || name];
 				if (typeof fn === "function") fn(...args);
 			} finally {
 				s._at = undefined;
@@ -392,7 +416,7 @@ export function start(
 	on(
 		d,
 		"visibilitychange",
-		() => d.visibilityState === "hidden" && flush(true),
+		() => d.visibilityState === "hidden" && flush(KEEPALIVE_BYTES),
 	);
 	on(w, "online", () => {
 		s._attempt = 0;

@@ -1,36 +1,68 @@
+import { createStore, type UseStore, update } from "idb-keyval";
 import type { Runtime } from "./runtime";
 
 /** One name for every tab of the origin: whoever holds it is the only one sending stored events. */
 const NAME = "conduit:v1:send";
-/** A lease outlives one send (the 500 KB request on a slow line), not a closed tab for long. */
-const LEASE_MS = 10_000;
+/** A lease outlives one drain (a few 500 KB requests on a slow line), not a closed tab for long. */
+const LEASE_MS = 30_000;
+
+/** Who holds the fallback lease, and until when. */
+type Lease = [tab: string, until: number] | undefined;
+let leases: UseStore | undefined;
 
 /**
- * Runs `task` while no other tab of this site sends stored events: with the Web Locks API, tabs
+ * Takes the fallback lease for `tab` (`take`), or gives it back; resolves whether `tab` holds it.
+ *
+ * @example
+ * if (await lease(rt, "tab-1", true)) await sendStoredEvents();
+ * lease(rt, "tab-1", false); // on pagehide, so other tabs need not wait for the expiry
+ */
+export async function lease(
+	rt: Runtime,
+	tab: string,
+	take: boolean,
+): Promise<boolean> {
+	let mine = false;
+	await update<Lease>(
+		NAME,
+		(held) => {
+			mine = take && (!held || held[0] === tab || held[1] < rt._now());
+			if (mine) return [tab, rt._now() + LEASE_MS];
+			return take || held?.[0] !== tab ? held : undefined;
+		},
+		(leases ||= createStore(NAME, "lease")),
+	);
+	return mine;
+}
+
+/**
+ * Runs `task` while no other tab of this site sends stored events. With the Web Locks API, tabs
  * queue for the lock and each reads the store only once it holds it, so an event acknowledged
- * by one tab is gone before the next looks. Without Web Locks, a tab takes a lease in
- * localStorage (its id and an expiry), renewed on each send; while another tab's lease is live,
- * `task` does not run and the result is undefined. localStorage is not atomic across processes,
- * so the lease is best effort; the collector's messageId deduplication covers what slips by.
+ * by one tab is gone before the next looks. Without Web Locks, a tab takes a {@link lease} (its
+ * id and an expiry) in an IndexedDB read-write transaction, which IndexedDB runs one at a time
+ * across tabs, so taking it is a true compare-and-set (localStorage is not: it reaches other
+ * processes late). While another tab's lease is live, `task` does not run: undefined.
  *
  * @example
  * const sent = await exclusive(rt, "tab-1", () => sendStoredEvents()); // undefined: another tab sends
  */
-export function exclusive<T>(
+export async function exclusive<T>(
 	rt: Runtime,
 	tab: string,
 	task: () => Promise<T>,
 ): Promise<T | undefined> {
 	const locks = rt._w.navigator.locks;
 	if (locks) return locks.request(NAME, task) as Promise<T>;
-	const [holder, until] = (rt._get(NAME) || "").split(" ");
-	if (holder !== tab && +(until || 0) > rt._now())
-		return Promise.resolve(undefined);
-	rt._put(NAME, `${tab} ${rt._now() + LEASE_MS}`);
-	// Blocked storage cannot hold a lease, but then no other tab shares this tab's events either.
-	const mine = (rt._get(NAME) || tab).startsWith(tab);
-	// Released when done, so a waiting tab need not sit out the lease.
-	return mine
-		? task().finally(() => rt._put(NAME, null))
-		: Promise.resolve(undefined);
+	try {
+		if (!(await lease(rt, tab, true))) return;
+	} catch {
+		// IndexedDB failed: the queue falls back to this tab's memory, which no other tab shares.
+		return task();
+	}
+	try {
+		return await task();
+	} finally {
+		// Released when done, so a waiting tab need not sit out the lease; else it expires.
+		lease(rt, tab, false).catch(() => {});
+	}
 }

@@ -18,7 +18,10 @@ import type { ConduitEvent, ErrorCode } from "./types";
 export interface Queue {
 	/** Takes an event; it reaches IndexedDB before {@link Queue._all} next reads. */
 	_add(event: ConduitEvent): void;
-	/** Every stored event (all tabs, earlier visits), oldest first, within maxAge and maxQueue. */
+	/**
+	 * Every stored event (all tabs, earlier visits), oldest first, within maxAge and maxQueue;
+	 * the caller is about to send them.
+	 */
 	_all(): Promise<ConduitEvent[]>;
 	/** Forgets events once the collector acknowledged (or refused) them, in every tab. */
 	_del(events: readonly ConduitEvent[]): Promise<void>;
@@ -55,28 +58,23 @@ export function createQueue(
 	let channel: BroadcastChannel | undefined;
 
 	// idb-keyval opens the database on first use, and a missing or blocked IndexedDB throws
-	// synchronously there: starting every call inside a promise turns both into one rejection.
-	const idb = <T>(op: (s: UseStore) => Promise<T>, fallback?: T) => {
-		const s = store;
-		return Promise.resolve(s)
+	// synchronously there: starting every call inside a promise turns both into one rejection,
+	// after which this page keeps its events in memory.
+	const idb = <T>(op: (s: UseStore) => Promise<T>, fallback?: T) =>
+		Promise.resolve(store)
 			.then((s) => s && op(s))
 			.catch(() => {
-				if (store === s && s) report("storage", 0);
-				if (store === s) store = undefined;
+				if (store) report("storage", 0);
+				store = undefined;
 				return fallback;
 			});
-	};
 	const forget = (ids: readonly string[]) => {
 		for (const id of ids) mem.delete(id);
 	};
 	const del = async (events: readonly ConduitEvent[]) => {
 		const ids = events.map((e) => e.messageId);
 		forget(ids);
-		if (store) {
-			await idb((s) => delMany(ids, s));
-			// Other tabs drop these from memory too, so their pagehide does not resend them.
-			channel?.postMessage(ids);
-		}
+		if (store) await idb((s) => delMany(ids, s));
 	};
 	const drop = async (events: ConduitEvent[], code: ErrorCode) => {
 		if (events.length) report(code, events.length);
@@ -120,6 +118,9 @@ export function createQueue(
 			);
 			list = list.filter((e) => Date.parse(e.timestamp) >= oldest);
 			await drop(list.splice(0, list.length - maxQueue), "overflow");
+			// This tab sends these now: other tabs forget them, so their pagehide does not resend
+			// them. Should the send fail, they are still stored, for the next flush or visit.
+			channel?.postMessage(list.map((e) => e.messageId));
 			return list;
 		},
 		_del: del,

@@ -22,7 +22,8 @@ const encoder = new TextEncoder();
 
 /**
  * Stamps `sentAt` on the events and cuts them into request bodies of at most `limit` bytes,
- * each `{ batch, writeKey, sentAt }`: each event is serialised once, and measured in UTF-8.
+ * each `{ batch, writeKey, sentAt }` with its events and its size: each event is serialised
+ * once, and measured in UTF-8.
  *
  * @example
  * for (const [events, body] of bodies(queued, "wk_…", MAX_BYTES, Date.now())) await send(rt, url, body, false);
@@ -32,7 +33,7 @@ export function bodies(
 	writeKey: string,
 	limit: number,
 	now: number,
-): [ConduitEvent[], string][] {
+): [events: ConduitEvent[], body: string, bytes: number][] {
 	const sentAt = new Date(now).toISOString();
 	const items = events.map((event) => {
 		event.sentAt = sentAt;
@@ -43,6 +44,7 @@ export function bodies(
 	return split(items, (item) => item.bytes, limit).map((run) => [
 		run.map((item) => item.event),
 		`{"batch":[${run.map((item) => item.json).join()}${tail}`,
+		run.reduce((sum, item) => sum + item.bytes, tail.length + 10),
 	]);
 }
 
@@ -66,7 +68,6 @@ export async function send(
 			method: "POST",
 			body,
 			keepalive,
-			credentials: "omit",
 		});
 		const result = outcome(response.status);
 		const json = result === "ok" ? await response.json().catch(() => ({})) : {};

@@ -43,10 +43,10 @@ export const CHROME_FLAGS = [
  * @example
  * const browser = await launchChromium();
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 	return chromium.launch({
 		executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
-		args: CHROME_FLAGS,
+		args: [...CHROME_FLAGS, ...extraArgs],
 	});
 }
 
@@ -347,12 +347,12 @@ export interface World {
  * const world = useBrowser();
  * it("…", async () => { await createOnPage(world.page, world.site, { … }); });
  */
-export function useBrowser(): World {
+export function useBrowser(extraArgs: string[] = []): World {
 	const world = {} as World;
 	let close: (() => Promise<void>) | undefined;
 	beforeAll(async () => {
 		const [browser, servers] = await Promise.all([
-			launchChromium(),
+			launchChromium(extraArgs),
 			startServers(),
 		]);
 		Object.assign(world, { browser, site: servers.site, sink: servers.sink });
