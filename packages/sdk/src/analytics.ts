@@ -100,7 +100,10 @@ export function start(
 	// a burst within one millisecond takes the next milliseconds for its ids' time part. (ulid's
 	// monotonicFactory does this by counting in the random part, for 200 more bytes.)
 	let last = 0;
-	const id = () => ulid((last = Math.max(Date.now(), last + 1)));
+	const id = () => {
+		last = Math.max(Date.now(), last + 1);
+		return ulid(last);
+	};
 	// Global Privacy Control (navigator.globalPrivacyControl) is not in TypeScript's DOM types yet.
 	const gpc =
 		(runtime?._w.navigator as { globalPrivacyControl?: boolean } | undefined)

@@ -3,8 +3,11 @@ import type { Runtime } from "./runtime";
 
 /** One name for every tab of the origin: whoever holds it is the only one sending stored events. */
 const NAME = "conduit:v1:send";
-/** A lease outlives one drain (a few 500 KB requests on a slow line), not a closed tab for long. */
-const LEASE_MS = 30_000;
+/**
+ * A lease outlives one drain (a few requests), and not for long a tab that closed while holding
+ * it (pagehide gives it back, but a transaction started while the page dies may not finish).
+ */
+const LEASE_MS = 5000;
 
 /** Who holds the fallback lease, and until when. */
 type Lease = [tab: string, until: number] | undefined;
@@ -23,6 +26,7 @@ export async function lease(
 	take: boolean,
 ): Promise<boolean> {
 	let mine = false;
+	leases ||= createStore(NAME, "lease");
 	await update<Lease>(
 		NAME,
 		(held) => {
@@ -30,7 +34,7 @@ export async function lease(
 			if (mine) return [tab, rt._now() + LEASE_MS];
 			return take || held?.[0] !== tab ? held : undefined;
 		},
-		(leases ||= createStore(NAME, "lease")),
+		leases,
 	);
 	return mine;
 }

@@ -31,6 +31,8 @@ describe("retries", () => {
 		expect(afterHangUp).toBeLessThan(2500);
 		expect(afterRetryAfter).toBeGreaterThanOrEqual(1990);
 		expect(sink.events().map((e) => e.event)).toEqual(["Persistent"]);
+		// The sink has answered; flush() resolves once the page has taken the answer in.
+		expect(await world.page.evaluate(() => window.a.flush())).toBe(true);
 		expect(await storedEvents(world.page)).toBe(0);
 	}, 15_000);
 
