@@ -8,14 +8,10 @@ import {
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import {
-	type Browser,
-	type BrowserContext,
-	chromium,
-	type Page,
-} from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { ConduitEvent, Options } from "../src/types";
+import { launchChromium } from "./chromium";
 
 /*
  * What the SDK's browser tests share: Debian's Chromium (never a downloaded one), a site server
@@ -23,32 +19,6 @@ import type { ConduitEvent, Options } from "../src/types";
  * (so every request is cross-origin, as in production). Both are node:http servers: the tests
  * script failures per request and read raw bodies, which a static-server library would hide.
  */
-
-/** Flags for a headless Chromium on a machine without outside network. */
-export const CHROME_FLAGS = [
-	"--headless",
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-quic",
-	"--no-first-run",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-];
-
-/**
- * Starts Debian's Chromium (or CHROME_PATH). Playwright gives each launch a fresh temporary
- * profile (--user-data-dir), removed on close.
- *
- * @example
- * const browser = await launchChromium();
- */
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-	return chromium.launch({
-		executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
-		args: [...CHROME_FLAGS, ...extraArgs],
-	});
-}
 
 const dist = (file: string) =>
 	fileURLToPath(new URL(`../dist/${file}`, import.meta.url));

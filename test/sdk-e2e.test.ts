@@ -1,0 +1,198 @@
+import { execFileSync } from "node:child_process";
+import {
+	existsSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+} from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { unstable_startWorker } from "wrangler";
+import { launchChromium } from "../packages/sdk/test/chromium";
+
+/*
+ * The example shop (examples/script-tag), loaded in Chromium, sends its events through the
+ * script-tag build to the collector Worker started here (workerd with local D1, KV and queues in
+ * a temporary directory), and they land in D1. The page is served from http://localhost:8788, an
+ * origin config/dev.json allows, by a node:http server: it must answer from loopback (Chromium's
+ * Local Network Access lets only local pages call a loopback collector, so a page faked by request
+ * routing would be refused), serve the freshly built conduit.js, and point the page's
+ * data-endpoint at the collector's port, which no static-server package does.
+ */
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const EXAMPLE = "http://localhost:8788";
+const state = mkdtempSync(join(tmpdir(), "conduit-e2e-"));
+const wrangler = (...args: string[]) =>
+	execFileSync("npx", ["wrangler", ...args, "--local", "--persist-to", state], {
+		cwd: root,
+		stdio: "pipe",
+	});
+
+let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let browser: Browser;
+let collector: string;
+let site: Server | undefined;
+
+beforeAll(async () => {
+	wrangler("d1", "migrations", "apply", "DB");
+	wrangler(
+		"kv",
+		"key",
+		"put",
+		"config",
+		"--path",
+		"config/dev.json",
+		"--binding",
+		"CONFIG",
+	);
+	[worker, browser] = await Promise.all([
+		unstable_startWorker({
+			config: join(root, "wrangler.toml"),
+			dev: {
+				persist: state,
+				server: { hostname: "127.0.0.1", port: 0 },
+				inspector: false,
+				watch: false,
+				logLevel: "warn",
+			},
+		}),
+		launchChromium(),
+	]);
+	collector = (await worker.url).origin;
+	site = await serveExample();
+});
+
+afterAll(async () => {
+	site?.close();
+	await browser?.close();
+	await worker?.dispose();
+	rmSync(state, { recursive: true, force: true });
+});
+
+interface Row {
+	type: string;
+	event: string | null;
+	user_id: string | null;
+	anonymous_id: string;
+	payload: string;
+}
+
+/**
+ * Reads D1 until `count` events of source "web" are there (the queue consumer batches for up to
+ * a second). It opens local D1's SQLite file read-only: a second workerd (getPlatformProxy) on
+ * the same state directory can fail to start with SQLITE_BUSY while the collector runs.
+ */
+async function storedEvents(count: number): Promise<Row[]> {
+	const dir = join(state, "v3/d1/miniflare-D1DatabaseObject");
+	const file = readdirSync(dir).find(
+		(name) => name.endsWith(".sqlite") && name !== "metadata.sqlite",
+	);
+	if (!file) throw new Error(`no D1 database under ${dir}`);
+	const db = new DatabaseSync(join(dir, file), { readOnly: true });
+	try {
+		const query = db.prepare(
+			"SELECT type, event, user_id, anonymous_id, payload FROM events WHERE source_id = 'web' ORDER BY message_id",
+		);
+		for (let attempt = 0; attempt < 60; attempt++) {
+			const rows = query.all() as unknown as Row[];
+			if (rows.length >= count) return rows;
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+	} finally {
+		db.close();
+	}
+	throw new Error(`D1 did not reach ${count} events within 15 s`);
+}
+
+const TYPES: Record<string, string> = {
+	".html": "text/html",
+	".js": "text/javascript",
+	".css": "text/css",
+};
+
+/** Serves examples/script-tag on :8788, as `npm run dev` does, with the collector's URL in it. */
+function serveExample(): Promise<Server> {
+	const server = createServer((request, response) => {
+		const path = new URL(request.url ?? "/", EXAMPLE).pathname;
+		const file =
+			path === "/conduit.js"
+				? join(root, "packages/sdk/dist/conduit.js")
+				: join(root, "examples/script-tag", path === "/" ? "index.html" : path);
+		if (!file.startsWith(root) || !existsSync(file))
+			return response.writeHead(404).end();
+		let body = readFileSync(file, "utf8");
+		if (path === "/")
+			body = body.replace(
+				'data-endpoint="http://localhost:8787"',
+				`data-endpoint="${collector}"`,
+			);
+		response
+			.writeHead(200, { "content-type": TYPES[extname(file)] ?? "text/plain" })
+			.end(body);
+	});
+	return new Promise((resolve, reject) => {
+		server.once("error", reject);
+		server.listen(8788, "localhost", () => resolve(server));
+	});
+}
+
+it("delivers the example shop's page, track, identify and consent events into D1", async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	const sent: { at: number; url: string }[] = [];
+	page.on("request", (request) => {
+		if (request.url().startsWith(collector))
+			sent.push({ at: Date.now(), url: request.url() });
+	});
+	await page.goto(`${EXAMPLE}/`);
+	await page.click('[data-sku="ESP-250"]');
+	await page.click("#signin button");
+	// Opt-in: until the visitor accepts, nothing is stored and nothing is sent.
+	expect(await context.cookies()).toEqual([]);
+	const acceptedAt = Date.now();
+	await page.click("#accept");
+
+	const rows = await storedEvents(4);
+	expect(sent.length).toBeGreaterThan(0);
+	expect(sent.every((request) => request.at >= acceptedAt)).toBe(true);
+	expect(sent.every((request) => request.url === `${collector}/v1/batch`)).toBe(
+		true,
+	);
+	expect(rows.map((row) => row.event ?? row.type)).toEqual([
+		"page",
+		"Product Added",
+		"identify",
+		"Segment Consent Preference Updated",
+	]);
+	const anonymousId = rows[0]?.anonymous_id;
+	expect(anonymousId).toMatch(/^[0-9A-Z]{26}$/);
+	for (const row of rows) {
+		expect(row.anonymous_id).toBe(anonymousId);
+		const payload = JSON.parse(row.payload);
+		expect(payload.context.library).toEqual({
+			name: "@conduit/sdk",
+			version: "0.1.0",
+		});
+		expect(payload.context.consent.categoryPreferences).toEqual({
+			necessary: true,
+			analytics: true,
+			marketing: false,
+		});
+		expect(payload.context.page.url).toBe(`${EXAMPLE}/`);
+	}
+	expect(rows[2]?.user_id).toBe("user-ada@example.com");
+	expect(JSON.parse(rows[1]?.payload ?? "{}").properties).toMatchObject({
+		sku: "ESP-250",
+		price: 9.5,
+	});
+	const cookies = (await context.cookies()).map((cookie) => cookie.value);
+	expect(cookies).toContain(anonymousId);
+	await context.close();
+}, 30_000);
