@@ -96,13 +96,17 @@ export function start(
 			// The page's own handler failed: nothing sensible is left to tell it.
 		}
 	};
+	// ulid draws one random number per character, by default each from its own
+	// crypto.getRandomValues call: that was most of track()'s cost. Ids need to be unique, not
+	// secret; the time part already orders them within a tab, and 80 bits of Math.random per
+	// millisecond keep tabs and devices apart.
 	// Ids of one tab strictly increase, so they (and the store, keyed by them) sort in call order:
 	// a burst within one millisecond takes the next milliseconds for its ids' time part. (ulid's
 	// monotonicFactory does this by counting in the random part, for 200 more bytes.)
 	let last = 0;
 	const id = () => {
 		last = Math.max(Date.now(), last + 1);
-		return ulid(last);
+		return ulid(last, Math.random);
 	};
 	// Global Privacy Control (navigator.globalPrivacyControl) is not in TypeScript's DOM types yet.
 	const gpc =
