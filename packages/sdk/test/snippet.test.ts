@@ -95,10 +95,11 @@ conduit.ready(function () { window.loadedAt = Date.now(); stub.track("C"); });`)
 		expect(sink.requests[0]?.body.writeKey).toBe(sink.writeKey);
 	});
 
-	it("is the same text in the README and the example page", () => {
+	it("is the same text in both READMEs and the example page", () => {
 		const read = (path: string) =>
 			readFileSync(new URL(path, import.meta.url), "utf8");
 		expect(read("../README.md")).toContain(SNIPPET);
+		expect(read("../../../README.md")).toContain(SNIPPET);
 		expect(read("../../../examples/script-tag/index.html")).toContain(SNIPPET);
 	});
 });
