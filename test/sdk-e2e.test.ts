@@ -5,8 +5,10 @@ import {
 	readdirSync,
 	readFileSync,
 	rmSync,
+	writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -19,15 +21,17 @@ import { launchChromium } from "../packages/sdk/test/chromium";
 /*
  * The example shop (examples/script-tag), loaded in Chromium, sends its events through the
  * script-tag build to the collector Worker started here (workerd with local D1, KV and queues in
- * a temporary directory), and they land in D1. The page is served from http://localhost:8788, an
- * origin config/dev.json allows, by a node:http server: it must answer from loopback (Chromium's
- * Local Network Access lets only local pages call a loopback collector, so a page faked by request
- * routing would be refused), serve the freshly built conduit.js, and point the page's
- * data-endpoint at the collector's port, which no static-server package does.
+ * a temporary directory), and they land in D1. KV holds config/dev.json, with the example's
+ * origin for this run added to the "web" source: `npm run dev` serves it on :8788, which
+ * config/dev.json allows, but a test must not depend on that port being free. The page comes
+ * from a node:http server: it must answer from loopback (Chromium's Local Network Access lets
+ * only local pages call a loopback collector, so a page faked by request routing would be
+ * refused), serve the freshly built conduit.js, and point the page's data-endpoint at the
+ * collector's port, which no static-server package does.
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const EXAMPLE = "http://localhost:8788";
+let EXAMPLE = "";
 const state = mkdtempSync(join(tmpdir(), "conduit-e2e-"));
 const wrangler = (...args: string[]) =>
 	execFileSync("npx", ["wrangler", ...args, "--local", "--persist-to", state], {
@@ -41,6 +45,15 @@ let collector: string;
 let site: Server | undefined;
 
 beforeAll(async () => {
+	site = await serveExample();
+	EXAMPLE = `http://localhost:${(site.address() as AddressInfo).port}`;
+	const config = JSON.parse(
+		readFileSync(join(root, "config/dev.json"), "utf8"),
+	);
+	const web = config.sources.find((s: { id: string }) => s.id === "web");
+	web.allowedOrigins.push(EXAMPLE);
+	const configFile = join(state, "config.json");
+	writeFileSync(configFile, JSON.stringify(config));
 	wrangler("d1", "migrations", "apply", "DB");
 	wrangler(
 		"kv",
@@ -48,7 +61,7 @@ beforeAll(async () => {
 		"put",
 		"config",
 		"--path",
-		"config/dev.json",
+		configFile,
 		"--binding",
 		"CONFIG",
 	);
@@ -66,7 +79,6 @@ beforeAll(async () => {
 		launchChromium(),
 	]);
 	collector = (await worker.url).origin;
-	site = await serveExample();
 });
 
 afterAll(async () => {
@@ -117,10 +129,10 @@ const TYPES: Record<string, string> = {
 	".css": "text/css",
 };
 
-/** Serves examples/script-tag on :8788, as `npm run dev` does, with the collector's URL in it. */
+/** Serves examples/script-tag, as `npm run dev` does, with the collector's URL in it. */
 function serveExample(): Promise<Server> {
 	const server = createServer((request, response) => {
-		const path = new URL(request.url ?? "/", EXAMPLE).pathname;
+		const path = new URL(request.url ?? "/", "http://localhost").pathname;
 		const file =
 			path === "/conduit.js"
 				? join(root, "packages/sdk/dist/conduit.js")
@@ -139,7 +151,7 @@ function serveExample(): Promise<Server> {
 	});
 	return new Promise((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(8788, "localhost", () => resolve(server));
+		server.listen(0, "localhost", () => resolve(server));
 	});
 }
 
