@@ -1,6 +1,11 @@
 import type { Preferences } from "./types";
 
-/** The track event every consent change sends (Segment's consent management spec). */
+/**
+ * The track event every consent change sends (Segment's consent management spec).
+ *
+ * @example
+ * record("track", { event: CONSENT_EVENT, properties: {} }, true);
+ */
 export const CONSENT_EVENT = "Segment Consent Preference Updated";
 
 /**

@@ -8,7 +8,12 @@ export interface Identity {
 	_traits: JsonObject;
 }
 
-/** localStorage keys are versioned and namespaced. */
+/**
+ * Prefix of every localStorage key: versioned and namespaced.
+ *
+ * @example
+ * rt._get(`${KEY}consent`) // the stored consent choices
+ */
 export const KEY = "conduit:v1:";
 /**
  * Cookie names cannot contain ':' (RFC 6265 §4.1.1: a cookie-name is an RFC 2616 token), so

@@ -3,6 +3,7 @@ import { browserRuntime } from "./runtime";
 import type { Analytics, Options } from "./types";
 
 export { SNIPPET } from "./snippet";
+/** The public types: Options, Analytics, ConduitEvent, Middleware, Preferences, ConduitError… */
 export type * from "./types";
 
 /**

@@ -4,9 +4,20 @@ import type { Runtime } from "./runtime";
 import { split } from "./split";
 import type { ConduitEvent } from "./types";
 
-/** The collector's body limit (500 KB, as Segment's); the envelope leaves room under it. */
+/**
+ * The collector's body limit (500 KB, as Segment's), less room for the envelope.
+ *
+ * @example
+ * bodies(events, writeKey, MAX_BYTES, Date.now())
+ */
 export const MAX_BYTES = 500 * 1024 - 1024;
-/** Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec). */
+/**
+ * Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec),
+ * less room for the envelope.
+ *
+ * @example
+ * send(rt, url, body, bytes <= KEEPALIVE_BYTES)
+ */
 export const KEEPALIVE_BYTES = 64 * 1024 - 1024;
 
 /** The collector's answer, as the sender needs it. */

@@ -1,6 +1,12 @@
 import { type Browser, chromium } from "playwright-core";
 
-/** Flags for a headless Chromium on a machine without outside network. */
+/**
+ * Flags for a headless Chromium on a machine without outside network: background services
+ * would otherwise try to reach Google's hosts at every start.
+ *
+ * @example
+ * chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROME_FLAGS });
+ */
 export const CHROME_FLAGS = [
 	"--headless",
 	"--no-sandbox",

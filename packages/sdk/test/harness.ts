@@ -270,7 +270,12 @@ export async function createOnPage(
 	}, options);
 }
 
-/** Counts the events IndexedDB holds for the SDK (0 when the database does not exist). */
+/**
+ * Counts the events IndexedDB holds for the SDK (0 when the database does not exist).
+ *
+ * @example
+ * expect(await storedEvents(page)).toBe(0);
+ */
 export function storedEvents(page: Page): Promise<number> {
 	return page.evaluate(async () => {
 		const names = (await indexedDB.databases()).map((d) => d.name);
