@@ -151,6 +151,50 @@ describe("offline queue", () => {
 	});
 });
 
+describe("bounds", () => {
+	it("keeps at most maxQueue stored events, dropping the oldest and counting them", async () => {
+		const { sink, page } = world;
+		await createOnPage(
+			page,
+			world.site,
+			options({ flushAt: 100, maxQueue: 3 }),
+		);
+		sink.down = true;
+		const flushed = await page.evaluate(() => {
+			for (let n = 0; n < 5; n++) window.a.track("Bounded", { n });
+			return window.a.flush();
+		});
+		expect(flushed).toBe(false);
+		expect(await storedEvents(page)).toBe(3);
+		expect(await errors()).toEqual([{ code: "overflow", count: 2 }]);
+		sink.down = false;
+		await page.evaluate(() => window.a.flush());
+		expect(sink.events().map((e) => e.properties?.n)).toEqual([2, 3, 4]);
+	});
+
+	it("drops stored events older than maxAge", async () => {
+		const { sink, page, site } = world;
+		// Calls recorded by the snippet keep their time: one made a minute ago is past maxAge.
+		site.pages.set(
+			"/aged",
+			`<!doctype html><title>Aged</title><script>
+window.conduit = [
+	["track", ["Stale"], Date.now() - 60000, location.href, document.title],
+	["track", ["Fresh"], Date.now(), location.href, document.title],
+];
+conduit.options = { maxAge: 30000, flushAt: 100, onError: (e) => (window.dropped = [e.code, e.count]) };
+</script><script src="/conduit.js" data-write-key="${sink.writeKey}" data-endpoint="${sink.url}"></script>`,
+		);
+		await page.goto(`${site.url}/aged`);
+		const dropped = await page.evaluate(async () => {
+			await (window.conduit as { flush(): Promise<boolean> }).flush();
+			return (window as unknown as { dropped: unknown }).dropped;
+		});
+		expect(dropped).toEqual(["expired", 1]);
+		expect(sink.events().map((e) => e.event)).toEqual(["Fresh"]);
+	});
+});
+
 describe("unload", () => {
 	it("flushes with keepalive in bodies under 64 KB when the page is hidden", async () => {
 		const { sink, page, context } = world;

@@ -42,6 +42,25 @@ describe("identity", () => {
 		expect(await other.evaluate(() => window.a.user())).toEqual(first);
 	});
 
+	it("follows another tab's reset() and identify()", async () => {
+		const { page, context } = world;
+		const other = await context.newPage();
+		await createOnPage(page, world.site, options());
+		await createOnPage(other, world.site, options());
+		const next = await page.evaluate(() => {
+			window.a.reset();
+			window.a.identify("u7", { plan: "team" });
+			return window.a.user();
+		});
+		// The other tab learns it from localStorage's storage event.
+		await other.waitForFunction(
+			(id) => window.a.user().anonymousId === id,
+			next.anonymousId,
+			{ timeout: 2000 },
+		);
+		expect(await other.evaluate(() => window.a.user())).toEqual(next);
+	});
+
 	it("restores the IDs from the localStorage mirror when cookies were cleared", async () => {
 		const { page, context } = world;
 		await createOnPage(page, world.site, options());
