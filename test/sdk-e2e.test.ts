@@ -1,28 +1,23 @@
-import { execFileSync } from "node:child_process";
-import {
-	existsSync,
-	mkdtempSync,
-	readdirSync,
-	readFileSync,
-	rmSync,
-	writeFileSync,
-} from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { unstable_startWorker } from "wrangler";
 import { launchChromium } from "../packages/sdk/test/chromium";
+import {
+	devConfig,
+	type LocalCollector,
+	startCollector,
+	waitUntil,
+} from "./support/collector";
 
 /*
  * The example shop (examples/script-tag), loaded in Chromium, sends its events through the
- * script-tag build to the collector Worker started here (workerd with local D1, KV and queues in
- * a temporary directory), and they land in D1. KV holds config/dev.json, with the example's
- * origin for this run added to the "web" source: `npm run dev` serves it on :8788, which
+ * script-tag build to the collector Worker started here (workerd with fresh local D1, KV and
+ * queues: test/support/collector.ts), and they land in D1. KV holds config/dev.json, with the
+ * example's origin for this run added to the "web" source: `npm run dev` serves it on :8788, which
  * config/dev.json allows, but a test must not depend on that port being free. The page comes
  * from a node:http server: it must answer from loopback (Chromium's Local Network Access lets
  * only local pages call a loopback collector, so a page faked by request routing would be
@@ -32,60 +27,29 @@ import { launchChromium } from "../packages/sdk/test/chromium";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 let EXAMPLE = "";
-const state = mkdtempSync(join(tmpdir(), "conduit-e2e-"));
-const wrangler = (...args: string[]) =>
-	execFileSync("npx", ["wrangler", ...args, "--local", "--persist-to", state], {
-		cwd: root,
-		stdio: "pipe",
-	});
-
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let collector: LocalCollector;
 let browser: Browser;
-let collector: string;
 let site: Server | undefined;
 
 beforeAll(async () => {
 	site = await serveExample();
 	EXAMPLE = `http://localhost:${(site.address() as AddressInfo).port}`;
-	const config = JSON.parse(
-		readFileSync(join(root, "config/dev.json"), "utf8"),
-	);
-	const web = config.sources.find((s: { id: string }) => s.id === "web");
-	web.allowedOrigins.push(EXAMPLE);
-	const configFile = join(state, "config.json");
-	writeFileSync(configFile, JSON.stringify(config));
-	wrangler("d1", "migrations", "apply", "DB");
-	wrangler(
-		"kv",
-		"key",
-		"put",
-		"config",
-		"--path",
-		configFile,
-		"--binding",
-		"CONFIG",
-	);
-	[worker, browser] = await Promise.all([
-		unstable_startWorker({
-			config: join(root, "wrangler.toml"),
-			dev: {
-				persist: state,
-				server: { hostname: "127.0.0.1", port: 0 },
-				inspector: false,
-				watch: false,
-				logLevel: "warn",
-			},
-		}),
+	[collector, browser] = await Promise.all([
+		startCollector(),
 		launchChromium(),
 	]);
-	collector = (await worker.url).origin;
+	// Before the first request, so no isolate has cached the config yet.
+	const config = structuredClone(devConfig) as unknown as {
+		sources: { id: string; allowedOrigins: string[] }[];
+	};
+	config.sources.find((s) => s.id === "web")?.allowedOrigins.push(EXAMPLE);
+	await collector.env.CONFIG.put("config", JSON.stringify(config));
 });
 
 afterAll(async () => {
 	site?.close();
 	await browser?.close();
-	await worker?.dispose();
-	rmSync(state, { recursive: true, force: true });
+	await collector?.close();
 });
 
 interface Row {
@@ -96,31 +60,22 @@ interface Row {
 	payload: string;
 }
 
-/**
- * Reads D1 until `count` events of source "web" are there (the queue consumer batches for up to
- * a second). It opens local D1's SQLite file read-only: a second workerd (getPlatformProxy) on
- * the same state directory can fail to start with SQLITE_BUSY while the collector runs.
- */
+/** The web source's events in D1, once `count` are there (the consumer batches for ≤1 s). */
 async function storedEvents(count: number): Promise<Row[]> {
-	const dir = join(state, "v3/d1/miniflare-D1DatabaseObject");
-	const file = readdirSync(dir).find(
-		(name) => name.endsWith(".sqlite") && name !== "metadata.sqlite",
+	const rows = await waitUntil(
+		async () =>
+			(
+				await collector.env.DB.prepare(
+					"SELECT type, event, user_id, anonymous_id, payload FROM events WHERE source_id = 'web' ORDER BY message_id",
+				).all<Row>()
+			).results,
+		(rows) => rows.length >= count,
 	);
-	if (!file) throw new Error(`no D1 database under ${dir}`);
-	const db = new DatabaseSync(join(dir, file), { readOnly: true });
-	try {
-		const query = db.prepare(
-			"SELECT type, event, user_id, anonymous_id, payload FROM events WHERE source_id = 'web' ORDER BY message_id",
+	if (rows.length < count)
+		throw new Error(
+			`D1 has ${rows.length} events after 15 s; expected ${count}`,
 		);
-		for (let attempt = 0; attempt < 60; attempt++) {
-			const rows = query.all() as unknown as Row[];
-			if (rows.length >= count) return rows;
-			await new Promise((resolve) => setTimeout(resolve, 250));
-		}
-	} finally {
-		db.close();
-	}
-	throw new Error(`D1 did not reach ${count} events within 15 s`);
+	return rows;
 }
 
 const TYPES: Record<string, string> = {
@@ -143,7 +98,7 @@ function serveExample(): Promise<Server> {
 		if (path === "/")
 			body = body.replace(
 				'data-endpoint="http://localhost:8787"',
-				`data-endpoint="${collector}"`,
+				`data-endpoint="${collector.url.origin}"`,
 			);
 		response
 			.writeHead(200, { "content-type": TYPES[extname(file)] ?? "text/plain" })
@@ -160,7 +115,7 @@ it("delivers the example shop's page, track, identify and consent events into D1
 	const page = await context.newPage();
 	const sent: { at: number; url: string }[] = [];
 	page.on("request", (request) => {
-		if (request.url().startsWith(collector))
+		if (request.url().startsWith(collector.url.origin))
 			sent.push({ at: Date.now(), url: request.url() });
 	});
 	await page.goto(`${EXAMPLE}/`);
@@ -174,9 +129,9 @@ it("delivers the example shop's page, track, identify and consent events into D1
 	const rows = await storedEvents(4);
 	expect(sent.length).toBeGreaterThan(0);
 	expect(sent.every((request) => request.at >= acceptedAt)).toBe(true);
-	expect(sent.every((request) => request.url === `${collector}/v1/batch`)).toBe(
-		true,
-	);
+	expect(
+		sent.every((request) => request.url === `${collector.url.origin}/v1/batch`),
+	).toBe(true);
 	expect(rows.map((row) => row.event ?? row.type)).toEqual([
 		"page",
 		"Product Added",

@@ -1,12 +1,10 @@
 import { app } from "./app";
 import { consumeEvents } from "./consumer";
-import { deleteEventsBefore } from "./db/events";
-import type { QueuedEvent } from "./types";
-
-const DAY_MS = 86_400_000;
+import { runScheduled } from "./scheduled";
 
 /**
- * The collector Worker: HTTP ingest, the EVENTS queue consumer and the retention cleanup.
+ * The collector Worker: HTTP ingest, the EVENTS queue consumer, and the scheduled spool drain
+ * and retention cleanup.
  *
  * @example
  * npx wrangler dev   # serves this on http://localhost:8787
@@ -14,12 +12,5 @@ const DAY_MS = 86_400_000;
 export default {
 	fetch: app.fetch,
 	queue: consumeEvents,
-	async scheduled(_controller, env) {
-		const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
-		const deleted = await deleteEventsBefore(
-			env.DB,
-			new Date(Date.now() - days * DAY_MS),
-		);
-		console.log(JSON.stringify({ msg: "retention cleanup", days, deleted }));
-	},
-} satisfies ExportedHandler<Env, QueuedEvent>;
+	scheduled: runScheduled,
+} satisfies ExportedHandler<Env, unknown>;

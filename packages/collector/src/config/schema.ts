@@ -61,13 +61,13 @@ export const ConfigSchema = v.pipe(
 			if (ids.has(source.id)) {
 				addIssue({
 					message: `duplicate source id '${source.id}'`,
-					path: [pathItem(dataset.value.sources, index)],
+					path: sourcePath(dataset.value, index),
 				});
 			}
 			if (keys.has(source.writeKey)) {
 				addIssue({
 					message: `source '${source.id}' reuses another source's writeKey`,
-					path: [pathItem(dataset.value.sources, index)],
+					path: sourcePath(dataset.value, index),
 				});
 			}
 			ids.add(source.id);
@@ -76,14 +76,28 @@ export const ConfigSchema = v.pipe(
 	}),
 );
 
-function pathItem(sources: Source[], index: number): v.ArrayPathItem {
-	return {
-		type: "array",
-		origin: "value",
-		input: sources,
-		key: index,
-		value: sources[index],
-	};
+/** The issue path `sources.<index>`, for checks that span the whole list. */
+function sourcePath(
+	config: { sources: Source[] },
+	index: number,
+): [v.ObjectPathItem, v.ArrayPathItem] {
+	const { sources } = config;
+	return [
+		{
+			type: "object",
+			origin: "value",
+			input: config,
+			key: "sources",
+			value: sources,
+		},
+		{
+			type: "array",
+			origin: "value",
+			input: sources,
+			key: index,
+			value: sources[index],
+		},
+	];
 }
 
 export type Source = v.InferOutput<typeof SourceSchema>;
@@ -113,7 +127,7 @@ export function parseConfig(
 			ok: false,
 			errors: result.issues.map((issue) => {
 				const path = v.getDotPath(issue);
-				return path ? `${path}: ${issue.message}` : issue.message;
+				return path ? `${path}: ${describe(issue)}` : describe(issue);
 			}),
 		};
 	}
@@ -126,6 +140,19 @@ export function parseConfig(
 		for (const origin of source.allowedOrigins) origins.add(origin);
 	}
 	return { ok: true, config: { config, sourcesByWriteKey, origins } };
+}
+
+/** Object-level issues speak of keys; say it plainly. */
+function describe(issue: v.BaseIssue<unknown>): string {
+	if (issue.kind === "schema" && issue.expected === "never")
+		return "unknown key";
+	if (
+		issue.kind === "schema" &&
+		issue.received === "undefined" &&
+		issue.expected?.startsWith('"')
+	)
+		return "is required";
+	return issue.message;
 }
 
 /** Whether `allowed` (a source's list, or every source's origins) admits `origin`. */
