@@ -1,0 +1,71 @@
+import type { JsonObject } from "./types";
+
+declare const __VERSION__: string;
+
+/**
+ * The parts of `context` that do not change while the page lives, read once: reading the time
+ * zone through Intl costs more than building a whole event.
+ *
+ * @example
+ * staticContext(window) // { library: { name: "@conduit/sdk", version: "0.1.0" }, userAgent, locale, timezone, screen }
+ */
+export function staticContext(w: Window): JsonObject {
+	const { navigator: nav, screen } = w;
+	return {
+		library: { name: "@conduit/sdk", version: __VERSION__ },
+		userAgent: nav.userAgent,
+		locale: nav.language,
+		timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+		screen: {
+			width: screen.width,
+			height: screen.height,
+			density: w.devicePixelRatio,
+		},
+	};
+}
+
+/**
+ * `context.page`: the current page, or the one a snippet call was recorded on (`href`, `title`).
+ * The URL leaves out the fragment, as Segment's libraries do.
+ *
+ * @example
+ * pageContext(document, "https://shop.example/cart?utm_source=x", "Cart")
+ * // { path: "/cart", referrer: "…", search: "?utm_source=x", title: "Cart", url: "https://shop.example/cart?utm_source=x" }
+ */
+export function pageContext(
+	d: Document,
+	href?: string,
+	title?: string,
+): {
+	path: string;
+	referrer: string;
+	search: string;
+	title: string;
+	url: string;
+} {
+	const { origin, pathname, search } = href ? new URL(href) : d.location;
+	return {
+		path: pathname,
+		referrer: d.referrer,
+		search,
+		title: title ?? d.title,
+		url: origin + pathname + search,
+	};
+}
+
+/**
+ * `context.campaign` from UTM parameters (`utm_campaign` becomes `name`, the rest keep their
+ * suffix), or undefined when there are none.
+ *
+ * @example
+ * campaign("?utm_source=news&utm_campaign=spring") // { source: "news", name: "spring" }
+ */
+export function campaign(search: string): JsonObject | undefined {
+	let result: JsonObject | undefined;
+	for (const [key, value] of new URLSearchParams(search))
+		if (key.startsWith("utm_")) {
+			result ??= {};
+			result[key === "utm_campaign" ? "name" : key.slice(4)] = value;
+		}
+	return result;
+}

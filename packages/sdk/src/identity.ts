@@ -1,0 +1,92 @@
+import type { Runtime } from "./runtime";
+import type { JsonObject } from "./types";
+
+/** Who the person is; the tracker's state object carries these fields. */
+export interface Identity {
+	_aid: string;
+	_uid?: string | undefined;
+	_traits: JsonObject;
+}
+
+/**
+ * Prefix of every localStorage key: versioned and namespaced.
+ *
+ * @example
+ * rt._get(`${KEY}consent`) // the stored consent choices
+ */
+export const KEY = "conduit:v1:";
+/**
+ * Cookie names cannot contain ':' (RFC 6265 §4.1.1: a cookie-name is an RFC 2616 token), so
+ * cookies use `conduit_v1_` where localStorage uses `conduit:v1:`.
+ */
+const COOKIE = "conduit_v1_";
+const YEAR_SECONDS = 31_536_000;
+
+/**
+ * Reads the identity from the cookies, else their localStorage mirror; a missing anonymous ID
+ * is created with `newId` (and is only in memory until {@link saveIdentity}).
+ *
+ * @example
+ * const identity = loadIdentity(rt, ulid); // { _aid: "01J…", _uid: "u1", _traits: { plan: "pro" } }
+ */
+export function loadIdentity(rt: Runtime, newId: () => string): Identity {
+	const read = (name: string) =>
+		rt._cookie(COOKIE + name) || rt._get(KEY + name) || undefined;
+	let traits: JsonObject = {};
+	try {
+		traits = JSON.parse(rt._get(`${KEY}traits`) || "{}");
+	} catch {
+		// A corrupted mirror is worth less than the events: start with no traits.
+	}
+	return { _aid: read("aid") || newId(), _uid: read("uid"), _traits: traits };
+}
+
+/**
+ * Writes the identity to first-party cookies (one year, renewed on each call, SameSite=Lax,
+ * Secure on https) and to localStorage, which all tabs share; `identity` null erases both.
+ *
+ * @param domain cookie Domain attribute; undefined makes a host-only cookie
+ * @example
+ * saveIdentity(rt, { _aid: "01J…", _traits: {} }, "example.com");
+ * saveIdentity(rt, null, "example.com"); // consent withdrawn: nothing remains
+ */
+export function saveIdentity(
+	rt: Runtime,
+	identity: Identity | null,
+	domain: string | undefined,
+): void {
+	const secure = rt._w.location.protocol === "https:" ? "; Secure" : "";
+	const scope = `; Path=/; SameSite=Lax${secure}${domain ? `; Domain=${domain}` : ""}`;
+	const ids: [string, string | undefined][] = [
+		["aid", identity?._aid],
+		["uid", identity?._uid],
+	];
+	for (const [name, value] of ids) {
+		rt._put(KEY + name, value || null);
+		rt._setCookie(
+			`${COOKIE}${name}=${value ? encodeURIComponent(value) : ""}; Max-Age=${value ? YEAR_SECONDS : 0}${scope}`,
+		);
+	}
+	rt._put(`${KEY}traits`, identity ? JSON.stringify(identity._traits) : null);
+}
+
+/**
+ * The registrable domain of the page ("shop.example.co.uk" → "example.co.uk"), found the way
+ * browsers allow: the shortest parent domain that accepts a cookie (the browser refuses public
+ * suffixes such as "co.uk"). Undefined for single-label hosts and IP addresses: host-only then.
+ *
+ * @example
+ * cookieDomain(rt) // "example.com" on www.example.com
+ */
+export function cookieDomain(rt: Runtime): string | undefined {
+	const labels = rt._w.location.hostname.split(".");
+	const probe = `${COOKIE}probe`;
+	for (let i = labels.length - 2; i > 0; i--) {
+		const domain = labels.slice(i).join(".");
+		rt._setCookie(`${probe}=1; Path=/; Domain=${domain}`);
+		if (rt._cookie(probe)) {
+			rt._setCookie(`${probe}=; Max-Age=0; Path=/; Domain=${domain}`);
+			return domain;
+		}
+	}
+}

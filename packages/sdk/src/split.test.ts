@@ -1,0 +1,20 @@
+import { expect, it } from "vitest";
+import { split } from "./split";
+
+const id = (n: number) => n;
+
+it("keeps order and fills each run up to the limit", () => {
+	expect(split([3, 3, 3, 1], id, 7)).toEqual([
+		[3, 3],
+		[3, 1],
+	]);
+	expect(split([7, 7], id, 7)).toEqual([[7], [7]]);
+});
+
+it("sends an oversized item alone", () => {
+	expect(split([1, 9, 1], id, 7)).toEqual([[1], [9], [1]]);
+});
+
+it("returns no runs for no items", () => {
+	expect(split([], id, 7)).toEqual([]);
+});

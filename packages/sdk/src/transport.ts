@@ -1,0 +1,93 @@
+import { retryAfter } from "./backoff";
+import { type Outcome, outcome } from "./outcome";
+import type { Runtime } from "./runtime";
+import { split } from "./split";
+import type { ConduitEvent } from "./types";
+
+/**
+ * The collector's body limit (500 KB, as Segment's), less room for the envelope.
+ *
+ * @example
+ * bodies(events, writeKey, MAX_BYTES, Date.now())
+ */
+export const MAX_BYTES = 500 * 1024 - 1024;
+/**
+ * Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec),
+ * less room for the envelope.
+ *
+ * @example
+ * send(rt, url, body, bytes <= KEEPALIVE_BYTES)
+ */
+export const KEEPALIVE_BYTES = 64 * 1024 - 1024;
+
+/** The collector's answer, as the sender needs it. */
+export interface Sent {
+	_outcome: Outcome;
+	/** Retry-After in ms (0 when absent or unreadable). */
+	_wait: number;
+	/** Events of a 200 the collector refused, with its reasons. */
+	_rejected: { index: number; messageId?: string; error: string }[];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Stamps `sentAt` on the events and cuts them into request bodies of at most `limit` bytes,
+ * each `{ batch, writeKey, sentAt }` with its events and its size: each event is serialised
+ * once, and measured in UTF-8.
+ *
+ * @example
+ * for (const [events, body] of bodies(queued, "wk_…", MAX_BYTES, Date.now())) await send(rt, url, body, false);
+ */
+export function bodies(
+	events: readonly ConduitEvent[],
+	writeKey: string,
+	limit: number,
+	now: number,
+): [events: ConduitEvent[], body: string, bytes: number][] {
+	const sentAt = new Date(now).toISOString();
+	const items = events.map((event) => {
+		event.sentAt = sentAt;
+		const json = JSON.stringify(event);
+		return { event, json, bytes: encoder.encode(json).length + 1 };
+	});
+	const tail = `],"writeKey":${JSON.stringify(writeKey)},"sentAt":"${sentAt}"}`;
+	return split(items, (item) => item.bytes, limit).map((run) => [
+		run.map((item) => item.event),
+		`{"batch":[${run.map((item) => item.json).join()}${tail}`,
+		run.reduce((sum, item) => sum + item.bytes, tail.length + 10),
+	]);
+}
+
+/**
+ * POSTs one body to `url`. A string body goes as `text/plain`, a CORS "simple request": no
+ * preflight round trip, and the write key is inside. Never rejects: a network failure is
+ * status 0, which {@link outcome} classifies.
+ *
+ * @example
+ * const sent = await send(rt, "https://collect.example.com/v1/batch", body, false);
+ * if (sent._outcome === "retry-later") schedule(sent._wait);
+ */
+export async function send(
+	rt: Runtime,
+	url: string,
+	body: string,
+	keepalive: boolean,
+): Promise<Sent> {
+	try {
+		const response = await rt._w.fetch(url, {
+			method: "POST",
+			body,
+			keepalive,
+		});
+		const result = outcome(response.status);
+		const json = result === "ok" ? await response.json().catch(() => ({})) : {};
+		return {
+			_outcome: result,
+			_wait: retryAfter(response.headers.get("retry-after"), rt._now()),
+			_rejected: json.rejected || [],
+		};
+	} catch {
+		return { _outcome: outcome(0), _wait: 0, _rejected: [] };
+	}
+}

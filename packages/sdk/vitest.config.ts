@@ -1,0 +1,14 @@
+import { readFileSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+const { version } = JSON.parse(
+	readFileSync(new URL("./package.json", import.meta.url), "utf8"),
+);
+
+export default defineConfig({
+	define: { __VERSION__: JSON.stringify(version), __BROWSER__: "false" },
+	test: {
+		name: "sdk",
+		include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+	},
+});
