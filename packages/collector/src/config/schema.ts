@@ -1,4 +1,7 @@
 import * as v from "valibot";
+import { DESTINATION_TYPES } from "../destinations/registry";
+import { SourceConsentSchema } from "../routing/consent";
+import { type Destination, DestinationSchema } from "./destinations";
 
 /** An allowed CORS origin: `*` or an exact origin such as `https://shop.example.com`. */
 const OriginSchema = v.union(
@@ -42,16 +45,18 @@ export const SourceSchema = v.strictObject({
 	/** Whether the RATE_LIMITER binding applies to this source. */
 	rateLimit: v.optional(v.boolean(), true),
 	enabled: v.optional(v.boolean(), true),
+	/** Consent defaults for events that do not state a category, and what GPC denies. */
+	consent: v.optional(SourceConsentSchema, {
+		defaults: {},
+		gpcDenies: ["marketing"],
+	}),
 });
 
 export const ConfigSchema = v.pipe(
 	v.strictObject({
 		version: v.literal(1),
 		sources: v.array(SourceSchema),
-		destinations: v.optional(
-			v.array(v.looseObject({ id: v.string(), type: v.string() })),
-			[],
-		),
+		destinations: v.optional(v.array(DestinationSchema), []),
 	}),
 	v.rawCheck(({ dataset, addIssue }) => {
 		if (!dataset.typed) return;
@@ -73,16 +78,42 @@ export const ConfigSchema = v.pipe(
 			ids.add(source.id);
 			keys.add(source.writeKey);
 		});
+		const destinationIds = new Set<string>();
+		dataset.value.destinations.forEach((destination, index) => {
+			const path: [v.ArrayPathItem] = [
+				pathItem(dataset.value.destinations, index),
+			];
+			if (destinationIds.has(destination.id))
+				addIssue({
+					message: `duplicate destination id '${destination.id}'`,
+					path,
+				});
+			destinationIds.add(destination.id);
+			const limit = DESTINATION_TYPES[destination.type].maxBatchEvents;
+			if (destination.batchSize !== undefined && destination.batchSize > limit)
+				addIssue({
+					message: `destination '${destination.id}': batchSize ${destination.batchSize} exceeds the ${destination.type} limit of ${limit}`,
+					path,
+				});
+			const unknown = (destination.filters?.sources ?? []).filter(
+				(id) => !ids.has(id),
+			);
+			if (unknown.length > 0)
+				addIssue({
+					message: `destination '${destination.id}': filters.sources names unknown source(s) ${unknown.join(", ")}`,
+					path,
+				});
+		});
 	}),
 );
 
-function pathItem(sources: Source[], index: number): v.ArrayPathItem {
+function pathItem(items: unknown[], index: number): v.ArrayPathItem {
 	return {
 		type: "array",
 		origin: "value",
-		input: sources,
+		input: items,
 		key: index,
-		value: sources[index],
+		value: items[index],
 	};
 }
 
@@ -95,6 +126,8 @@ export interface LoadedConfig {
 	sourcesByWriteKey: Map<string, Source>;
 	/** Every origin some enabled source allows; `*` when one allows all. Used for preflight. */
 	origins: Set<string>;
+	sourcesById: Map<string, Source>;
+	destinationsById: Map<string, Destination>;
 }
 
 /**
@@ -120,12 +153,23 @@ export function parseConfig(
 	const config = result.output;
 	const sourcesByWriteKey = new Map<string, Source>();
 	const origins = new Set<string>();
+	const sourcesById = new Map(config.sources.map((s) => [s.id, s]));
+	const destinationsById = new Map(config.destinations.map((d) => [d.id, d]));
 	for (const source of config.sources) {
 		if (!source.enabled) continue;
 		sourcesByWriteKey.set(source.writeKey, source);
 		for (const origin of source.allowedOrigins) origins.add(origin);
 	}
-	return { ok: true, config: { config, sourcesByWriteKey, origins } };
+	return {
+		ok: true,
+		config: {
+			config,
+			sourcesByWriteKey,
+			origins,
+			sourcesById,
+			destinationsById,
+		},
+	};
 }
 
 /** Whether `allowed` (a source's list, or every source's origins) admits `origin`. */
