@@ -1,4 +1,6 @@
+import { loadConfig } from "./config/load";
 import { type IncomingEvent, markProcessed, storeEvents } from "./db/events";
+import { fanOut } from "./delivery/fanout";
 import type { QueuedEvent } from "./types";
 
 /** Redelivery delay after a failed batch: 5 s doubling per attempt, at most 5 min. */
@@ -10,6 +12,8 @@ export function retryDelaySeconds(attempts: number): number {
  * The EVENTS queue consumer. Stage rules: storing is must-pass for the whole batch (if D1 fails,
  * every message is retried with backoff and, after max_retries, goes to the dead-letter queue);
  * a message whose body is not an event can never succeed, so it is logged and acknowledged.
+ * Fan-out (delivery/fanout.ts) is must-pass too: it only writes the delivery log and the
+ * DELIVERIES queue; the sending, where destinations are isolated from each other, happens there.
  *
  * @example
  * export default { queue: consumeEvents } satisfies ExportedHandler<Env, QueuedEvent>;
@@ -36,6 +40,7 @@ export async function consumeEvents(
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
 		// Stages after storage run here, in order, on `fresh` only (duplicates never reach them).
+		const fanned = await fanOut(env, fresh, await loadConfig(env), new Date());
 		await markProcessed(
 			env.DB,
 			fresh.map((e) => e.rowId),
@@ -47,6 +52,7 @@ export async function consumeEvents(
 				received: incoming.length,
 				stored: fresh.length,
 				duplicates: incoming.length - fresh.length,
+				routed: fanned.routed,
 			}),
 		);
 		batch.ackAll();

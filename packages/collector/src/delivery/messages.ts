@@ -1,0 +1,60 @@
+import type { DeliveryItem, ProfileDeletion } from "../destinations/types";
+import { LIMITS } from "../limits";
+import { chunk, jsonBytes } from "./chunk";
+
+/**
+ * A message on the DELIVERIES queue: work for exactly one destination, so that retrying it
+ * never re-sends anything to another destination.
+ */
+export type DeliveryMessage =
+	| { kind: "events"; destinationId: string; items: DeliveryItem[] }
+	| { kind: "deletion"; destinationId: string; deletion: ProfileDeletion };
+
+/** Cloudflare Queues take messages up to 128 KB; keep clear of it for the envelope. */
+const MAX_MESSAGE_BYTES = 120 * 1024;
+
+/**
+ * Splits one destination's items into DELIVERIES messages of at most `batchSize` events and
+ * 120 KB each.
+ *
+ * @example
+ * eventMessages("hooks", items, 100) // [{ kind: "events", destinationId: "hooks", items: [...] }, …]
+ */
+export function eventMessages(
+	destinationId: string,
+	items: readonly DeliveryItem[],
+	batchSize: number,
+): DeliveryMessage[] {
+	return chunk(items, {
+		maxItems: batchSize,
+		maxBytes: MAX_MESSAGE_BYTES,
+		sizeOf: (item) => jsonBytes(item) + 1,
+	}).map((part) => ({ kind: "events", destinationId, items: part }));
+}
+
+/**
+ * Sends messages to a queue in as few `sendBatch` calls as its limits allow (100 messages and
+ * 256 KB a call), all at once, optionally delayed.
+ *
+ * @example
+ * await enqueueAll(env.DELIVERIES, messages);
+ */
+export async function enqueueAll<T>(
+	queue: Queue<T>,
+	messages: readonly T[],
+	delaySeconds?: number,
+): Promise<void> {
+	const calls = chunk(messages, {
+		maxItems: LIMITS.queueBatchMessages,
+		maxBytes: LIMITS.queueBatchBytes - 1024,
+		sizeOf: (message) => jsonBytes(message) + 64,
+	});
+	await Promise.all(
+		calls.map((part) =>
+			queue.sendBatch(
+				part.map((body) => ({ body, contentType: "json" as const })),
+				delaySeconds === undefined ? undefined : { delaySeconds },
+			),
+		),
+	);
+}
