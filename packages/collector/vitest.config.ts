@@ -1,8 +1,15 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/vendors/secrets.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Only the local vendor servers (test/vendors) may be reached from the Worker. */
+function isLocal(url: string): boolean {
+	const { hostname } = new URL(url);
+	return hostname === "127.0.0.1" || hostname === "localhost";
+}
 
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(here("./migrations"));
@@ -11,12 +18,30 @@ export default defineConfig(async () => {
 			cloudflareTest({
 				wrangler: { configPath: here("../../wrangler.toml") },
 				miniflare: {
-					bindings: { TEST_MIGRATIONS: migrations },
-					// Tests must never leave the machine.
-					outboundService: (request: Request) =>
-						new Response(`blocked outbound request to ${request.url}`, {
-							status: 599,
-						}),
+					bindings: {
+						TEST_MIGRATIONS: migrations,
+						...TEST_SECRETS,
+						ADMIN_TOKEN: "test-admin-token",
+						// Tests change the config between cases: read it every time.
+						CONFIG_CACHE_SECONDS: "0",
+					},
+					// Tests never leave the machine: loopback requests go to the local vendor
+					// servers, anything else is refused.
+					outboundService: async (request: Request) => {
+						if (!isLocal(request.url))
+							return new Response(
+								`blocked outbound request to ${request.url}`,
+								{
+									status: 599,
+								},
+							);
+						// Miniflare hands over its own Request class: rebuild it for Node's fetch.
+						return fetch(request.url, {
+							method: request.method,
+							headers: request.headers,
+							body: request.body ? await request.arrayBuffer() : undefined,
+						});
+					},
 				},
 			}),
 		],
@@ -24,6 +49,7 @@ export default defineConfig(async () => {
 			name: "collector",
 			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
 			setupFiles: ["./test/setup.ts"],
+			globalSetup: ["./test/vendors/global-setup.ts"],
 		},
 	};
 });

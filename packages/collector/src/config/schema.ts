@@ -66,13 +66,13 @@ export const ConfigSchema = v.pipe(
 			if (ids.has(source.id)) {
 				addIssue({
 					message: `duplicate source id '${source.id}'`,
-					path: [pathItem(dataset.value.sources, index)],
+					path: listPath(dataset.value, "sources", index),
 				});
 			}
 			if (keys.has(source.writeKey)) {
 				addIssue({
 					message: `source '${source.id}' reuses another source's writeKey`,
-					path: [pathItem(dataset.value.sources, index)],
+					path: listPath(dataset.value, "sources", index),
 				});
 			}
 			ids.add(source.id);
@@ -80,9 +80,7 @@ export const ConfigSchema = v.pipe(
 		});
 		const destinationIds = new Set<string>();
 		dataset.value.destinations.forEach((destination, index) => {
-			const path: [v.ArrayPathItem] = [
-				pathItem(dataset.value.destinations, index),
-			];
+			const path = listPath(dataset.value, "destinations", index);
 			if (destinationIds.has(destination.id))
 				addIssue({
 					message: `duplicate destination id '${destination.id}'`,
@@ -107,14 +105,23 @@ export const ConfigSchema = v.pipe(
 	}),
 );
 
-function pathItem(items: unknown[], index: number): v.ArrayPathItem {
-	return {
-		type: "array",
-		origin: "value",
-		input: items,
-		key: index,
-		value: items[index],
-	};
+/** The issue path of `root[key][index]`, so messages read "destinations.1: …". */
+function listPath(
+	root: { sources: unknown[]; destinations: unknown[] },
+	key: "sources" | "destinations",
+	index: number,
+): [v.ObjectPathItem, v.ArrayPathItem] {
+	const items = root[key];
+	return [
+		{ type: "object", origin: "value", input: root, key, value: items },
+		{
+			type: "array",
+			origin: "value",
+			input: items,
+			key: index,
+			value: items[index],
+		},
+	];
 }
 
 export type Source = v.InferOutput<typeof SourceSchema>;

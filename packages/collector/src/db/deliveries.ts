@@ -139,12 +139,12 @@ export async function recordResults(
 		.prepare(
 			`UPDATE deliveries SET
   status = u.status,
-  attempts = attempts + u.attempted,
-  last_status = coalesce(u.last_status, last_status),
+  attempts = deliveries.attempts + u.attempted,
+  last_status = coalesce(u.last_status, deliveries.last_status),
   last_error = u.last_error,
   updated_at = ?2,
   next_attempt_at = coalesce(u.next_attempt_at, ?2),
-  delivered_at = CASE WHEN u.status = 'delivered' THEN ?2 ELSE delivered_at END
+  delivered_at = CASE WHEN u.status = 'delivered' THEN ?2 ELSE deliveries.delivered_at END
 FROM (SELECT json_extract(value, '$.sourceId') AS source_id, json_extract(value, '$.messageId') AS message_id,
              json_extract(value, '$.status') AS status, json_extract(value, '$.attempted') AS attempted,
              json_extract(value, '$.lastStatus') AS last_status, json_extract(value, '$.lastError') AS last_error,

@@ -13,6 +13,8 @@ export function retryAfterSeconds(
 	if (!header) return undefined;
 	const text = header.trim();
 	if (/^\d+$/.test(text)) return Number(text);
+	// An HTTP-date names its weekday and month; a bare or signed number is not one.
+	if (!/[A-Za-z]/.test(text)) return undefined;
 	const at = Date.parse(text);
 	if (Number.isNaN(at)) return undefined;
 	return Math.max(0, Math.ceil((at - now) / 1000));
