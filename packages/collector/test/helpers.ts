@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { clearConfigCache } from "../src/config/load";
+import { resolveSecret } from "../src/config/secret";
+import type { DeliveryItem, SendContext } from "../src/destinations/types";
+import type { EnrichedEvent } from "../src/types";
 import type {
 	RecordedRequest,
 	ScriptedResponse,
@@ -152,4 +155,44 @@ export async function logOf(destinationId: string): Promise<LogRow[]> {
 		.bind(destinationId)
 		.run<LogRow>();
 	return results;
+}
+
+/** A SendContext for calling a destination module directly, with the test Worker's env. */
+export function sendContext<S>(
+	settings: S,
+	destinationId = "dest",
+): SendContext<S> {
+	return {
+		destinationId,
+		settings,
+		env,
+		secret: (ref) => resolveSecret(env, ref),
+		fetch: (url, init) =>
+			fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
+		now: Date.now,
+	};
+}
+
+/** An enriched event as the consumer hands it to a destination (a track by default). */
+export function item(
+	overrides: Partial<EnrichedEvent> = {},
+	sourceId = "web",
+): DeliveryItem {
+	const now = new Date().toISOString();
+	return {
+		sourceId,
+		event: {
+			type: "track",
+			event: "Product Viewed",
+			messageId: `msg_${tenant()}`,
+			anonymousId: "anon_0123456789",
+			timestamp: now,
+			receivedAt: now,
+			properties: { product_id: "prod_1", price: 10, currency: "EUR" },
+			context: {
+				page: { url: "https://shop.example.com/p/1", title: "Product 1" },
+			},
+			...overrides,
+		} as EnrichedEvent,
+	};
 }
