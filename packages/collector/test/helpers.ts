@@ -196,3 +196,14 @@ export function item(
 		} as EnrichedEvent,
 	};
 }
+
+/** The first request a vendor server received for a tenant; fails the test when there is none. */
+export async function firstRequest(
+	vendor: VendorName,
+	key: string,
+): Promise<RecordedRequest> {
+	const [request] = await received(vendor, key);
+	if (!request)
+		throw new Error(`${vendor} received no request for tenant ${key}`);
+	return request;
+}

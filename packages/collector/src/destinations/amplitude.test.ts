@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+	firstRequest,
 	item,
 	received,
 	sendContext,
@@ -28,9 +29,9 @@ describe("amplitude destination", () => {
 			sendContext(settingsFor(key)),
 		);
 		expect(verdicts.map((v) => v.outcome)).toEqual(["ok", "ok"]);
-		const [request] = await received("amplitude", key);
-		expect(request?.violations).toEqual([]);
-		const { events } = request?.body as { events: Record<string, unknown>[] };
+		const request = await firstRequest("amplitude", key);
+		expect(request.violations).toEqual([]);
+		const { events } = request.body as { events: Record<string, unknown>[] };
 		expect(events[0]).toMatchObject({
 			event_type: "Product Viewed",
 			user_id: "user_1",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+	firstRequest,
 	item,
 	received,
 	sendContext,
@@ -71,10 +72,10 @@ describe("ga4 destination", () => {
 			"dropped",
 			"dropped",
 		]);
-		const [request] = await received("ga4", key);
-		expect(request?.violations).toEqual([]);
+		const request = await firstRequest("ga4", key);
+		expect(request.violations).toEqual([]);
 		expect(
-			(request?.body as { events: { name: string }[] }).events.map(
+			(request.body as { events: { name: string }[] }).events.map(
 				(e) => e.name,
 			),
 		).toEqual(["purchase"]);
@@ -93,8 +94,8 @@ describe("ga4 destination", () => {
 			],
 			sendContext(settingsFor(key)),
 		);
-		const [request] = await received("ga4", key);
-		expect((request?.body as { consent: unknown }).consent).toEqual({
+		const request = await firstRequest("ga4", key);
+		expect((request.body as { consent: unknown }).consent).toEqual({
 			ad_user_data: "DENIED",
 			ad_personalization: "DENIED",
 		});

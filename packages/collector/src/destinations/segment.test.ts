@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+	firstRequest,
 	item,
-	received,
 	script,
 	sendContext,
 	tenant,
@@ -28,10 +28,10 @@ describe("segment destination", () => {
 		];
 		const verdicts = await segment.send(items, sendContext(settingsFor(key)));
 		expect(verdicts.map((v) => v.outcome)).toEqual(["ok", "ok"]);
-		const [request] = await received("segment", key);
-		expect(request?.violations).toEqual([]);
-		expect(request?.url).toBe("/v1/batch");
-		expect((request?.body as { batch: unknown[] }).batch).toEqual(
+		const request = await firstRequest("segment", key);
+		expect(request.violations).toEqual([]);
+		expect(request.url).toBe("/v1/batch");
+		expect((request.body as { batch: unknown[] }).batch).toEqual(
 			items.map((i) => i.event),
 		);
 	});
@@ -76,9 +76,9 @@ describe("segment destination", () => {
 		expect(
 			await segment.deleteProfile?.(deletion, sendContext(settingsFor(key))),
 		).toMatchObject({ outcome: "ok" });
-		const [request] = await received("segment", key);
-		expect(request?.violations).toEqual([]);
-		expect(request?.body).toEqual({
+		const request = await firstRequest("segment", key);
+		expect(request.violations).toEqual([]);
+		expect(request.body).toEqual({
 			regulationType: "SUPPRESS_WITH_DELETE",
 			subjectType: "USER_ID",
 			subjectIds: ["u3"],
