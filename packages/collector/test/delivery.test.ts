@@ -329,7 +329,7 @@ describe("delivery", () => {
 		);
 		const [first, second] = await received("mixpanel", key);
 		const ids = (r: typeof first) =>
-			(r?.body as { properties: { $insert_id: string } }[]).map(
+			((r?.body ?? []) as { properties: { $insert_id: string } }[]).map(
 				(e) => e.properties.$insert_id,
 			);
 		expect(ids(first)).toHaveLength(2);

@@ -52,12 +52,12 @@ export async function script(
  * last returned. For effects of the queue consumers, which run on their own schedule.
  */
 export async function waitFor<T>(
-	probe: () => Promise<T>,
+	probe: () => Promise<T | false | null | undefined>,
 	timeoutMs = 4000,
 	intervalMs = 50,
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
-	let last: T = await probe();
+	let last = await probe();
 	while (!last) {
 		if (Date.now() > deadline)
 			throw new Error(
