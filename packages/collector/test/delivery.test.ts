@@ -13,6 +13,7 @@ import {
 	trackEvent,
 	vendorUrl,
 	waitFor,
+	webhookEvents,
 } from "./helpers";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
@@ -34,11 +35,6 @@ const webhookTo = (
 	},
 	...extra,
 });
-const eventsOf = (requests: { body: unknown }[]) =>
-	requests.flatMap(
-		(r) =>
-			(r.body as { data: { events: Record<string, unknown>[] } }).data.events,
-	);
 
 describe("delivery", () => {
 	it("fans out to several destinations, each in its own request shape", async () => {
@@ -72,7 +68,7 @@ describe("delivery", () => {
 		const hookRequests = await received("webhook", hook);
 		expect(hookRequests.flatMap((r) => r.violations)).toEqual([]);
 		expect(
-			eventsOf(hookRequests)
+			webhookEvents(hookRequests)
 				.map((e) => e.messageId)
 				.sort(),
 		).toEqual(events.map((e) => e.messageId).sort());
@@ -118,7 +114,7 @@ describe("delivery", () => {
 		expect((await logOf(`hook-${key}`)).map((r) => r.message_id)).toEqual([
 			kept.messageId,
 		]);
-		const [sent] = eventsOf(await received("webhook", key));
+		const [sent] = webhookEvents(await received("webhook", key));
 		expect(sent).toMatchObject({
 			event: "viewed",
 			userId: await sha256Hex("user-1"),
@@ -226,7 +222,7 @@ describe("delivery", () => {
 			10_000,
 		);
 		expect(onTime).toBeLessThan(4000);
-		expect(eventsOf(await received("webhook", upA))).toHaveLength(3);
+		expect(webhookEvents(await received("webhook", upA))).toHaveLength(3);
 		expect(
 			(await received("posthog", upB)).flatMap(
 				(r) => (r.body as { batch: unknown[] }).batch,

@@ -207,3 +207,14 @@ export async function firstRequest(
 		throw new Error(`${vendor} received no request for tenant ${key}`);
 	return request;
 }
+
+/** The events carried by webhook requests (`{ type: "events.batch", data: { events } }`), in order. */
+export function webhookEvents(
+	requests: { body: unknown }[],
+): Record<string, unknown>[] {
+	return requests.flatMap(
+		(r) =>
+			(r.body as { data?: { events?: Record<string, unknown>[] } }).data
+				?.events ?? [],
+	);
+}
