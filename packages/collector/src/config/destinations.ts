@@ -1,12 +1,12 @@
 import * as v from "valibot";
 import { MappingSchema } from "../delivery/mapping";
-import { AmplitudeSettingsSchema } from "../destinations/amplitude";
-import { Ga4SettingsSchema } from "../destinations/ga4";
-import { MixpanelSettingsSchema } from "../destinations/mixpanel";
-import { PosthogSettingsSchema } from "../destinations/posthog";
-import { R2SettingsSchema } from "../destinations/r2";
-import { SegmentSettingsSchema } from "../destinations/segment";
-import { WebhookSettingsSchema } from "../destinations/webhook";
+import { AmplitudeSettingsSchema } from "../destinations/settings/amplitude";
+import { Ga4SettingsSchema } from "../destinations/settings/ga4";
+import { MixpanelSettingsSchema } from "../destinations/settings/mixpanel";
+import { PosthogSettingsSchema } from "../destinations/settings/posthog";
+import { R2SettingsSchema } from "../destinations/settings/r2";
+import { SegmentSettingsSchema } from "../destinations/settings/segment";
+import { WebhookSettingsSchema } from "../destinations/settings/webhook";
 import { RequiredConsentSchema } from "../routing/consent";
 import { FiltersSchema } from "../routing/filters";
 

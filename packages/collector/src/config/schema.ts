@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { DESTINATION_TYPES } from "../destinations/registry";
+import { MAX_BATCH_EVENTS } from "../destinations/settings/limits";
 import { SourceConsentSchema } from "../routing/consent";
 import { type Destination, DestinationSchema } from "./destinations";
 
@@ -87,7 +87,7 @@ export const ConfigSchema = v.pipe(
 					path,
 				});
 			destinationIds.add(destination.id);
-			const limit = DESTINATION_TYPES[destination.type].maxBatchEvents;
+			const limit = MAX_BATCH_EVENTS[destination.type];
 			if (destination.batchSize !== undefined && destination.batchSize > limit)
 				addIssue({
 					message: `destination '${destination.id}': batchSize ${destination.batchSize} exceeds the ${destination.type} limit of ${limit}`,

@@ -1,31 +1,16 @@
-import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 import { chunk, jsonBytes } from "../delivery/chunk";
 import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
-import { HttpUrlSchema, joinUrl } from "./settings";
+import type { AmplitudeSettings } from "./settings/amplitude";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type {
 	DeliveryItem,
 	DestinationType,
 	SendContext,
 	Verdict,
 } from "./types";
-
-/**
- * Settings of an `amplitude` destination (HTTP V2 API).
- *
- * @example
- * { "apiKey": { "secret": "AMPLITUDE_API_KEY" }, "endpoint": "https://api.eu.amplitude.com" }
- */
-export const AmplitudeSettingsSchema = v.strictObject({
-	apiKey: SecretRefSchema,
-	/** https://api.eu.amplitude.com for EU residency. */
-	endpoint: v.optional(HttpUrlSchema, "https://api2.amplitude.com"),
-	/** Amplitude refuses user_id/device_id shorter than 5 characters unless told otherwise. */
-	minIdLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-});
-export type AmplitudeSettings = v.InferOutput<typeof AmplitudeSettingsSchema>;
 
 /** HTTP V2 limits: at most 2,000 events and under 1 MB a request. */
 const MAX_EVENTS = 2000;
@@ -51,7 +36,7 @@ interface RejectionBody {
 export const amplitude: DestinationType<AmplitudeSettings> = {
 	type: "amplitude",
 	displayName: "Amplitude",
-	maxBatchEvents: MAX_EVENTS,
+	maxBatchEvents: MAX_BATCH_EVENTS.amplitude,
 	ordering: "profile",
 	async send(items, ctx) {
 		const verdicts: Verdict[] = new Array(items.length);

@@ -1,31 +1,10 @@
-import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 import { chunk, jsonBytes } from "../delivery/chunk";
 import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
 import { GA4_LIMITS, type Ga4Event, toGa4Event } from "./ga4-events";
-import { HttpUrlSchema, joinUrl } from "./settings";
+import { joinUrl } from "./settings/common";
+import type { Ga4Settings } from "./settings/ga4";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { DestinationType, Verdict } from "./types";
-
-/**
- * Settings of a `ga4` destination (Measurement Protocol, web stream).
- *
- * @example
- * { "measurementId": "G-ABC123XYZ", "apiSecret": { "secret": "GA4_API_SECRET" },
- *   "endpoint": "https://region1.google-analytics.com" }
- */
-export const Ga4SettingsSchema = v.strictObject({
-	measurementId: v.pipe(
-		v.string(),
-		v.regex(
-			/^G-[A-Z0-9]{4,20}$/,
-			"must be a GA4 measurement id such as G-ABC123XYZ",
-		),
-	),
-	apiSecret: SecretRefSchema,
-	/** https://region1.google-analytics.com collects in the EU. */
-	endpoint: v.optional(HttpUrlSchema, "https://www.google-analytics.com"),
-});
-export type Ga4Settings = v.InferOutput<typeof Ga4SettingsSchema>;
 
 interface Prepared {
 	index: number;
@@ -49,7 +28,7 @@ interface Prepared {
 export const ga4: DestinationType<Ga4Settings> = {
 	type: "ga4",
 	displayName: "Google Analytics 4",
-	maxBatchEvents: GA4_LIMITS.eventsPerRequest,
+	maxBatchEvents: MAX_BATCH_EVENTS.ga4,
 	ordering: "none",
 	async send(items, ctx) {
 		const verdicts: Verdict[] = new Array(items.length);

@@ -1,5 +1,3 @@
-import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 import { chunk, jsonBytes } from "../delivery/chunk";
 import {
 	basicAuth,
@@ -10,43 +8,15 @@ import {
 } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
-import { HttpUrlSchema, joinUrl } from "./settings";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { MixpanelSettings } from "./settings/mixpanel";
 import type {
 	DeliveryItem,
 	DestinationType,
 	SendContext,
 	Verdict,
 } from "./types";
-
-/**
- * Settings of a `mixpanel` destination. `credentials` authenticate /import: a service account
- * (`username` + its secret, and `projectId`), or the project's API secret alone.
- *
- * @example
- * { "projectToken": "2f3c…", "projectId": "3170000",
- *   "credentials": { "username": "conduit.1a2b3c.mp-service-account", "secret": { "secret": "MIXPANEL_SECRET" } },
- *   "endpoint": "https://api-eu.mixpanel.com" }
- */
-export const MixpanelSettingsSchema = v.pipe(
-	v.strictObject({
-		/** The project token: public (browsers send it); /engage profile updates carry it. */
-		projectToken: v.pipe(v.string(), v.minLength(1)),
-		projectId: v.optional(
-			v.pipe(v.string(), v.regex(/^\d+$/, "must be digits")),
-		),
-		credentials: v.strictObject({
-			username: v.optional(v.pipe(v.string(), v.minLength(1))),
-			secret: SecretRefSchema,
-		}),
-		/** https://api-eu.mixpanel.com or https://api-in.mixpanel.com for other residencies. */
-		endpoint: v.optional(HttpUrlSchema, "https://api.mixpanel.com"),
-	}),
-	v.check(
-		(s) => s.credentials.username === undefined || s.projectId !== undefined,
-		"a service account (credentials.username) needs 'projectId'",
-	),
-);
-export type MixpanelSettings = v.InferOutput<typeof MixpanelSettingsSchema>;
 
 /** /import limits (Mixpanel's Import Events reference): 2,000 events and 10 MB a request. */
 const MAX_EVENTS = 2000;
@@ -79,7 +49,7 @@ interface ImportAnswer {
 export const mixpanel: DestinationType<MixpanelSettings> = {
 	type: "mixpanel",
 	displayName: "Mixpanel",
-	maxBatchEvents: MAX_EVENTS,
+	maxBatchEvents: MAX_BATCH_EVENTS.mixpanel,
 	ordering: "profile",
 	async send(items, ctx) {
 		const verdicts: Verdict[] = new Array(items.length);

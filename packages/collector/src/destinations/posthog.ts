@@ -1,24 +1,11 @@
-import * as v from "valibot";
 import { chunk, jsonBytes } from "../delivery/chunk";
 import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
 import { uuidFor } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
-import { HttpUrlSchema, joinUrl } from "./settings";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { PosthogSettings } from "./settings/posthog";
 import type { DeliveryItem, DestinationType } from "./types";
-
-/**
- * Settings of a `posthog` destination. The project API key (`phc_…`) is write-only and public
- * by design (browsers send it), so it is plain config.
- *
- * @example
- * { "apiKey": "phc_abc123", "endpoint": "https://eu.i.posthog.com" }
- */
-export const PosthogSettingsSchema = v.strictObject({
-	apiKey: v.pipe(v.string(), v.minLength(1)),
-	/** https://eu.i.posthog.com for PostHog EU Cloud, or a self-hosted instance. */
-	endpoint: v.optional(HttpUrlSchema, "https://us.i.posthog.com"),
-});
-export type PosthogSettings = v.InferOutput<typeof PosthogSettingsSchema>;
 
 /** PostHog's capture endpoints take request bodies up to 20 MB. */
 const MAX_BYTES = 20 * 1024 * 1024 - 1024;
@@ -35,7 +22,7 @@ const MAX_BYTES = 20 * 1024 * 1024 - 1024;
 export const posthog: DestinationType<PosthogSettings> = {
 	type: "posthog",
 	displayName: "PostHog",
-	maxBatchEvents: 1000,
+	maxBatchEvents: MAX_BATCH_EVENTS.posthog,
 	ordering: "profile",
 	async send(items, ctx) {
 		const records = await Promise.all(items.map(toPosthog));

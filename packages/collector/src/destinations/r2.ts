@@ -1,24 +1,7 @@
-import * as v from "valibot";
 import { batchKey } from "../delivery/idempotency";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { R2Settings } from "./settings/r2";
 import type { DeliveryItem, DestinationType, Verdict } from "./types";
-
-/**
- * Settings of an `r2` destination: an archive in the ARCHIVE bucket.
- *
- * @example
- * { "prefix": "archive/web/" }
- */
-export const R2SettingsSchema = v.strictObject({
-	/** Key prefix inside the bucket, e.g. one per environment. */
-	prefix: v.optional(
-		v.pipe(
-			v.string(),
-			v.regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or end with '/'"),
-		),
-		"events/",
-	),
-});
-export type R2Settings = v.InferOutput<typeof R2SettingsSchema>;
 
 /**
  * `r2`: writes the events it is given (one queue batch's worth) as gzip NDJSON, one object per
@@ -32,7 +15,7 @@ export type R2Settings = v.InferOutput<typeof R2SettingsSchema>;
 export const r2: DestinationType<R2Settings> = {
 	type: "r2",
 	displayName: "Archive",
-	maxBatchEvents: 10_000,
+	maxBatchEvents: MAX_BATCH_EVENTS.r2,
 	ordering: "none",
 	async send(items, ctx) {
 		const partitions = new Map<string, DeliveryItem[]>();

@@ -1,5 +1,3 @@
-import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 import { chunk, jsonBytes } from "../delivery/chunk";
 import {
 	basicAuth,
@@ -8,38 +6,10 @@ import {
 	sendChunked,
 	verdictOf,
 } from "../delivery/http";
-import { HttpUrlSchema, joinUrl } from "./settings";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { SegmentSettings } from "./settings/segment";
 import type { DestinationType, SendContext } from "./types";
-
-/**
- * Settings of a `segment` destination: any Segment-compatible HTTP Tracking API (Segment,
- * RudderStack, another Conduit).
- *
- * @example
- * { "writeKey": { "secret": "SEGMENT_WRITE_KEY" }, "endpoint": "https://events.eu1.segmentapis.com",
- *   "deletion": { "token": { "secret": "SEGMENT_API_TOKEN" } } }
- */
-export const SegmentSettingsSchema = v.strictObject({
-	writeKey: SecretRefSchema,
-	endpoint: v.optional(HttpUrlSchema, "https://api.segment.io"),
-	/** Forward profile deletions as Segment Public API regulations (Segment only). */
-	deletion: v.optional(
-		v.strictObject({
-			token: SecretRefSchema,
-			endpoint: v.optional(HttpUrlSchema, "https://api.segmentapis.com"),
-			regulationType: v.optional(
-				v.picklist([
-					"SUPPRESS_WITH_DELETE",
-					"DELETE_ONLY",
-					"SUPPRESS_ONLY",
-					"DELETE_INTERNAL",
-				]),
-				"SUPPRESS_WITH_DELETE",
-			),
-		}),
-	),
-});
-export type SegmentSettings = v.InferOutput<typeof SegmentSettingsSchema>;
 
 /** Segment's HTTP Tracking API limits: 500 KB a batch request, 32 KB an event. */
 const MAX_BATCH_BYTES = 500 * 1024;
@@ -54,7 +24,7 @@ const MAX_BATCH_BYTES = 500 * 1024;
 export const segment: DestinationType<SegmentSettings> = {
 	type: "segment",
 	displayName: "Segment",
-	maxBatchEvents: 2500,
+	maxBatchEvents: MAX_BATCH_EVENTS.segment,
 	ordering: "profile",
 	async send(items, ctx) {
 		const authorization = basicAuth(ctx.secret(ctx.settings.writeKey), "");

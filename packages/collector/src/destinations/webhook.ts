@@ -1,8 +1,7 @@
-import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 import { call, repeat, verdictOf } from "../delivery/http";
 import { batchKey } from "../delivery/idempotency";
-import { HttpUrlSchema } from "./settings";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { WebhookSettings } from "./settings/webhook";
 import type {
 	DeliveryItem,
 	DestinationType,
@@ -11,26 +10,6 @@ import type {
 	Verdict,
 } from "./types";
 import { signWebhook } from "./webhook-signature";
-
-/**
- * Settings of a `webhook` destination.
- *
- * @example
- * { "url": "https://hooks.example.com/conduit",
- *   "secrets": [{ "secret": "WEBHOOK_SECRET" }],
- *   "headers": { "X-Team": "growth", "Authorization": { "secret": "HOOK_AUTH" } } }
- */
-export const WebhookSettingsSchema = v.strictObject({
-	url: HttpUrlSchema,
-	/** Standard Webhooks `whsec_` secrets; list the new one too while rotating (each signs). */
-	secrets: v.optional(v.pipe(v.array(SecretRefSchema), v.maxLength(5)), []),
-	/** Extra request headers; a value may be a secret reference. */
-	headers: v.optional(
-		v.record(v.string(), v.union([v.string(), SecretRefSchema])),
-		{},
-	),
-});
-export type WebhookSettings = v.InferOutput<typeof WebhookSettingsSchema>;
 
 /** Standard Webhooks: 410 Gone means "stop sending here"; the destination is disabled. */
 const GONE = 410;
@@ -83,7 +62,7 @@ async function post(
 export const webhook: DestinationType<WebhookSettings> = {
 	type: "webhook",
 	displayName: "Webhooks",
-	maxBatchEvents: 1000,
+	maxBatchEvents: MAX_BATCH_EVENTS.webhook,
 	ordering: "profile",
 	async send(items: DeliveryItem[], ctx) {
 		const id = await batchKey(

@@ -1,5 +1,4 @@
 import * as v from "valibot";
-import { SecretRefSchema } from "../config/secret";
 
 /**
  * An http(s) URL. Every vendor type takes one as its endpoint override (EU data residency, a
@@ -20,9 +19,6 @@ export const HttpUrlSchema = v.pipe(
 		}
 	}, "must be an http(s) URL"),
 );
-
-/** A setting that must come from a Worker secret: `{ "secret": "NAME" }`. */
-export const SecretSettingSchema = SecretRefSchema;
 
 /**
  * Joins an endpoint override (which may carry a path prefix) and an API path.
