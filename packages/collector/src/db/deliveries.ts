@@ -114,8 +114,8 @@ export interface DeliveryUpdate {
 	sourceId: string;
 	messageId: string;
 	status: DeliveryStatus;
-	/** Whether this update follows a send attempt (the attempts counter goes up). */
-	attempted: boolean;
+	/** Send attempts so far. */
+	attempts: number;
 	lastStatus?: number;
 	lastError?: string;
 	nextAttemptAt?: Date;
@@ -125,7 +125,7 @@ export interface DeliveryUpdate {
  * Writes the outcome of a send for each event.
  *
  * @example
- * await recordResults(env.DB, "hooks", [{ sourceId: "web", messageId: "m1", status: "delivered", attempted: true, lastStatus: 200 }], new Date());
+ * await recordResults(env.DB, "hooks", [{ sourceId: "web", messageId: "m1", status: "delivered", attempts: 1, lastStatus: 200 }], new Date());
  */
 export async function recordResults(
 	db: D1Database,
@@ -139,14 +139,14 @@ export async function recordResults(
 		.prepare(
 			`UPDATE deliveries SET
   status = u.status,
-  attempts = deliveries.attempts + u.attempted,
+  attempts = u.attempts,
   last_status = coalesce(u.last_status, deliveries.last_status),
   last_error = u.last_error,
   updated_at = ?2,
   next_attempt_at = coalesce(u.next_attempt_at, ?2),
   delivered_at = CASE WHEN u.status = 'delivered' THEN ?2 ELSE deliveries.delivered_at END
 FROM (SELECT json_extract(value, '$.sourceId') AS source_id, json_extract(value, '$.messageId') AS message_id,
-             json_extract(value, '$.status') AS status, json_extract(value, '$.attempted') AS attempted,
+             json_extract(value, '$.status') AS status, json_extract(value, '$.attempts') AS attempts,
              json_extract(value, '$.lastStatus') AS last_status, json_extract(value, '$.lastError') AS last_error,
              json_extract(value, '$.nextAttemptAt') AS next_attempt_at
       FROM json_each(?3)) AS u
@@ -158,7 +158,6 @@ WHERE deliveries.destination_id = ?1 AND deliveries.source_id = u.source_id AND 
 			JSON.stringify(
 				updates.map((u) => ({
 					...u,
-					attempted: u.attempted ? 1 : 0,
 					nextAttemptAt: u.nextAttemptAt?.toISOString(),
 				})),
 			),

@@ -1,5 +1,6 @@
 import type { DeliveryItem, ProfileDeletion } from "../destinations/types";
 import { LIMITS } from "../limits";
+import type { EnrichedEvent } from "../types";
 import { chunk, jsonBytes } from "./chunk";
 
 /**
@@ -57,4 +58,24 @@ export async function enqueueAll<T>(
 			),
 		),
 	);
+}
+
+/**
+ * The items a message carries. A deletion is carried as one pseudo-event (sourceId '',
+ * messageId 'deletion:<id>'), so the log, deduplication and dead-lettering treat both alike.
+ *
+ * @example
+ * itemsOf({ kind: "deletion", destinationId: "hooks", deletion }) // [{ sourceId: "", event: { messageId: "deletion:7", … } }]
+ */
+export function itemsOf(message: DeliveryMessage): DeliveryItem[] {
+	if (message.kind === "events") return message.items;
+	const { deletion } = message;
+	const event: EnrichedEvent = {
+		type: "identify",
+		messageId: `deletion:${deletion.id}`,
+		timestamp: deletion.requestedAt,
+		receivedAt: deletion.requestedAt,
+		context: { profileId: deletion.profileId },
+	};
+	return [{ sourceId: "", event }];
 }
