@@ -27,7 +27,8 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
 /**
  * GET /health: the version and whether each binding answers. D1 runs a query and KV reads (and
  * validates) the config; a queue cannot be read from its producer side without sending, so for
- * EVENTS and RATE_LIMITER the check is that the binding is present. 200 when all pass, else 503.
+ * EVENTS, DELIVERIES and RATE_LIMITER the check is that the binding is present. 200 when all
+ * pass, else 503.
  *
  * @example
  * curl http://localhost:8787/health
@@ -35,7 +36,7 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
  */
 export async function health(c: Context<AppEnv>) {
 	const { env } = c;
-	const [DB, CONFIG, EVENTS, RATE_LIMITER] = await Promise.all([
+	const [DB, CONFIG, EVENTS, DELIVERIES, RATE_LIMITER] = await Promise.all([
 		timed(() => env.DB.prepare("SELECT 1").first()),
 		timed(async () => {
 			const raw = await env.CONFIG.get(CONFIG_KEY, "json");
@@ -49,11 +50,15 @@ export async function health(c: Context<AppEnv>) {
 				throw new Error("binding missing");
 		}),
 		timed(async () => {
+			if (typeof env.DELIVERIES?.sendBatch !== "function")
+				throw new Error("binding missing");
+		}),
+		timed(async () => {
 			if (typeof env.RATE_LIMITER?.limit !== "function")
 				throw new Error("binding missing");
 		}),
 	]);
-	const bindings = { DB, CONFIG, EVENTS, RATE_LIMITER };
+	const bindings = { DB, CONFIG, EVENTS, DELIVERIES, RATE_LIMITER };
 	const ok = Object.values(bindings).every((check) => check.ok);
 	return c.json(
 		{ status: ok ? "ok" : "degraded", version: pkg.version, bindings },

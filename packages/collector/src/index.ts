@@ -1,5 +1,6 @@
 import { app } from "./app";
 import { consumeEvents } from "./consumer";
+import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { consumeDeliveries } from "./delivery/consume";
 import { forwardDeletions } from "./delivery/deletions";
@@ -25,14 +26,31 @@ export default {
 			return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
 		return consumeEvents(batch as MessageBatch<QueuedEvent>, env);
 	},
+	// Two independent best-effort jobs: one failing does not stop the other; the next run
+	// picks up what was left.
 	async scheduled(_controller, env) {
-		const forwarded = await forwardDeletions(env, new Date());
-		console.log(JSON.stringify({ msg: "deletions forwarded", ...forwarded }));
+		const now = new Date();
 		const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
-		const deleted = await deleteEventsBefore(
-			env.DB,
-			new Date(Date.now() - days * DAY_MS),
-		);
-		console.log(JSON.stringify({ msg: "retention cleanup", days, deleted }));
+		const before = new Date(now.getTime() - days * DAY_MS);
+		const [forwarded, cleaned] = await Promise.allSettled([
+			forwardDeletions(env, now),
+			(async () => ({
+				events: await deleteEventsBefore(env.DB, before),
+				deliveries: await deleteDeliveriesBefore(env.DB, before),
+			}))(),
+		]);
+		for (const [job, result] of [
+			["deletions forwarded", forwarded],
+			["retention cleanup", cleaned],
+		] as const)
+			if (result.status === "fulfilled")
+				console.log(JSON.stringify({ msg: job, ...result.value }));
+			else
+				console.error(
+					JSON.stringify({
+						msg: `${job}: failed`,
+						error: String(result.reason),
+					}),
+				);
 	},
 } satisfies ExportedHandler<Env, QueuedEvent | DeliveryMessage>;

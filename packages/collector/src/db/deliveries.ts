@@ -208,3 +208,23 @@ GROUP BY k`,
 	for (const row of results) held.set(row.k, row.until);
 	return held;
 }
+
+/**
+ * Deletes finished log rows created before `before` (the event retention period: a row whose
+ * event is gone cannot be replayed anyway). Rows still in flight are kept.
+ *
+ * @example
+ * await deleteDeliveriesBefore(env.DB, new Date(Date.now() - 30 * 86_400_000)) // rows deleted
+ */
+export async function deleteDeliveriesBefore(
+	db: D1Database,
+	before: Date,
+): Promise<number> {
+	const { meta } = await db
+		.prepare(
+			"DELETE FROM deliveries WHERE created_at < ?1 AND status NOT IN ('pending', 'retrying')",
+		)
+		.bind(before.toISOString())
+		.run();
+	return meta.changes;
+}
