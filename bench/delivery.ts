@@ -40,10 +40,7 @@ const WRITE_KEY = "wk_bench_web_0123456789";
 const TENANT = "bench";
 
 const state = mkdtempSync(join(tmpdir(), "conduit-bench-"));
-const fixture = readFileSync(
-	join(ROOT, "packages/collector/test/fixtures/events.ndjson"),
-	"utf8",
-)
+const fixture = readFileSync(join(ROOT, "test/fixtures/events.ndjson"), "utf8")
 	.trim()
 	.split("\n")
 	.map((line) => JSON.parse(line) as Record<string, unknown>);

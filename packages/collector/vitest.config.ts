@@ -25,6 +25,15 @@ export default defineConfig(async () => {
 						// Tests change the config between cases: read it every time.
 						CONFIG_CACHE_SECONDS: "0",
 					},
+					// A real D1 database without the schema: every query fails, as when D1 is down.
+					d1Databases: { UNMIGRATED_DB: "unmigrated" },
+					// A small limit so the 429 path can be reached in a test.
+					ratelimits: {
+						RATE_LIMITER: {
+							namespace_id: "1001",
+							simple: { limit: 5, period: 60 },
+						},
+					},
 					// Tests never leave the machine: loopback requests go to the local vendor
 					// servers, anything else is refused.
 					outboundService: async (request: Request) => {

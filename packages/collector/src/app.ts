@@ -73,12 +73,7 @@ const singleChain = [
 
 async function batchHandler(c: Context<AppEnv>) {
 	const events = eventsOfBatch(c.get("body"));
-	const result = await ingest(
-		c.env.EVENTS,
-		events,
-		requestFacts(c),
-		c.get("source"),
-	);
+	const result = await ingest(c.env, events, requestFacts(c), c.get("source"));
 	return c.json({ success: true, ...result });
 }
 app.post("/v1/batch", ...batchChain, batchHandler);
@@ -88,7 +83,7 @@ app.post("/v1/import", ...batchChain, batchHandler);
 function singleHandler(type: EventType) {
 	return async function singleHandler(c: Context<AppEnv>) {
 		const result = await ingest(
-			c.env.EVENTS,
+			c.env,
 			[c.get("body")],
 			requestFacts(c),
 			c.get("source"),
@@ -129,10 +124,12 @@ app.post(
 );
 
 function requestFacts(c: Context<AppEnv>): RequestFacts {
+	const now = Date.now();
 	const header = (name: string) => c.req.header(name);
 	const cf = c.req.raw.cf as RequestCfFacts | undefined;
 	return {
-		receivedAt: new Date(),
+		receivedAt: new Date(now).toISOString(),
+		receivedAtMs: now,
 		ip: header("cf-connecting-ip"),
 		userAgent: header("user-agent"),
 		fromBrowser: header("origin") !== undefined,

@@ -1,7 +1,7 @@
 import { loadConfig } from "./config/load";
 import { type IncomingEvent, markProcessed, storeEvents } from "./db/events";
 import { fanOut } from "./delivery/fanout";
-import type { QueuedEvent } from "./types";
+import type { EnrichedEvent, QueuedBatch } from "./types";
 
 /** Redelivery delay after a failed batch: 5 s doubling per attempt, at most 5 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -11,22 +11,22 @@ export function retryDelaySeconds(attempts: number): number {
 /**
  * The EVENTS queue consumer. Stage rules: storing is must-pass for the whole batch (if D1 fails,
  * every message is retried with backoff and, after max_retries, goes to the dead-letter queue);
- * a message whose body is not an event can never succeed, so it is logged and acknowledged.
+ * a message that does not hold events can never succeed, so it is logged and acknowledged.
  * Fan-out (delivery/fanout.ts) is must-pass too: it only writes the delivery log and the
  * DELIVERIES queue; the sending, where destinations are isolated from each other, happens there.
  *
  * @example
- * export default { queue: consumeEvents } satisfies ExportedHandler<Env, QueuedEvent>;
+ * export default { queue: consumeEvents } satisfies ExportedHandler<Env, string>;
  */
 export async function consumeEvents(
-	batch: MessageBatch<QueuedEvent>,
+	batch: MessageBatch<unknown>,
 	env: Env,
 ): Promise<void> {
 	const incoming: IncomingEvent[] = [];
+	const seen = new Set<string>();
 	for (const message of batch.messages) {
-		if (isQueuedEvent(message.body))
-			incoming.push({ ...message.body, queueMessageId: message.id });
-		else {
+		const decoded = decode(message.body);
+		if (!decoded) {
 			console.error(
 				JSON.stringify({
 					msg: "dropping malformed queue message",
@@ -34,13 +34,29 @@ export async function consumeEvents(
 				}),
 			);
 			message.ack();
+			continue;
+		}
+		for (const { event, json } of decoded.events) {
+			// A client may repeat an event inside one batch; only its first copy goes on.
+			const key = `${decoded.sourceId}\n${event.messageId}`;
+			if (seen.has(key)) continue;
+			seen.add(key);
+			incoming.push({
+				sourceId: decoded.sourceId,
+				event,
+				json,
+				queueMessageId: message.id,
+			});
 		}
 	}
 	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
 		// Stages after storage run here, in order, on `fresh` only (duplicates never reach them).
-		const fanned = await fanOut(env, fresh, await loadConfig(env), new Date());
+		const fanned =
+			fresh.length > 0
+				? await fanOut(env, fresh, await loadConfig(env), new Date())
+				: { routed: {} };
 		await markProcessed(
 			env.DB,
 			fresh.map((e) => e.rowId),
@@ -69,13 +85,49 @@ export async function consumeEvents(
 	}
 }
 
-function isQueuedEvent(body: unknown): body is QueuedEvent {
-	if (typeof body !== "object" || body === null) return false;
-	const { sourceId, event } = body as Partial<QueuedEvent>;
+/** A queue message taken apart: its source and each event with its JSON text. */
+interface DecodedMessage {
+	sourceId: string;
+	events: { event: EnrichedEvent; json: string }[];
+}
+
+/**
+ * Reads a message body: the NDJSON text ingest sends (a `{"sourceId"}` line, then one event per
+ * line), or an object `{ sourceId, events }` (a replay may send JSON).
+ */
+function decode(body: unknown): DecodedMessage | undefined {
+	try {
+		if (typeof body === "string") {
+			const [header = "", ...lines] = body.split("\n");
+			const { sourceId } = JSON.parse(header) as { sourceId?: unknown };
+			const events = lines.map((json) => ({
+				event: JSON.parse(json) as EnrichedEvent,
+				json,
+			}));
+			return typeof sourceId === "string" && events.every(hasMessageId)
+				? { sourceId, events }
+				: undefined;
+		}
+		const { sourceId, events } = (body ?? {}) as Partial<QueuedBatch>;
+		if (typeof sourceId !== "string" || !Array.isArray(events))
+			return undefined;
+		const decoded = events.map((event) => ({
+			event,
+			json: JSON.stringify(event),
+		}));
+		return decoded.every(hasMessageId)
+			? { sourceId, events: decoded }
+			: undefined;
+	} catch {
+		// Not JSON: the caller reports the message as malformed.
+		return undefined;
+	}
+}
+
+function hasMessageId({ event }: { event: unknown }): boolean {
 	return (
-		typeof sourceId === "string" &&
 		typeof event === "object" &&
 		event !== null &&
-		typeof event.messageId === "string"
+		typeof (event as EnrichedEvent).messageId === "string"
 	);
 }

@@ -18,7 +18,6 @@ export const LIMITS = {
 	maxIdLength: 255,
 	/** Longest track event name, page/screen name or category. */
 	maxNameLength: 200,
-	/** Queue limits: a sendBatch call takes at most 100 messages and 256 KB in all. */
-	queueBatchMessages: 100,
-	queueBatchBytes: 256 * 1024,
+	/** Events packed into one queue message at most (a message may hold 128 KB). */
+	eventsPerQueueMessage: 100,
 } as const;

@@ -46,10 +46,19 @@ export interface EnrichedEvent extends SegmentEvent {
 	context: JsonObject;
 }
 
-/** What the ingest path puts on the EVENTS queue: one message per event. */
+/** One accepted event and the source it came from, as the consumer handles it. */
 export interface QueuedEvent {
 	sourceId: string;
 	event: EnrichedEvent;
+}
+
+/**
+ * What the ingest path puts on the EVENTS queue: the accepted events of one request, several
+ * per message (Queues bills and delivers per message, up to 128 KB each), sent as JSON text.
+ */
+export interface QueuedBatch {
+	sourceId: string;
+	events: EnrichedEvent[];
 }
 
 /** Hono environment of the collector app: bindings and typed context variables. */

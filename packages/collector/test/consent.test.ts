@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { freshFixtures, grantsMarketing } from "./fixtures";
 import {
 	logOf,
 	postBatch,
@@ -9,7 +8,8 @@ import {
 	testConfig,
 	vendorUrl,
 	waitFor,
-} from "./helpers";
+} from "./delivery-helpers";
+import { freshFixtures, grantsMarketing } from "./fixtures";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
 /** Destination ids carry the test's tenant, so each test reads only its own log rows. */

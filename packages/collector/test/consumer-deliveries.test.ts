@@ -12,7 +12,7 @@ import {
 	tenant,
 	testConfig,
 	vendorUrl,
-} from "./helpers";
+} from "./delivery-helpers";
 
 /** The Worker's env with a dead-letter queue that also records what it is sent. */
 function recordingEnv(): { env: Env; letters: DeadLetter[] } {

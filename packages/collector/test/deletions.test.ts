@@ -9,7 +9,7 @@ import {
 	testConfig,
 	vendorUrl,
 	waitFor,
-} from "./helpers";
+} from "./delivery-helpers";
 
 describe("profile deletions", () => {
 	it("are forwarded to webhook and segment destinations, once each, and not to others", async () => {

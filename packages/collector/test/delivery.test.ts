@@ -14,7 +14,7 @@ import {
 	vendorUrl,
 	waitFor,
 	webhookEvents,
-} from "./helpers";
+} from "./delivery-helpers";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
 /** Real queue delays (batch windows of 1 s, retries of ≥ 1 s) make these tests take seconds. */

@@ -1,9 +1,11 @@
+/// <reference types="vite/client" />
 import type { D1Migration } from "cloudflare:test";
 
 declare global {
 	namespace Cloudflare {
 		interface Env {
 			TEST_MIGRATIONS: D1Migration[];
+			UNMIGRATED_DB: D1Database;
 		}
 	}
 }

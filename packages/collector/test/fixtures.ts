@@ -1,10 +1,4 @@
-import text from "./fixtures/events.ndjson?raw";
-
-/** The 624 fixture events (a copy of the shared fixture, so CI needs nothing outside the repo). */
-export const FIXTURE_EVENTS: Record<string, unknown>[] = text
-	.trim()
-	.split("\n")
-	.map((line) => JSON.parse(line) as Record<string, unknown>);
+import { fixtureEvents } from "./helpers";
 
 /**
  * Fixture events made fresh for one test: unique messageIds (so no other test's copy is a
@@ -16,7 +10,8 @@ export function freshFixtures(
 	tag: string,
 ) {
 	const now = Date.now();
-	return FIXTURE_EVENTS.filter(filter)
+	return fixtureEvents
+		.filter(filter)
 		.slice(0, count)
 		.map((event, i) => ({
 			...event,

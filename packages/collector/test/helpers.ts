@@ -1,220 +1,153 @@
 import { env, exports } from "cloudflare:workers";
-import { inject } from "vitest";
+import eventsText from "../../../test/fixtures/events.ndjson?raw";
 import { clearConfigCache } from "../src/config/load";
-import { resolveSecret } from "../src/config/secret";
-import type { DeliveryItem, SendContext } from "../src/destinations/types";
-import type { EnrichedEvent } from "../src/types";
-import type {
-	RecordedRequest,
-	ScriptedResponse,
-	VendorName,
-} from "./vendors/secrets";
+import type { ConfigInput } from "../src/config/schema";
 
-/** The write key of the `web` source in {@link testConfig}. */
-export const WRITE_KEY = "wk_test_web_0123456789";
+/** The shared fixture events (624 Segment events from 64 people). */
+export const fixtureEvents: Record<string, unknown>[] = eventsText
+	.trim()
+	.split("\n")
+	.map((line: string) => JSON.parse(line));
 
-/**
- * A tenant id for the local vendor servers: requests under it are recorded apart from every
- * other test's.
- */
-export function tenant(): string {
-	return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
-}
+export const ORIGIN = "https://shop.example.com";
 
-/** A vendor's base URL for one tenant (what a destination's `endpoint`/`url` setting points at). */
-export function vendorUrl(vendor: VendorName, key: string): string {
-	return `${inject("vendors")[vendor]}/t/${key}`;
-}
+/** Sources covering each policy the tests need. Only `limited` goes through the rate limiter. */
+export const TEST_CONFIG: ConfigInput = {
+	version: 1,
+	sources: [
+		{
+			id: "web",
+			writeKey: "wk_test_web_000",
+			allowedOrigins: [ORIGIN],
+			ipPolicy: "truncate",
+			rateLimit: false,
+			enabled: true,
+		},
+		{
+			id: "full-ip",
+			writeKey: "wk_test_full_ip",
+			allowedOrigins: ["https://partner.example"],
+			ipPolicy: "full",
+			rateLimit: false,
+			enabled: true,
+		},
+		{
+			id: "no-ip",
+			writeKey: "wk_test_no_ip_0",
+			allowedOrigins: [],
+			ipPolicy: "none",
+			rateLimit: false,
+			enabled: true,
+		},
+		{
+			id: "limited",
+			writeKey: "wk_test_limited",
+			allowedOrigins: [],
+			ipPolicy: "truncate",
+			rateLimit: true,
+			enabled: true,
+		},
+		{
+			id: "off",
+			writeKey: "wk_test_disabled",
+			allowedOrigins: [],
+			ipPolicy: "truncate",
+			rateLimit: false,
+			enabled: false,
+		},
+	],
+	destinations: [],
+};
 
-/** The requests a vendor server received for a tenant, oldest first. */
-export async function received(
-	vendor: VendorName,
-	key: string,
-): Promise<RecordedRequest[]> {
-	const response = await fetch(`${vendorUrl(vendor, key)}/__requests`);
-	return (await response.json()) as RecordedRequest[];
-}
+export const WEB_KEY = "wk_test_web_000";
 
-/** Queues responses for a tenant's next valid requests (then the vendor's own answers resume). */
-export async function script(
-	vendor: VendorName,
-	key: string,
-	responses: ScriptedResponse[],
-): Promise<void> {
-	await fetch(`${vendorUrl(vendor, key)}/__script`, {
-		method: "POST",
-		body: JSON.stringify(responses),
-	});
-}
-
-/**
- * Polls `probe` until it returns something truthy, at most `timeoutMs`; then fails with what it
- * last returned. For effects of the queue consumers, which run on their own schedule.
- */
-export async function waitFor<T>(
-	probe: () => Promise<T | false | null | undefined>,
-	timeoutMs = 4000,
-	intervalMs = 50,
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let last = await probe();
-	while (!last) {
-		if (Date.now() > deadline)
-			throw new Error(
-				`waitFor timed out after ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
-			);
-		await new Promise((resolve) => setTimeout(resolve, intervalMs));
-		last = await probe();
-	}
-	return last;
-}
-
-/** A config with the `web` source and the given destinations. */
-export function testConfig(
-	destinations: unknown[],
-	source: Record<string, unknown> = {},
-) {
-	return {
-		version: 1,
-		sources: [
-			{
-				id: "web",
-				writeKey: WRITE_KEY,
-				allowedOrigins: ["https://shop.example.com"],
-				rateLimit: false,
-				...source,
-			},
-		],
-		destinations,
-	};
-}
-
-/** Writes a config document to KV and drops the isolate's cached copy. */
-export async function putConfig(config: unknown): Promise<void> {
+/** Writes the test config to KV and drops the isolate's cached copy. */
+export async function useConfig(config: unknown = TEST_CONFIG): Promise<void> {
 	await env.CONFIG.put("config", JSON.stringify(config));
 	clearConfigCache();
 }
 
-/** POSTs events to /v1/batch of the Worker under test, as a server library would. */
-export async function postBatch(
-	events: unknown[],
-	headers: Record<string, string> = {},
+export function basic(writeKey: string): string {
+	return `Basic ${btoa(`${writeKey}:`)}`;
+}
+
+export interface PostOptions {
+	writeKey?: string | null;
+	headers?: Record<string, string>;
+	gzip?: boolean;
+	raw?: BodyInit;
+}
+
+/** POSTs to the collector through its real fetch handler. */
+export async function post(
+	path: string,
+	body: unknown,
+	options: PostOptions = {},
 ): Promise<Response> {
-	return exports.default.fetch("http://collector.test/v1/batch", {
-		method: "POST",
-		headers: {
-			"content-type": "application/json",
-			authorization: `Basic ${btoa(`${WRITE_KEY}:`)}`,
-			...headers,
-		},
-		body: JSON.stringify({ batch: events }),
+	const headers = new Headers({
+		"content-type": "application/json",
+		...options.headers,
 	});
+	const writeKey = options.writeKey === undefined ? WEB_KEY : options.writeKey;
+	if (writeKey !== null && !headers.has("authorization"))
+		headers.set("authorization", basic(writeKey));
+	let payload: BodyInit = options.raw ?? JSON.stringify(body);
+	if (options.gzip) {
+		headers.set("content-encoding", "gzip");
+		payload = await new Response(
+			new Blob([payload as string])
+				.stream()
+				.pipeThrough(new CompressionStream("gzip")),
+		).arrayBuffer();
+	}
+	return exports.default.fetch(
+		new Request(`http://collector.test${path}`, {
+			method: "POST",
+			headers,
+			body: payload,
+		}),
+	);
 }
 
+/** A unique id per call, so tests sharing one database never collide. */
 let counter = 0;
-/** A track event with a fresh messageId, timestamped now (so every destination accepts it). */
-export function trackEvent(
-	overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function uniqueId(prefix = "msg"): string {
 	counter += 1;
-	return {
-		type: "track",
-		event: "Product Viewed",
-		messageId: `msg_${tenant()}_${counter}`,
-		anonymousId: "anon_0123456789",
-		timestamp: new Date().toISOString(),
-		properties: { product_id: "prod_1", price: 10, currency: "EUR" },
-		context: {
-			consent: {
-				categoryPreferences: {
-					necessary: true,
-					analytics: true,
-					marketing: true,
-				},
-			},
-		},
-		...overrides,
-	};
+	return `${prefix}_${Date.now().toString(36)}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export interface LogRow {
-	destination_id: string;
+export interface StoredRow {
+	id: number;
 	source_id: string;
 	message_id: string;
-	status: string;
-	attempts: number;
-	last_status: number | null;
-	last_error: string | null;
+	type: string;
+	payload: string;
+	processed_at: string | null;
 }
 
-/** The delivery log rows of a destination. */
-export async function logOf(destinationId: string): Promise<LogRow[]> {
-	const { results } = await env.DB.prepare(
-		"SELECT * FROM deliveries WHERE destination_id = ?1 ORDER BY id",
-	)
-		.bind(destinationId)
-		.run<LogRow>();
-	return results;
+/**
+ * Polls D1 until `count` rows match `messageIds` (the queue consumer runs asynchronously after
+ * ingest), then returns them. Bounded: fails after `timeoutMs`.
+ */
+export async function waitForStored(
+	messageIds: string[],
+	count = messageIds.length,
+	timeoutMs = 8000,
+): Promise<StoredRow[]> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const { results } = await env.DB.prepare(
+			"SELECT id, source_id, message_id, type, payload, processed_at FROM events WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+		)
+			.bind(JSON.stringify(messageIds))
+			.all<StoredRow>();
+		if (results.length >= count || Date.now() > deadline) return results;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
 }
 
-/** A SendContext for calling a destination module directly, with the test Worker's env. */
-export function sendContext<S>(
-	settings: S,
-	destinationId = "dest",
-): SendContext<S> {
-	return {
-		destinationId,
-		settings,
-		env,
-		secret: (ref) => resolveSecret(env, ref),
-		fetch: (url, init) =>
-			fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
-		now: Date.now,
-	};
-}
-
-/** An enriched event as the consumer hands it to a destination (a track by default). */
-export function item(
-	overrides: Partial<EnrichedEvent> = {},
-	sourceId = "web",
-): DeliveryItem {
-	const now = new Date().toISOString();
-	return {
-		sourceId,
-		event: {
-			type: "track",
-			event: "Product Viewed",
-			messageId: `msg_${tenant()}`,
-			anonymousId: "anon_0123456789",
-			timestamp: now,
-			receivedAt: now,
-			properties: { product_id: "prod_1", price: 10, currency: "EUR" },
-			context: {
-				page: { url: "https://shop.example.com/p/1", title: "Product 1" },
-			},
-			...overrides,
-		} as EnrichedEvent,
-	};
-}
-
-/** The first request a vendor server received for a tenant; fails the test when there is none. */
-export async function firstRequest(
-	vendor: VendorName,
-	key: string,
-): Promise<RecordedRequest> {
-	const [request] = await received(vendor, key);
-	if (!request)
-		throw new Error(`${vendor} received no request for tenant ${key}`);
-	return request;
-}
-
-/** The events carried by webhook requests (`{ type: "events.batch", data: { events } }`), in order. */
-export function webhookEvents(
-	requests: { body: unknown }[],
-): Record<string, unknown>[] {
-	return requests.flatMap(
-		(r) =>
-			(r.body as { data?: { events?: Record<string, unknown>[] } }).data
-				?.events ?? [],
-	);
+export function payloadOf(
+	row: StoredRow,
+): Record<string, unknown> & { context: Record<string, unknown> } {
+	return JSON.parse(row.payload);
 }

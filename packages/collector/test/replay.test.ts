@@ -12,7 +12,7 @@ import {
 	vendorUrl,
 	waitFor,
 	webhookEvents,
-} from "./helpers";
+} from "./delivery-helpers";
 
 function replay(body: unknown, token = "test-admin-token") {
 	return exports.default.fetch("http://collector.test/admin/replay", {

@@ -1,148 +1,84 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "./schema";
+import { originAllowed, parseConfig } from "./schema";
 
-const source = { id: "web", writeKey: "wk_test_0123456789" };
+const source = { id: "web", writeKey: "wk_dev_web_0123456789" };
 
-describe("parseConfig with destinations", () => {
-	it("accepts every destination type with its settings and fills the defaults", () => {
+describe("parseConfig", () => {
+	it("fills defaults and indexes enabled sources by write key", () => {
 		const result = parseConfig({
 			version: 1,
-			sources: [{ ...source, consent: { defaults: { analytics: true } } }],
-			destinations: [
-				{
-					id: "hooks",
-					type: "webhook",
-					settings: {
-						url: "https://hooks.example.com/in",
-						secrets: [{ secret: "WEBHOOK_SECRET" }],
-					},
-				},
-				{
-					id: "seg",
-					type: "segment",
-					settings: { writeKey: { secret: "SEGMENT_WRITE_KEY" } },
-				},
-				{
-					id: "ga",
-					type: "ga4",
-					consent: ["analytics", "marketing"],
-					settings: {
-						measurementId: "G-ABC123",
-						apiSecret: { secret: "GA4_API_SECRET" },
-					},
-				},
-				{
-					id: "mp",
-					type: "mixpanel",
-					settings: {
-						projectToken: "t",
-						credentials: { secret: { secret: "MIXPANEL_SECRET" } },
-					},
-				},
-				{
-					id: "amp",
-					type: "amplitude",
-					batchSize: 500,
-					settings: { apiKey: { secret: "AMPLITUDE_API_KEY" } },
-				},
-				{ id: "ph", type: "posthog", settings: { apiKey: "phc_x" } },
-				{ id: "archive", type: "r2" },
+			sources: [
+				source,
+				{ id: "old", writeKey: "wk_old_source", enabled: false },
 			],
 		});
 		if (!result.ok) throw new Error(result.errors.join("\n"));
-		const { destinationsById, sourcesById } = result.config;
-		expect(destinationsById.get("hooks")).toMatchObject({
+		const web = result.config.sourcesByWriteKey.get(source.writeKey);
+		expect(web).toEqual({
+			...source,
+			allowedOrigins: [],
+			ipPolicy: "truncate",
+			rateLimit: true,
 			enabled: true,
-			consent: [],
-			timeoutMs: 10_000,
-			retry: { maxAttempts: 8, baseDelaySeconds: 10, maxDelaySeconds: 3600 },
+			consent: { defaults: {}, gpcDenies: ["marketing"] },
 		});
-		expect(destinationsById.get("seg")?.settings).toMatchObject({
-			endpoint: "https://api.segment.io",
-		});
-		expect(destinationsById.get("archive")?.settings).toEqual({
-			prefix: "events/",
-		});
-		expect(sourcesById.get("web")?.consent).toEqual({
-			defaults: { analytics: true },
-			gpcDenies: ["marketing"],
-		});
+		expect(result.config.sourcesByWriteKey.has("wk_old_source")).toBe(false);
 	});
 
-	it("refuses a bad config with every error listed", () => {
+	it("lists every error at once", () => {
 		const result = parseConfig({
-			version: 1,
-			sources: [source],
-			destinations: [
+			version: 2,
+			sources: [
+				{ writeKey: "wk_missing_id" },
 				{
-					id: "hooks",
-					type: "webhook",
-					settings: { url: "ftp://nope", secrets: ["whsec_plaintext"] },
+					id: "Web!",
+					writeKey: "short",
+					allowedOrigins: ["https://a.example/path"],
+					ipPolicy: "some",
+					extra: 1,
 				},
-				{
-					id: "hooks",
-					type: "ga4",
-					batchSize: 100,
-					settings: { measurementId: "UA-1", apiSecret: { secret: "ga4" } },
-				},
-				{ id: "x", type: "carrier-pigeon", settings: {} },
-				{
-					id: "mp",
-					type: "mixpanel",
-					settings: {
-						projectToken: "t",
-						credentials: { username: "sa", secret: { secret: "MP" } },
-					},
-				},
+				source,
+				{ ...source, writeKey: "wk_another_key_1" },
 			],
 		});
 		expect(result.ok).toBe(false);
 		if (result.ok) return;
-		const text = result.errors.join("\n");
-		expect(text).toContain(
-			"destinations.0.settings.url: must be an http(s) URL",
+		expect(result.errors).toEqual(
+			expect.arrayContaining([
+				expect.stringMatching(/^version: /),
+				expect.stringMatching(/^sources\.1\.id: must be 1–64 lower-case/),
+				expect.stringMatching(/^sources\.1\.writeKey: /),
+				expect.stringMatching(
+					/^sources\.1\.allowedOrigins\.0: must be '\*' or an exact origin/,
+				),
+				expect.stringMatching(/^sources\.1\.ipPolicy: /),
+				"sources.0.id: is required",
+				"sources.1.extra: unknown key",
+			]),
 		);
-		expect(text).toContain("destinations.0.settings.secrets.0");
-		expect(text).toContain(
-			"destinations.1.settings.measurementId: must be a GA4 measurement id",
-		);
-		expect(text).toContain(
-			"destinations.1.settings.apiSecret.secret: must name a Worker secret",
-		);
-		expect(text).toContain(
-			"destinations.2.type: must be one of webhook, segment, ga4, mixpanel, amplitude, posthog, r2",
-		);
-		expect(text).toContain(
-			"a service account (credentials.username) needs 'projectId'",
-		);
-		expect(result.errors.length).toBeGreaterThanOrEqual(6);
-	});
-
-	it("checks cross-field rules: unique ids, batch limits, known sources", () => {
-		const result = parseConfig({
+		const duplicates = parseConfig({
 			version: 1,
-			sources: [source],
-			destinations: [
-				{
-					id: "ga",
-					type: "ga4",
-					batchSize: 100,
-					settings: { measurementId: "G-ABC123", apiSecret: { secret: "GA4" } },
-				},
-				{
-					id: "ga",
-					type: "posthog",
-					filters: { sources: ["app"] },
-					settings: { apiKey: "phc_x" },
-				},
+			sources: [
+				source,
+				{ ...source, id: "web2" },
+				{ ...source, writeKey: "wk_other_key_1" },
 			],
 		});
-		expect(result.ok).toBe(false);
-		if (result.ok) return;
-		expect(result.errors).toEqual([
-			"destinations.0: destination 'ga': batchSize 100 exceeds the ga4 limit of 25",
-			"destinations.1: duplicate destination id 'ga'",
-			"destinations.1: destination 'ga': filters.sources names unknown source(s) app",
+		expect(duplicates.ok ? [] : duplicates.errors).toEqual([
+			"sources.1: source 'web2' reuses another source's writeKey",
+			"sources.2: duplicate source id 'web'",
 		]);
+	});
+});
+
+describe("originAllowed", () => {
+	it("matches exact origins, or anything under '*'", () => {
+		expect(originAllowed(["https://a.example"], "https://a.example")).toBe(
+			true,
+		);
+		expect(originAllowed(["https://a.example"], "https://a.example:8443")).toBe(
+			false,
+		);
+		expect(originAllowed(new Set(["*"]), "http://localhost:3000")).toBe(true);
 	});
 });

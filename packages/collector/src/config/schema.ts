@@ -126,6 +126,8 @@ function listPath(
 
 export type Source = v.InferOutput<typeof SourceSchema>;
 export type Config = v.InferOutput<typeof ConfigSchema>;
+/** A config document as written: defaults may be left out. */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>;
 
 /** A validated config with its lookup tables built once. */
 export interface LoadedConfig {
@@ -153,7 +155,7 @@ export function parseConfig(
 			ok: false,
 			errors: result.issues.map((issue) => {
 				const path = v.getDotPath(issue);
-				return path ? `${path}: ${issue.message}` : issue.message;
+				return path ? `${path}: ${describe(issue)}` : describe(issue);
 			}),
 		};
 	}
@@ -177,6 +179,19 @@ export function parseConfig(
 			destinationsById,
 		},
 	};
+}
+
+/** Object-level issues speak of keys; say it plainly. */
+function describe(issue: v.BaseIssue<unknown>): string {
+	if (issue.kind === "schema" && issue.expected === "never")
+		return "unknown key";
+	if (
+		issue.kind === "schema" &&
+		issue.received === "undefined" &&
+		issue.expected?.startsWith('"')
+	)
+		return "is required";
+	return issue.message;
 }
 
 /** Whether `allowed` (a source's list, or every source's origins) admits `origin`. */

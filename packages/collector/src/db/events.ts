@@ -4,6 +4,8 @@ import type { QueuedEvent } from "../types";
 export interface IncomingEvent extends QueuedEvent {
 	/** The queue message id: stable across redeliveries of that message. */
 	queueMessageId: string;
+	/** The event as JSON text, exactly as ingest serialised it (stored as is). */
+	json: string;
 }
 
 /** A stored event the consumer still has to process. */
@@ -16,17 +18,26 @@ export interface StoredEvent extends IncomingEvent {
  * writes to the UNIQUE (source_id, message_id) key. A conflicting row comes back (and so gets
  * processed) only when it was written by this same queue message and never finished: a
  * redelivery after a crash. A copy of the event that arrived in another message gets no row.
+ * One statement inserts a whole message's events from a JSON array (json_each), so a batch of
+ * any size costs one round trip and SQLite, not the Worker, takes the events apart.
  */
-const INSERT_EVENT = `
+const INSERT_EVENTS = `
 INSERT INTO events (source_id, message_id, queue_message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+SELECT ?1, json_extract(value, '$.messageId'), ?2, json_extract(value, '$.type'), json_extract(value, '$.event'),
+  json_extract(value, '$.userId'), json_extract(value, '$.anonymousId'), json_extract(value, '$.timestamp'),
+  json_extract(value, '$.receivedAt'), value
+FROM json_each(?3) WHERE true
 ON CONFLICT (source_id, message_id) DO UPDATE SET attempts = attempts + 1
   WHERE events.queue_message_id = excluded.queue_message_id AND events.processed_at IS NULL
-RETURNING id`;
+RETURNING id, message_id`;
+
+/** Bytes of events per statement: D1 takes strings of up to 2 MB. */
+const MAX_STATEMENT_CHARS = 500_000;
 
 /**
  * Stores events (one D1 round trip for the whole batch) and returns those that are new, or
- * redelivered and unfinished — in input order. Duplicates are left out.
+ * redelivered and unfinished — in input order. Duplicates are left out. Events must be unique
+ * by (sourceId, messageId) within one call.
  *
  * @example
  * const fresh = await storeEvents(env.DB, incoming);
@@ -36,30 +47,62 @@ export async function storeEvents(
 	incoming: readonly IncomingEvent[],
 ): Promise<StoredEvent[]> {
 	if (incoming.length === 0) return [];
-	const statement = db.prepare(INSERT_EVENT);
-	const results = await db.batch<{ id: number }>(
-		incoming.map(({ sourceId, queueMessageId, event }) =>
+	const statement = db.prepare(INSERT_EVENTS);
+	const groups = groupForInsert(incoming);
+	const results = await db.batch<{ id: number; message_id: string }>(
+		groups.map((group) =>
 			statement.bind(
-				sourceId,
-				event.messageId,
-				queueMessageId,
-				event.type,
-				event.event ?? null,
-				event.userId ?? null,
-				event.anonymousId ?? null,
-				event.timestamp,
-				event.receivedAt,
-				JSON.stringify(event),
+				group.sourceId,
+				group.queueMessageId,
+				`[${group.events.map((e) => e.json).join(",")}]`,
 			),
 		),
 	);
-	const fresh: StoredEvent[] = [];
+	const rowIds = new Map<string, number>();
 	results.forEach((result, index) => {
-		const row = result.results[0];
-		const item = incoming[index];
-		if (row && item) fresh.push({ ...item, rowId: row.id });
+		const sourceId = groups[index]?.sourceId;
+		for (const row of result.results)
+			rowIds.set(`${sourceId}\n${row.message_id}`, row.id);
 	});
+	const fresh: StoredEvent[] = [];
+	for (const item of incoming) {
+		const rowId = rowIds.get(`${item.sourceId}\n${item.event.messageId}`);
+		if (rowId !== undefined) fresh.push({ ...item, rowId });
+	}
 	return fresh;
+}
+
+interface InsertGroup {
+	sourceId: string;
+	queueMessageId: string;
+	events: IncomingEvent[];
+}
+
+/** Consecutive events of one queue message and source, cut to a statement's size. */
+function groupForInsert(incoming: readonly IncomingEvent[]): InsertGroup[] {
+	const groups: InsertGroup[] = [];
+	let current: InsertGroup | undefined;
+	let chars = 0;
+	for (const item of incoming) {
+		const fits = chars + item.json.length <= MAX_STATEMENT_CHARS;
+		if (
+			!current ||
+			current.sourceId !== item.sourceId ||
+			current.queueMessageId !== item.queueMessageId ||
+			!fits
+		) {
+			current = {
+				sourceId: item.sourceId,
+				queueMessageId: item.queueMessageId,
+				events: [],
+			};
+			groups.push(current);
+			chars = 0;
+		}
+		current.events.push(item);
+		chars += item.json.length;
+	}
+	return groups;
 }
 
 /**

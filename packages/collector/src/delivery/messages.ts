@@ -1,5 +1,4 @@
 import type { DeliveryItem, ProfileDeletion } from "../destinations/types";
-import { LIMITS } from "../limits";
 import type { EnrichedEvent } from "../types";
 import { chunk, jsonBytes } from "./chunk";
 
@@ -13,6 +12,9 @@ export type DeliveryMessage =
 
 /** Cloudflare Queues take messages up to 128 KB; keep clear of it for the envelope. */
 const MAX_MESSAGE_BYTES = 120 * 1024;
+/** Cloudflare Queues: one sendBatch call takes at most 100 messages and 256 KB. */
+const SEND_BATCH_MESSAGES = 100;
+const SEND_BATCH_BYTES = 256 * 1024;
 
 /**
  * Splits one destination's items into DELIVERIES messages of at most `batchSize` events and
@@ -46,8 +48,8 @@ export async function enqueueAll<T>(
 	delaySeconds?: number,
 ): Promise<void> {
 	const calls = chunk(messages, {
-		maxItems: LIMITS.queueBatchMessages,
-		maxBytes: LIMITS.queueBatchBytes - 1024,
+		maxItems: SEND_BATCH_MESSAGES,
+		maxBytes: SEND_BATCH_BYTES - 1024,
 		sizeOf: (message) => jsonBytes(message) + 64,
 	});
 	await Promise.all(

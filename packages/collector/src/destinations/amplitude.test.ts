@@ -6,7 +6,7 @@ import {
 	sendContext,
 	tenant,
 	vendorUrl,
-} from "../../test/helpers";
+} from "../../test/delivery-helpers";
 import { insertId } from "../delivery/idempotency";
 import { amplitude } from "./amplitude";
 

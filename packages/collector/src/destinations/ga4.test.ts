@@ -6,7 +6,7 @@ import {
 	sendContext,
 	tenant,
 	vendorUrl,
-} from "../../test/helpers";
+} from "../../test/delivery-helpers";
 import { TEST_PUBLIC } from "../../test/vendors/secrets";
 import { ga4 } from "./ga4";
 

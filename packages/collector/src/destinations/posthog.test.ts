@@ -7,7 +7,7 @@ import {
 	sendContext,
 	tenant,
 	vendorUrl,
-} from "../../test/helpers";
+} from "../../test/delivery-helpers";
 import { TEST_PUBLIC } from "../../test/vendors/secrets";
 import { uuidFor } from "../delivery/idempotency";
 import { posthog } from "./posthog";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { item, sendContext } from "../../test/helpers";
+import { item, sendContext } from "../../test/delivery-helpers";
 import { partitionOf, r2 } from "./r2";
 
 async function gunzip(body: ReadableStream): Promise<string> {

@@ -6,7 +6,7 @@ import {
 	sendContext,
 	tenant,
 	vendorUrl,
-} from "../../test/helpers";
+} from "../../test/delivery-helpers";
 import { segment } from "./segment";
 
 const settingsFor = (key: string) => ({

@@ -7,7 +7,7 @@ import {
 	sendContext,
 	tenant,
 	vendorUrl,
-} from "../../test/helpers";
+} from "../../test/delivery-helpers";
 import { webhook } from "./webhook";
 
 describe("webhook destination", () => {

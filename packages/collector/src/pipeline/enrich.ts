@@ -16,7 +16,9 @@ import { UNSAFE_KEYS } from "./json";
 
 /** What the request tells about its sender, read once per request. */
 export interface RequestFacts {
-	receivedAt: Date;
+	/** When the request arrived, as ISO-8601 and as epoch milliseconds. */
+	receivedAt: string;
+	receivedAtMs: number;
 	/** CF-Connecting-IP: the address the request came from. */
 	ip?: string;
 	/** The request's own User-Agent header. */
@@ -56,11 +58,11 @@ export function enrichEvent(
 	source: Source,
 ): EnrichedEvent {
 	const context: JsonObject = input.context ? { ...input.context } : {};
-	const receivedAt = facts.receivedAt.toISOString();
-	const times = correctTimestamps(input, facts.receivedAt);
+	const { receivedAt } = facts;
+	const times = correctTimestamps(input, facts.receivedAtMs);
 	const event: EnrichedEvent = {
 		...input,
-		messageId: input.messageId ?? ulid(facts.receivedAt.getTime()),
+		messageId: input.messageId ?? ulid(facts.receivedAtMs),
 		receivedAt,
 		timestamp: times.timestamp,
 		context,
@@ -165,16 +167,20 @@ function addCampaignAndReferrer(context: JsonObject): void {
 	}
 }
 
+/** What objectAt answers when there is no object: shared, never written to. */
+const EMPTY: JsonObject = Object.freeze({});
+
 function objectAt(parent: JsonObject, key: string): JsonObject {
 	const value = parent[key];
 	return typeof value === "object" && value !== null && !Array.isArray(value)
 		? (value as JsonObject)
-		: {};
+		: EMPTY;
 }
 
 /** A copy of `target` with the keys it lacks taken from `extra`: what the client sent wins. */
 function fillMissing(target: JsonObject, extra: object): JsonObject {
 	const merged: JsonObject = { ...extra };
+	if (target === EMPTY) return merged;
 	for (const [key, value] of Object.entries(target)) {
 		if (
 			!UNSAFE_KEYS.has(key) &&

@@ -1,13 +1,8 @@
 import type { Source } from "../config/schema";
+import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
-import type {
-	EnrichedEvent,
-	EventType,
-	JsonObject,
-	QueuedEvent,
-	SegmentEvent,
-} from "../types";
+import type { EventType, JsonObject, SegmentEvent } from "../types";
 import { enrichEvent, type RequestFacts } from "./enrich";
 import { UNSAFE_KEYS } from "./json";
 import { messageIdFor } from "./message-id";
@@ -69,22 +64,23 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 
 /**
  * Runs each event through validate (must pass) and enrich (best effort), then hands the
- * accepted ones to the EVENTS queue. Resolves only once the queue has taken every accepted
- * event; if it cannot, throws 503 so the client keeps the batch and retries (the consumer
- * deduplicates by messageId, so a partly enqueued batch is safe to resend).
+ * accepted ones to the EVENTS queue. Resolves only once every accepted event is durably kept —
+ * taken by the queue or, if the queue refuses, written to D1's spool; if neither works, throws
+ * 503 so the client keeps the batch and retries (the consumer deduplicates by messageId, so a
+ * partly enqueued batch is safe to resend).
  *
  * @example
- * const { accepted, rejected } = await ingest(env.EVENTS, events, facts, source);
+ * const { accepted, rejected } = await ingest(env, events, facts, source);
  */
 export async function ingest(
-	queue: Queue<QueuedEvent>,
+	sinks: IngestSinks,
 	events: readonly unknown[],
 	facts: RequestFacts,
 	source: Source,
 	routeType?: EventType,
 ): Promise<IngestResult> {
 	const rejected: Rejection[] = [];
-	const messages: { body: QueuedEvent; size: number }[] = [];
+	const accepted: string[] = [];
 	for (const [index, input] of events.entries()) {
 		const prepared =
 			routeType && asObject(input)
@@ -95,7 +91,15 @@ export async function ingest(
 			rejected.push({ index, ...messageIdOf(input), error: checked.error });
 			continue;
 		}
-		const size = byteLength(JSON.stringify(checked.event));
+		if (!checked.event.messageId) {
+			checked.event.messageId = await messageIdFor(
+				source.id,
+				checked.event,
+				facts.receivedAtMs,
+			);
+		}
+		const json = JSON.stringify(enrichEvent(checked.event, facts, source));
+		const size = clientSize(json, checked.event);
 		if (size > LIMITS.maxEventBytes) {
 			rejected.push({
 				index,
@@ -104,58 +108,91 @@ export async function ingest(
 			});
 			continue;
 		}
-		const event = await complete(checked.event, facts, source);
-		messages.push({ body: { sourceId: source.id, event }, size });
+		accepted.push(json);
 	}
-	await enqueue(queue, messages);
-	return { accepted: messages.length, rejected };
+	await enqueue(sinks, source.id, accepted);
+	return { accepted: accepted.length, rejected };
 }
 
-async function complete(
-	event: SegmentEvent,
-	facts: RequestFacts,
-	source: Source,
-): Promise<EnrichedEvent> {
-	if (!event.messageId)
-		event.messageId = await messageIdFor(
-			source.id,
-			event,
-			facts.receivedAt.getTime(),
-		);
-	return enrichEvent(event, facts, source);
+const encoder = new TextEncoder();
+
+/**
+ * The size of the event as the client sent it. Enrichment only adds to an event, apart from an
+ * IP address it may remove, so a short enriched form proves the client's form is under the
+ * limit without a second serialisation (a UTF-16 unit is at most 3 UTF-8 bytes). Only events
+ * near the limit are serialised again and measured exactly.
+ */
+function clientSize(enrichedJson: string, validated: SegmentEvent): number {
+	const IP_ROOM = 64;
+	if ((enrichedJson.length + IP_ROOM) * 3 <= LIMITS.maxEventBytes) return 0;
+	return encoder.encode(JSON.stringify(validated)).byteLength;
 }
 
-/** Room per message for what enrichment adds (ids, location, parsed user agent…). */
-const ENRICHMENT_ALLOWANCE = 2048;
+/**
+ * Packs serialised events into queue messages: NDJSON text, a header line `{"sourceId":…}`
+ * then one event per line (JSON.stringify never writes a raw newline, so lines are events). At
+ * most 100 events and 40,000 UTF-16 units each, so a message stays under Queues' 128 KB limit
+ * even when every character takes 3 bytes; the consumer stores each line as it is.
+ *
+ * @example
+ * pack("web", ['{"type":"page",…}']) // ['{"sourceId":"web"}\n{"type":"page",…}']
+ */
+export function pack(sourceId: string, events: readonly string[]): string[] {
+	const MAX_UNITS = 40_000;
+	const header = JSON.stringify({ sourceId });
+	const messages: string[] = [];
+	let part: string[] = [];
+	let units = 0;
+	for (const json of events) {
+		if (
+			part.length > 0 &&
+			(part.length === LIMITS.eventsPerQueueMessage ||
+				units + json.length > MAX_UNITS)
+		) {
+			messages.push(`${header}\n${part.join("\n")}`);
+			part = [];
+			units = 0;
+		}
+		part.push(json);
+		units += json.length;
+	}
+	if (part.length > 0) messages.push(`${header}\n${part.join("\n")}`);
+	return messages;
+}
+
+/** Where accepted events go: the EVENTS queue, or D1's spool when the queue refuses them. */
+export type IngestSinks = Pick<Env, "EVENTS" | "DB">;
 
 async function enqueue(
-	queue: Queue<QueuedEvent>,
-	messages: { body: QueuedEvent; size: number }[],
+	sinks: IngestSinks,
+	sourceId: string,
+	events: readonly string[],
 ): Promise<void> {
-	const chunks: MessageSendRequest<QueuedEvent>[][] = [];
-	let chunk: MessageSendRequest<QueuedEvent>[] = [];
-	let bytes = 0;
-	for (const { body, size } of messages) {
-		const cost = size + ENRICHMENT_ALLOWANCE;
-		if (
-			chunk.length === LIMITS.queueBatchMessages ||
-			(chunk.length > 0 && bytes + cost > LIMITS.queueBatchBytes)
-		) {
-			chunks.push(chunk);
-			chunk = [];
-			bytes = 0;
-		}
-		chunk.push({ body, contentType: "json" });
-		bytes += cost;
-	}
-	if (chunk.length > 0) chunks.push(chunk);
+	if (events.length === 0) return;
+	const messages = pack(sourceId, events);
 	try {
-		await Promise.all(chunks.map((part) => queue.sendBatch(part)));
+		await Promise.all(
+			messages.map((body) => sinks.EVENTS.send(body, { contentType: "text" })),
+		);
+		return;
 	} catch (error) {
 		console.error(
 			JSON.stringify({
-				msg: "enqueue failed",
-				events: messages.length,
+				msg: "enqueue failed; spooling to D1",
+				events: events.length,
+				error: String(error),
+			}),
+		);
+	}
+	// Some messages may have reached the queue: spooling them again only makes duplicates,
+	// which the consumer drops.
+	try {
+		await spoolMessages(sinks.DB, messages, new Date());
+	} catch (error) {
+		console.error(
+			JSON.stringify({
+				msg: "spool failed",
+				events: events.length,
 				error: String(error),
 			}),
 		);
@@ -163,7 +200,9 @@ async function enqueue(
 			503,
 			"unavailable",
 			"Events could not be stored right now; retry the same request",
-			{ "Retry-After": "10" },
+			{
+				"Retry-After": "10",
+			},
 		);
 	}
 }
@@ -196,9 +235,4 @@ export function mergeMissing(own: JsonObject, shared: JsonObject): JsonObject {
 		else if (mine && theirs) merged[key] = mergeMissing(mine, theirs);
 	}
 	return merged;
-}
-
-const encoder = new TextEncoder();
-function byteLength(text: string): number {
-	return encoder.encode(text).byteLength;
 }

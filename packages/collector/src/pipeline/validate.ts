@@ -72,15 +72,19 @@ const EventSchema = v.pipe(
 	v.variant(
 		"type",
 		[
-			v.looseObject({
-				...common,
-				type: v.literal("track"),
-				event: v.pipe(
-					v.string("is required for track"),
-					v.minLength(1, "must not be empty"),
-					NameSchema,
-				),
-			}),
+			// An object schema's message is what a missing required key reports.
+			v.looseObject(
+				{
+					...common,
+					type: v.literal("track"),
+					event: v.pipe(
+						v.string("must be a string"),
+						v.minLength(1, "must not be empty"),
+						NameSchema,
+					),
+				},
+				"is required for track",
+			),
 			v.looseObject({ ...common, type: v.literal("identify") }),
 			v.looseObject({
 				...common,
@@ -88,12 +92,14 @@ const EventSchema = v.pipe(
 				name: v.optional(NameSchema),
 				category: v.optional(NameSchema),
 			}),
-			v.looseObject({ ...common, type: v.literal("group"), groupId: IdSchema }),
-			v.looseObject({
-				...common,
-				type: v.literal("alias"),
-				previousId: IdSchema,
-			}),
+			v.looseObject(
+				{ ...common, type: v.literal("group"), groupId: IdSchema },
+				"is required for group",
+			),
+			v.looseObject(
+				{ ...common, type: v.literal("alias"), previousId: IdSchema },
+				"is required for alias",
+			),
 		],
 		`must be one of ${EVENT_TYPES.join(", ")}`,
 	),

@@ -1,4 +1,5 @@
 import type { JsonObject } from "../../types";
+import { parsedUrl } from "./url";
 
 /** Query parameters → Segment `context.campaign` keys. Click ids keep their own names. */
 const PARAMS: ReadonlyArray<readonly [string, string]> = [
@@ -42,7 +43,7 @@ function searchParams(
 	search: string | undefined,
 ): URLSearchParams | undefined {
 	if (url) {
-		const parsed = URL.parse(url);
+		const parsed = parsedUrl(url);
 		if (parsed?.search) return parsed.searchParams;
 	}
 	return search ? new URLSearchParams(search) : undefined;

@@ -16,7 +16,20 @@ export function applyIpPolicy(
 	ip: string | undefined,
 	policy: IpPolicy,
 ): string | undefined {
-	if (!ip || policy === "none" || !ipaddr.isValid(ip)) return undefined;
+	if (!ip || policy === "none") return undefined;
+	// A request's events share its address: parse it once.
+	if (last.ip === ip && last.policy === policy) return last.result;
+	last = { ip, policy, result: apply(ip, policy) };
+	return last.result;
+}
+
+let last: { ip?: string; policy?: IpPolicy; result?: string } = {};
+
+function apply(
+	ip: string,
+	policy: Exclude<IpPolicy, "none">,
+): string | undefined {
+	if (!ipaddr.isValid(ip)) return undefined;
 	const address = ipaddr.process(ip);
 	if (policy === "full") return address.toString();
 	if (address.kind() === "ipv4") {

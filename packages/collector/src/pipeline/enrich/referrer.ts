@@ -1,3 +1,5 @@
+import { parsedUrl } from "./url";
+
 /** Where a visit came from, as channel reports group it. */
 export type ReferrerType =
 	| "search"
@@ -75,21 +77,37 @@ export function classifyReferrer(
 	if (utmMedium?.toLowerCase() === "email")
 		return { type: "email", ...hostOf(referrer) };
 	if (!referrer) return { type: "direct" };
-	const host = URL.parse(referrer)?.hostname.toLowerCase();
+	const host = parsedUrl(referrer)?.hostname.toLowerCase();
 	if (!host) return { type: "other" };
 	const pageHost = pageUrl
-		? URL.parse(pageUrl)?.hostname.toLowerCase()
+		? parsedUrl(pageUrl)?.hostname.toLowerCase()
 		: undefined;
 	if (pageHost && stripWww(pageHost) === stripWww(host))
 		return { type: "internal", host };
-	if (matches(host, EMAIL)) return { type: "email", host };
-	if (matches(host, SEARCH)) return { type: "search", host };
-	if (matches(host, SOCIAL)) return { type: "social", host };
-	return { type: "other", host };
+	return { type: channelOf(host), host };
+}
+
+/** Hosts seen recently and their channel: referrers repeat, the list lookups need not. */
+const channels = new Map<string, ReferrerType>();
+const CHANNEL_CACHE_LIMIT = 1000;
+
+function channelOf(host: string): ReferrerType {
+	const known = channels.get(host);
+	if (known) return known;
+	const type: ReferrerType = matches(host, EMAIL)
+		? "email"
+		: matches(host, SEARCH)
+			? "search"
+			: matches(host, SOCIAL)
+				? "social"
+				: "other";
+	if (channels.size >= CHANNEL_CACHE_LIMIT) channels.clear();
+	channels.set(host, type);
+	return type;
 }
 
 function hostOf(referrer: string | undefined): { host?: string } {
-	const host = referrer ? URL.parse(referrer)?.hostname : undefined;
+	const host = referrer ? parsedUrl(referrer)?.hostname : undefined;
 	return host ? { host } : {};
 }
 

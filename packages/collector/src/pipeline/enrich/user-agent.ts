@@ -1,4 +1,4 @@
-import { UAParser } from "ua-parser-js";
+import UAParser from "ua-parser-js";
 import type { JsonObject } from "../../types";
 
 /** Browser, OS and device parsed from a user-agent string, in Segment's context shape. */

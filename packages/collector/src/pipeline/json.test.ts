@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { parseJson } from "./json";
+
+describe("parseJson", () => {
+	it("parses like JSON.parse", () => {
+		expect(parseJson('{"a":[1,{"b":"c"}]}')).toEqual({ a: [1, { b: "c" }] });
+		expect(() => parseJson("{")).toThrow(SyntaxError);
+	});
+
+	it("drops __proto__, constructor and prototype keys at every depth, also when escaped", () => {
+		const parsed = parseJson(
+			'{"a":{"__proto__":{"x":1},"constructor":{"prototype":{"x":1}},"k":1},"\\u005f_proto__":{"x":1}}',
+		) as Record<string, Record<string, unknown>>;
+		expect(parsed).toEqual({ a: { k: 1 } });
+		expect(Object.getPrototypeOf(parsed.a)).toBe(Object.prototype);
+		expect(({} as Record<string, unknown>).x).toBeUndefined();
+	});
+});

@@ -1,0 +1,56 @@
+import { deleteDeliveriesBefore } from "./db/deliveries";
+import { deleteEventsBefore } from "./db/events";
+import { drainSpool } from "./db/spool";
+import { forwardDeletions } from "./delivery/deletions";
+
+/** The cron triggers in wrangler.toml, and what each runs. */
+export const CRONS = {
+	/** Every minute: move messages spooled in D1 (while the queue refused them) to the queue. */
+	drainSpool: "* * * * *",
+	/**
+	 * Hourly: delete stored events (and finished delivery-log rows) older than
+	 * EVENT_RETENTION_DAYS, and forward new profile deletions to destinations.
+	 */
+	retention: "17 * * * *",
+} as const;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The Worker's scheduled handler: dispatches on the cron expression that fired.
+ *
+ * @example
+ * curl "http://localhost:8787/cdn-cgi/handler/scheduled?cron=17+*+*+*+*"   # under wrangler dev
+ */
+export async function runScheduled(
+	controller: ScheduledController,
+	env: Env,
+): Promise<void> {
+	if (controller.cron === CRONS.drainSpool) {
+		const moved = await drainSpool(env.DB, env.EVENTS);
+		if (moved > 0) console.log(JSON.stringify({ msg: "spool drained", moved }));
+		return;
+	}
+	const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
+	const before = new Date(controller.scheduledTime - days * DAY_MS);
+	// Two independent best-effort jobs: one failing does not stop the other; the next run
+	// picks up what was left.
+	const [cleaned, forwarded] = await Promise.allSettled([
+		(async () => ({
+			deleted: await deleteEventsBefore(env.DB, before),
+			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
+		}))(),
+		forwardDeletions(env, new Date(controller.scheduledTime)),
+	]);
+	for (const [job, result] of [
+		["retention cleanup", cleaned],
+		["deletions forwarded", forwarded],
+	] as const) {
+		if (result.status === "fulfilled")
+			console.log(JSON.stringify({ msg: job, days, ...result.value }));
+		else
+			console.error(
+				JSON.stringify({ msg: `${job} failed`, error: String(result.reason) }),
+			);
+	}
+}

@@ -1,5 +1,0 @@
-// Vite's `?raw` imports (test fixtures): the file's text.
-declare module "*?raw" {
-	const text: string;
-	export default text;
-}

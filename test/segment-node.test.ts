@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import { Analytics } from "@segment/analytics-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+	DEV_WRITE_KEY,
+	type LocalCollector,
+	startCollector,
+	waitUntil,
+} from "./support/collector";
+
+interface FixtureEvent {
+	type: "track" | "identify" | "page" | "group";
+	messageId: string;
+	anonymousId: string;
+	userId?: string;
+	timestamp: string;
+	event?: string;
+	name?: string;
+	groupId?: string;
+	context: Record<string, unknown>;
+	properties?: Record<string, unknown>;
+	traits?: Record<string, unknown>;
+}
+
+const fixtures = readFileSync(
+	new URL("./fixtures/events.ndjson", import.meta.url),
+	"utf8",
+)
+	.trim()
+	.split("\n")
+	.map((line) => JSON.parse(line) as FixtureEvent);
+
+let collector: LocalCollector;
+beforeAll(async () => {
+	collector = await startCollector();
+});
+afterAll(() => collector?.close());
+
+interface Row {
+	message_id: string;
+	type: string;
+	payload: string;
+}
+
+describe("@segment/analytics-node pointed at the collector", () => {
+	it("delivers every event into D1, enriched, exactly once", async () => {
+		const analytics = new Analytics({
+			writeKey: DEV_WRITE_KEY,
+			host: collector.url.origin,
+			flushAt: 50,
+			flushInterval: 200,
+		});
+		const errors: unknown[] = [];
+		analytics.on("error", (error) => errors.push(error));
+		const events = fixtures.slice(0, 200);
+		const send = (event: FixtureEvent) => {
+			const common = {
+				anonymousId: event.anonymousId,
+				...(event.userId ? { userId: event.userId } : {}),
+				messageId: event.messageId,
+				timestamp: new Date(event.timestamp),
+				context: event.context,
+			};
+			if (event.type === "track")
+				analytics.track({
+					...common,
+					event: event.event ?? "",
+					properties: event.properties,
+				});
+			else if (event.type === "identify")
+				analytics.identify({ ...common, traits: event.traits });
+			else if (event.type === "page")
+				analytics.page({
+					...common,
+					name: event.name,
+					properties: event.properties,
+				});
+			else
+				analytics.group({
+					...common,
+					groupId: event.groupId ?? "",
+					traits: event.traits,
+				});
+		};
+		events.forEach(send);
+		// The same events again, as a client retrying after a lost response would.
+		events.slice(0, 50).forEach(send);
+		await analytics.closeAndFlush({ timeout: 15_000 });
+		expect(errors).toEqual([]);
+
+		const ids = events.map((event) => event.messageId);
+		const { results } = await waitUntil(
+			() =>
+				collector.env.DB.prepare(
+					"SELECT message_id, type, payload FROM events WHERE message_id IN (SELECT value FROM json_each(?1))",
+				)
+					.bind(JSON.stringify(ids))
+					.all<Row>(),
+			({ results }) => results.length >= ids.length,
+		);
+		expect(results).toHaveLength(ids.length);
+		expect(new Set(results.map((row) => row.message_id)).size).toBe(ids.length);
+
+		const stored = new Map(
+			results.map((row) => [
+				row.message_id,
+				JSON.parse(row.payload) as Record<string, unknown> & {
+					context: Record<string, unknown>;
+				},
+			]),
+		);
+		for (const event of events) {
+			const row = stored.get(event.messageId);
+			expect(row?.type).toBe(event.type);
+			expect(row?.context.library).toMatchObject({
+				name: "@segment/analytics-node",
+			});
+			expect(typeof row?.receivedAt).toBe("string");
+			expect(row?.originalTimestamp).toBe(event.timestamp);
+			expect(row?.context.browser).toBeDefined();
+			expect(row?.context.referrer).toBeDefined();
+			// Local requests come from 127.0.0.1, kept as its /24 under the default IP policy.
+			expect(row?.context.ip).toBe("127.0.0.0");
+		}
+		const campaign = [...stored.values()].filter(
+			(event) => event.context.campaign !== undefined,
+		);
+		expect(campaign.length).toBeGreaterThan(0);
+	});
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// End-to-end tests: Node drives a locally started collector (and, for the SDK, Chromium).
+export default defineConfig({
+	test: {
+		name: "e2e",
+		include: ["test/**/*.test.ts"],
+		root: new URL("..", import.meta.url).pathname,
+		environment: "node",
+		// Starting workerd and building the Worker takes a few seconds per file.
+		hookTimeout: 60_000,
+	},
+});
