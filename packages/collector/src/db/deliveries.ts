@@ -53,21 +53,19 @@ export async function recordRouted(
 	db: D1Database,
 	rows: readonly RoutedRow[],
 	now: Date,
-): Promise<string[]> {
-	if (rows.length === 0) return [];
-	const result = await db
+): Promise<void> {
+	if (rows.length === 0) return;
+	await db
 		.prepare(
 			`INSERT INTO deliveries (destination_id, source_id, message_id, kind, profile_key, event_time, status, created_at, updated_at, next_attempt_at)
 SELECT json_extract(value, '$.destinationId'), json_extract(value, '$.sourceId'), json_extract(value, '$.messageId'),
        json_extract(value, '$.kind'), json_extract(value, '$.profileKey'), json_extract(value, '$.eventTime'),
        'pending', ?1, ?1, ?1
 FROM json_each(?2) WHERE true
-ON CONFLICT (destination_id, source_id, message_id) DO NOTHING
-RETURNING message_id`,
+ON CONFLICT (destination_id, source_id, message_id) DO NOTHING`,
 		)
 		.bind(now.toISOString(), JSON.stringify(rows))
-		.run<{ message_id: string }>();
-	return result.results.map((row) => row.message_id);
+		.run();
 }
 
 export interface DeliveryState {
