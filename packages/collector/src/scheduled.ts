@@ -37,6 +37,7 @@ export async function runScheduled(
 	// picks up what was left.
 	const [cleaned, forwarded] = await Promise.allSettled([
 		(async () => ({
+			days,
 			deleted: await deleteEventsBefore(env.DB, before),
 			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
 		}))(),
@@ -47,7 +48,7 @@ export async function runScheduled(
 		["deletions forwarded", forwarded],
 	] as const) {
 		if (result.status === "fulfilled")
-			console.log(JSON.stringify({ msg: job, days, ...result.value }));
+			console.log(JSON.stringify({ msg: job, ...result.value }));
 		else
 			console.error(
 				JSON.stringify({ msg: `${job} failed`, error: String(result.reason) }),
