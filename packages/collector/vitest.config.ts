@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/vendors/secrets.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -8,6 +9,12 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // from the environment (no .dev.vars is committed), and bind it explicitly below.
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij";
 process.env.ADMIN_TOKEN = ADMIN_TOKEN;
+
+/** Only the local vendor servers (test/vendors) may be reached from the Worker. */
+function isLocal(url: string): boolean {
+	const { hostname } = new URL(url);
+	return hostname === "127.0.0.1" || hostname === "localhost";
+}
 
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(here("./migrations"));
@@ -18,8 +25,11 @@ export default defineConfig(async () => {
 				miniflare: {
 					bindings: {
 						TEST_MIGRATIONS: migrations,
-						// The admin API's bearer token (a Worker secret in production).
+						...TEST_SECRETS,
+						// The admin APIs' bearer token (a Worker secret in production).
 						ADMIN_TOKEN,
+						// Tests change the config between cases: read it every time.
+						CONFIG_CACHE_SECONDS: "0",
 					},
 					// A real D1 database without the schema: every query fails, as when D1 is down.
 					d1Databases: { UNMIGRATED_DB: "unmigrated" },
@@ -30,11 +40,23 @@ export default defineConfig(async () => {
 							simple: { limit: 5, period: 60 },
 						},
 					},
-					// Tests must never leave the machine.
-					outboundService: (request: Request) =>
-						new Response(`blocked outbound request to ${request.url}`, {
-							status: 599,
-						}),
+					// Tests never leave the machine: loopback requests go to the local vendor
+					// servers, anything else is refused.
+					outboundService: async (request: Request) => {
+						if (!isLocal(request.url))
+							return new Response(
+								`blocked outbound request to ${request.url}`,
+								{
+									status: 599,
+								},
+							);
+						// Miniflare hands over its own Request class: rebuild it for Node's fetch.
+						return fetch(request.url, {
+							method: request.method,
+							headers: request.headers,
+							body: request.body ? await request.arrayBuffer() : undefined,
+						});
+					},
 				},
 			}),
 		],
@@ -45,6 +67,7 @@ export default defineConfig(async () => {
 			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
 			// logs of failing tests only.
 			silent: "passed-only" as const,
+			globalSetup: ["./test/vendors/global-setup.ts"],
 		},
 	};
 });

@@ -1,9 +1,13 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
+import * as v from "valibot";
+import { loadConfig } from "./config/load";
+import { ReplayRequestSchema, replay } from "./delivery/replay";
 import { ApiError, errorBody } from "./errors";
 import { health } from "./health";
 import { profileRoutes } from "./identity/routes";
 import { LIMITS } from "./limits";
+import { adminAuth } from "./middleware/admin-auth";
 import { corsPreflight, sourceCors } from "./middleware/cors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
@@ -95,6 +99,31 @@ function singleHandler(type: EventType) {
 }
 for (const type of EVENT_TYPES)
 	app.post(`/v1/${type}`, ...singleChain, singleHandler(type));
+
+/** Re-sends a destination's failed/dead deliveries from the log (scripts/replay.ts drives it). */
+app.post(
+	"/admin/replay",
+	adminAuth(),
+	jsonBody({ maxBytes: 4096 }),
+	async (c) => {
+		const parsed = v.safeParse(ReplayRequestSchema, c.get("body"));
+		if (!parsed.success)
+			throw new ApiError(
+				400,
+				"invalid_request",
+				parsed.issues
+					.map((i) => `${v.getDotPath(i) ?? "body"}: ${i.message}`)
+					.join("; "),
+			);
+		const result = await replay(
+			c.env,
+			await loadConfig(c.env),
+			parsed.output,
+			new Date(),
+		);
+		return c.json({ success: true, ...result });
+	},
+);
 
 function requestFacts(c: Context<AppEnv>): RequestFacts {
 	const now = Date.now();

@@ -1,5 +1,6 @@
 import { loadConfig } from "./config/load";
 import { type IncomingEvent, markProcessed, storeEvents } from "./db/events";
+import { fanOut } from "./delivery/fanout";
 import { identityDeps } from "./identity/deps";
 import { resolveIdentities } from "./identity/resolve";
 import type { EnrichedEvent, QueuedBatch } from "./types";
@@ -15,6 +16,8 @@ export function retryDelaySeconds(attempts: number): number {
  * a message that does not hold events can never succeed, so it is logged and acknowledged.
  * Identity resolution is must-pass too (a failure retries the batch; it is idempotent); it
  * sets `context.profileId` and leaves out events of deleted (suppressed) profiles.
+ * Fan-out (delivery/fanout.ts) is must-pass too: it only writes the delivery log and the
+ * DELIVERIES queue; the sending, where destinations are isolated from each other, happens there.
  *
  * @example
  * export default { queue: consumeEvents } satisfies ExportedHandler<Env, string>;
@@ -54,10 +57,11 @@ export async function consumeEvents(
 	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
 	try {
 		const fresh = await storeEvents(env.DB, incoming);
-		const identity = identityDeps(env, await loadConfig(env), ctx);
+		const config = await loadConfig(env);
+		const identity = identityDeps(env, config, ctx);
 		const resolved = await resolveIdentities(fresh, identity);
-		// Stages after identity run here, in order, on `resolved.events` only (duplicates and
-		// suppressed events never reach them).
+		// Fan-out sees `resolved.events` only: duplicates and suppressed events never reach it.
+		const fanned = await fanOut(env, resolved.events, config, new Date());
 		await markProcessed(
 			env.DB,
 			fresh.map((e) => e.rowId),
@@ -70,6 +74,7 @@ export async function consumeEvents(
 				stored: fresh.length,
 				duplicates: incoming.length - fresh.length,
 				identity: { ...resolved.stats, d1Calls: identity.d1.calls },
+				routed: fanned.routed,
 			}),
 		);
 		batch.ackAll();

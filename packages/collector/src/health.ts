@@ -24,11 +24,22 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
 	}
 }
 
+/** A binding that cannot be probed without side effects: check that it is there. */
+function present(binding: unknown, method: string): () => Promise<void> {
+	return async () => {
+		if (
+			typeof (binding as Record<string, unknown> | undefined)?.[method] !==
+			"function"
+		)
+			throw new Error("binding missing");
+	};
+}
+
 /**
  * GET /health: the version and whether each binding answers. D1 runs a query, KV reads (and
  * validates) the config, the identity cache reads a key; a queue cannot be read from its
- * producer side without sending, so for EVENTS and RATE_LIMITER the check is that the binding
- * is present. 200 when all pass, else 503.
+ * producer side without sending, so for EVENTS, DELIVERIES and RATE_LIMITER the check is that
+ * the binding is present. 200 when all pass, else 503.
  *
  * @example
  * curl http://localhost:8787/health
@@ -36,27 +47,30 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
  */
 export async function health(c: Context<AppEnv>) {
 	const { env } = c;
-	const [DB, CONFIG, IDENTITY_CACHE, EVENTS, RATE_LIMITER] = await Promise.all([
-		timed(() => env.DB.prepare("SELECT 1").first()),
-		timed(async () => {
-			const raw = await env.CONFIG.get(CONFIG_KEY, "json");
-			if (raw === null) throw new Error(`no config in key '${CONFIG_KEY}'`);
-			const parsed = parseConfig(raw);
-			if (!parsed.ok)
-				throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
-		}),
-		// Any key will do: a miss answers as surely as a hit.
-		timed(() => env.IDENTITY_CACHE.get("identity:health:check")),
-		timed(async () => {
-			if (typeof env.EVENTS?.sendBatch !== "function")
-				throw new Error("binding missing");
-		}),
-		timed(async () => {
-			if (typeof env.RATE_LIMITER?.limit !== "function")
-				throw new Error("binding missing");
-		}),
-	]);
-	const bindings = { DB, CONFIG, IDENTITY_CACHE, EVENTS, RATE_LIMITER };
+	const [DB, CONFIG, IDENTITY_CACHE, EVENTS, DELIVERIES, RATE_LIMITER] =
+		await Promise.all([
+			timed(() => env.DB.prepare("SELECT 1").first()),
+			timed(async () => {
+				const raw = await env.CONFIG.get(CONFIG_KEY, "json");
+				if (raw === null) throw new Error(`no config in key '${CONFIG_KEY}'`);
+				const parsed = parseConfig(raw);
+				if (!parsed.ok)
+					throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
+			}),
+			// Any key will do: a miss answers as surely as a hit.
+			timed(() => env.IDENTITY_CACHE.get("identity:health:check")),
+			timed(present(env.EVENTS, "sendBatch")),
+			timed(present(env.DELIVERIES, "sendBatch")),
+			timed(present(env.RATE_LIMITER, "limit")),
+		]);
+	const bindings = {
+		DB,
+		CONFIG,
+		IDENTITY_CACHE,
+		EVENTS,
+		DELIVERIES,
+		RATE_LIMITER,
+	};
 	const ok = Object.values(bindings).every((check) => check.ok);
 	return c.json(
 		{ status: ok ? "ok" : "degraded", version: pkg.version, bindings },

@@ -1,12 +1,17 @@
+import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { drainSpool } from "./db/spool";
+import { forwardDeletions } from "./delivery/deletions";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
 	/** Every minute: move messages spooled in D1 (while the queue refused them) to the queue. */
 	drainSpool: "* * * * *",
-	/** Hourly: delete stored events, old identity refusals and expired suppressions. */
+	/**
+	 * Hourly: delete stored events, finished delivery-log rows, old identity refusals and
+	 * expired suppressions; forward new profile deletions to destinations.
+	 */
 	retention: "17 * * * *",
 } as const;
 
@@ -29,13 +34,27 @@ export async function runScheduled(
 	}
 	const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
 	const before = new Date(controller.scheduledTime - days * DAY_MS);
-	const deleted = await deleteEventsBefore(env.DB, before);
-	const identity = await deleteIdentityRecordsBefore(
-		env.DB,
-		before,
-		new Date(controller.scheduledTime),
-	);
-	console.log(
-		JSON.stringify({ msg: "retention cleanup", days, deleted, identity }),
-	);
+	const now = new Date(controller.scheduledTime);
+	// Two independent best-effort jobs: one failing does not stop the other; the next run
+	// picks up what was left.
+	const [cleaned, forwarded] = await Promise.allSettled([
+		(async () => ({
+			days,
+			deleted: await deleteEventsBefore(env.DB, before),
+			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
+			identity: await deleteIdentityRecordsBefore(env.DB, before, now),
+		}))(),
+		forwardDeletions(env, now),
+	]);
+	for (const [job, result] of [
+		["retention cleanup", cleaned],
+		["deletions forwarded", forwarded],
+	] as const) {
+		if (result.status === "fulfilled")
+			console.log(JSON.stringify({ msg: job, ...result.value }));
+		else
+			console.error(
+				JSON.stringify({ msg: `${job} failed`, error: String(result.reason) }),
+			);
+	}
 }

@@ -11,7 +11,7 @@ import { pack } from "../src/pipeline/ingest";
 import type { EnrichedEvent } from "../src/types";
 import { uniqueId, useConfig } from "./helpers";
 
-// The consumer reads the config (identity settings) for every batch.
+// The consumer reads the config (identity settings, destinations) for every batch.
 beforeAll(() => useConfig());
 
 function event(
@@ -67,7 +67,7 @@ async function deliver(
 		retryAll(options);
 	};
 	const ctx = createExecutionContext();
-	await worker.queue(batch, bindings);
+	await worker.queue(batch, bindings, ctx);
 	return { ...(await getQueueResult(batch, ctx)), retryOptions };
 }
 

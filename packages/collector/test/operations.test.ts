@@ -25,6 +25,7 @@ describe("GET /health", () => {
 		expect(Object.keys(body.bindings).sort()).toEqual([
 			"CONFIG",
 			"DB",
+			"DELIVERIES",
 			"EVENTS",
 			"IDENTITY_CACHE",
 			"RATE_LIMITER",

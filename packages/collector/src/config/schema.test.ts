@@ -27,6 +27,7 @@ describe("parseConfig", () => {
 				maxValueLength: 255,
 				suppressionDays: 30,
 			},
+			consent: { defaults: {}, gpcDenies: ["marketing"] },
 		});
 		expect(result.config.sourcesByWriteKey.has("wk_old_source")).toBe(false);
 	});

@@ -1,5 +1,8 @@
 import * as v from "valibot";
+import { MAX_BATCH_EVENTS } from "../destinations/settings/limits";
 import { IdentitySettingsSchema } from "../identity/settings";
+import { SourceConsentSchema } from "../routing/consent";
+import { type Destination, DestinationSchema } from "./destinations";
 
 /** An allowed CORS origin: `*` or an exact origin such as `https://shop.example.com`. */
 const OriginSchema = v.union(
@@ -45,16 +48,18 @@ export const SourceSchema = v.strictObject({
 	enabled: v.optional(v.boolean(), true),
 	/** Identity resolution rules for this source's events (see identity/settings.ts); safe defaults. */
 	identity: v.optional(IdentitySettingsSchema, {}),
+	/** Consent defaults for events that do not state a category, and what GPC denies. */
+	consent: v.optional(SourceConsentSchema, {
+		defaults: {},
+		gpcDenies: ["marketing"],
+	}),
 });
 
 export const ConfigSchema = v.pipe(
 	v.strictObject({
 		version: v.literal(1),
 		sources: v.array(SourceSchema),
-		destinations: v.optional(
-			v.array(v.looseObject({ id: v.string(), type: v.string() })),
-			[],
-		),
+		destinations: v.optional(v.array(DestinationSchema), []),
 	}),
 	v.rawCheck(({ dataset, addIssue }) => {
 		if (!dataset.typed) return;
@@ -64,48 +69,67 @@ export const ConfigSchema = v.pipe(
 			if (ids.has(source.id)) {
 				addIssue({
 					message: `duplicate source id '${source.id}'`,
-					path: sourcePath(dataset.value, index),
+					path: listPath(dataset.value, "sources", index),
 				});
 			}
 			if (keys.has(source.writeKey)) {
 				addIssue({
 					message: `source '${source.id}' reuses another source's writeKey`,
-					path: sourcePath(dataset.value, index),
+					path: listPath(dataset.value, "sources", index),
 				});
 			}
 			ids.add(source.id);
 			keys.add(source.writeKey);
 		});
+		const destinationIds = new Set<string>();
+		dataset.value.destinations.forEach((destination, index) => {
+			const path = listPath(dataset.value, "destinations", index);
+			if (destinationIds.has(destination.id))
+				addIssue({
+					message: `duplicate destination id '${destination.id}'`,
+					path,
+				});
+			destinationIds.add(destination.id);
+			const limit = MAX_BATCH_EVENTS[destination.type];
+			if (destination.batchSize !== undefined && destination.batchSize > limit)
+				addIssue({
+					message: `destination '${destination.id}': batchSize ${destination.batchSize} exceeds the ${destination.type} limit of ${limit}`,
+					path,
+				});
+			const unknown = (destination.filters?.sources ?? []).filter(
+				(id) => !ids.has(id),
+			);
+			if (unknown.length > 0)
+				addIssue({
+					message: `destination '${destination.id}': filters.sources names unknown source(s) ${unknown.join(", ")}`,
+					path,
+				});
+		});
 	}),
 );
 
-/** The issue path `sources.<index>`, for checks that span the whole list. */
-function sourcePath(
-	config: { sources: Source[] },
+/** The issue path of `root[key][index]`, so messages read "destinations.1: …". */
+function listPath(
+	root: { sources: unknown[]; destinations: unknown[] },
+	key: "sources" | "destinations",
 	index: number,
 ): [v.ObjectPathItem, v.ArrayPathItem] {
-	const { sources } = config;
+	const items = root[key];
 	return [
-		{
-			type: "object",
-			origin: "value",
-			input: config,
-			key: "sources",
-			value: sources,
-		},
+		{ type: "object", origin: "value", input: root, key, value: items },
 		{
 			type: "array",
 			origin: "value",
-			input: sources,
+			input: items,
 			key: index,
-			value: sources[index],
+			value: items[index],
 		},
 	];
 }
 
 export type Source = v.InferOutput<typeof SourceSchema>;
 export type Config = v.InferOutput<typeof ConfigSchema>;
-/** A config document as written, before defaults are filled in. */
+/** A config document as written: defaults may be left out. */
 export type ConfigInput = v.InferInput<typeof ConfigSchema>;
 
 /** A validated config with its lookup tables built once. */
@@ -114,6 +138,8 @@ export interface LoadedConfig {
 	sourcesByWriteKey: Map<string, Source>;
 	/** Every origin some enabled source allows; `*` when one allows all. Used for preflight. */
 	origins: Set<string>;
+	sourcesById: Map<string, Source>;
+	destinationsById: Map<string, Destination>;
 }
 
 /**
@@ -139,12 +165,23 @@ export function parseConfig(
 	const config = result.output;
 	const sourcesByWriteKey = new Map<string, Source>();
 	const origins = new Set<string>();
+	const sourcesById = new Map(config.sources.map((s) => [s.id, s]));
+	const destinationsById = new Map(config.destinations.map((d) => [d.id, d]));
 	for (const source of config.sources) {
 		if (!source.enabled) continue;
 		sourcesByWriteKey.set(source.writeKey, source);
 		for (const origin of source.allowedOrigins) origins.add(origin);
 	}
-	return { ok: true, config: { config, sourcesByWriteKey, origins } };
+	return {
+		ok: true,
+		config: {
+			config,
+			sourcesByWriteKey,
+			origins,
+			sourcesById,
+			destinationsById,
+		},
+	};
 }
 
 /** Object-level issues speak of keys; say it plainly. */

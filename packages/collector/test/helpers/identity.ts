@@ -112,9 +112,8 @@ export async function consumeBatch(
 	on?: Partial<Env>,
 ): Promise<QueueResult> {
 	const batch = createMessageBatch<unknown>("conduit-events", messages);
-	// The handler takes no ExecutionContext; getQueueResult still wants one to wait on.
 	const ctx = createExecutionContext();
-	await worker.queue(batch, { ...env, ...on });
+	await worker.queue(batch, { ...env, ...on }, ctx);
 	return getQueueResult(batch, ctx);
 }
 

@@ -1,0 +1,115 @@
+import * as v from "valibot";
+import { MappingSchema } from "../delivery/mapping";
+import { AmplitudeSettingsSchema } from "../destinations/settings/amplitude";
+import { Ga4SettingsSchema } from "../destinations/settings/ga4";
+import { MixpanelSettingsSchema } from "../destinations/settings/mixpanel";
+import { PosthogSettingsSchema } from "../destinations/settings/posthog";
+import { R2SettingsSchema } from "../destinations/settings/r2";
+import { SegmentSettingsSchema } from "../destinations/settings/segment";
+import { WebhookSettingsSchema } from "../destinations/settings/webhook";
+import { RequiredConsentSchema } from "../routing/consent";
+import { FiltersSchema } from "../routing/filters";
+
+/** Most attempts a destination may ask for; wrangler.toml's DELIVERIES max_retries stays above it. */
+export const MAX_ATTEMPTS_LIMIT = 50;
+
+const RetrySchema = v.optional(
+	v.strictObject({
+		maxAttempts: v.optional(
+			v.pipe(
+				v.number(),
+				v.integer(),
+				v.minValue(1),
+				v.maxValue(MAX_ATTEMPTS_LIMIT),
+			),
+			8,
+		),
+		baseDelaySeconds: v.optional(
+			v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)),
+			10,
+		),
+		maxDelaySeconds: v.optional(
+			v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(43_200)),
+			3600,
+		),
+	}),
+	{},
+);
+
+const common = {
+	id: v.pipe(
+		v.string(),
+		v.regex(
+			/^[a-z0-9][a-z0-9_-]{0,63}$/,
+			"must be 1–64 lower-case letters, digits, '_' or '-'",
+		),
+	),
+	name: v.optional(v.string()),
+	enabled: v.optional(v.boolean(), true),
+	/** Consent categories the person must have granted, every one (see routing/consent.ts). */
+	consent: RequiredConsentSchema,
+	filters: v.optional(FiltersSchema),
+	mapping: v.optional(MappingSchema),
+	/** Events per request; at most the type's own limit (and, in practice, one queue batch). */
+	batchSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+	retry: RetrySchema,
+	/** "profile": a person's events reach the destination in timestamp order (see delivery/ordering.ts). */
+	ordering: v.optional(v.picklist(["profile", "none"])),
+	/** How long one request may take before it counts as a network error. */
+	timeoutMs: v.optional(
+		v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(60_000)),
+		10_000,
+	),
+};
+
+/**
+ * A destination: where events go, which ones, and how. `settings` is checked against the
+ * type's own schema.
+ *
+ * @example
+ * { "id": "product-analytics", "type": "mixpanel", "consent": ["analytics"],
+ *   "filters": { "types": { "exclude": ["page"] } },
+ *   "settings": { "projectToken": "…", "credentials": { "secret": { "secret": "MIXPANEL_SECRET" } } } }
+ */
+export const DestinationSchema = v.variant(
+	"type",
+	[
+		v.strictObject({
+			...common,
+			type: v.literal("webhook"),
+			settings: WebhookSettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("segment"),
+			settings: SegmentSettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("ga4"),
+			settings: Ga4SettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("mixpanel"),
+			settings: MixpanelSettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("amplitude"),
+			settings: AmplitudeSettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("posthog"),
+			settings: PosthogSettingsSchema,
+		}),
+		v.strictObject({
+			...common,
+			type: v.literal("r2"),
+			settings: v.optional(R2SettingsSchema, {}),
+		}),
+	],
+	"must be one of webhook, segment, ga4, mixpanel, amplitude, posthog, r2",
+);
+export type Destination = v.InferOutput<typeof DestinationSchema>;

@@ -1,0 +1,228 @@
+/*
+ * The delivery log (migrations/0004_delivery.sql): one row per (destination, event) routed to
+ * it. Every statement here takes its rows as one JSON parameter (json_each), so a batch of a
+ * hundred events costs one D1 round trip, not a hundred.
+ */
+
+export type DeliveryStatus =
+	| "pending"
+	| "retrying"
+	| "delivered"
+	| "failed"
+	| "dead"
+	| "dropped";
+
+/** Statuses after which the destination is never sent the event again (except by replay). */
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
+	"delivered",
+	"failed",
+	"dead",
+	"dropped",
+]);
+
+/** A row's identity within one destination: the event's (sourceId, messageId). */
+export type EventKey = readonly [sourceId: string, messageId: string];
+
+/**
+ * A string form of an EventKey, for maps and sets.
+ *
+ * @example
+ * keyString(["web", "m1"]) // "web\u001fm1"
+ */
+export function keyString([sourceId, messageId]: EventKey): string {
+	return `${sourceId}\u001f${messageId}`;
+}
+
+export interface RoutedRow {
+	destinationId: string;
+	sourceId: string;
+	messageId: string;
+	kind: "event" | "deletion";
+	profileKey: string | null;
+	eventTime: string;
+}
+
+/**
+ * Adds `pending` rows for newly routed events; rows that exist (a redelivered EVENTS batch) are
+ * left as they are.
+ *
+ * @example
+ * await recordRouted(env.DB, [{ destinationId: "hooks", sourceId: "web", messageId: "m1", kind: "event", profileKey: "u1", eventTime }], new Date());
+ */
+export async function recordRouted(
+	db: D1Database,
+	rows: readonly RoutedRow[],
+	now: Date,
+): Promise<void> {
+	if (rows.length === 0) return;
+	await db
+		.prepare(
+			`INSERT INTO deliveries (destination_id, source_id, message_id, kind, profile_key, event_time, status, created_at, updated_at, next_attempt_at)
+SELECT json_extract(value, '$.destinationId'), json_extract(value, '$.sourceId'), json_extract(value, '$.messageId'),
+       json_extract(value, '$.kind'), json_extract(value, '$.profileKey'), json_extract(value, '$.eventTime'),
+       'pending', ?1, ?1, ?1
+FROM json_each(?2) WHERE true
+ON CONFLICT (destination_id, source_id, message_id) DO NOTHING`,
+		)
+		.bind(now.toISOString(), JSON.stringify(rows))
+		.run();
+}
+
+export interface DeliveryState {
+	status: DeliveryStatus;
+	attempts: number;
+}
+
+/**
+ * The log rows of some events at one destination, by keyString.
+ *
+ * @example
+ * const states = await deliveryStates(env.DB, "hooks", [["web", "m1"]]);
+ * states.get(keyString(["web", "m1"]))?.status // "pending"
+ */
+export async function deliveryStates(
+	db: D1Database,
+	destinationId: string,
+	keys: readonly EventKey[],
+): Promise<Map<string, DeliveryState>> {
+	const states = new Map<string, DeliveryState>();
+	if (keys.length === 0) return states;
+	const { results } = await db
+		.prepare(
+			`SELECT source_id, message_id, status, attempts FROM deliveries
+WHERE destination_id = ?1
+  AND (source_id, message_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))`,
+		)
+		.bind(destinationId, JSON.stringify(keys))
+		.run<{
+			source_id: string;
+			message_id: string;
+			status: DeliveryStatus;
+			attempts: number;
+		}>();
+	for (const row of results)
+		states.set(keyString([row.source_id, row.message_id]), {
+			status: row.status,
+			attempts: row.attempts,
+		});
+	return states;
+}
+
+export interface DeliveryUpdate {
+	sourceId: string;
+	messageId: string;
+	status: DeliveryStatus;
+	/** Send attempts so far. */
+	attempts: number;
+	lastStatus?: number;
+	lastError?: string;
+	nextAttemptAt?: Date;
+}
+
+/**
+ * Writes the outcome of a send for each event.
+ *
+ * @example
+ * await recordResults(env.DB, "hooks", [{ sourceId: "web", messageId: "m1", status: "delivered", attempts: 1, lastStatus: 200 }], new Date());
+ */
+export async function recordResults(
+	db: D1Database,
+	destinationId: string,
+	updates: readonly DeliveryUpdate[],
+	now: Date,
+): Promise<void> {
+	if (updates.length === 0) return;
+	const at = now.toISOString();
+	await db
+		.prepare(
+			`UPDATE deliveries SET
+  status = u.status,
+  attempts = u.attempts,
+  last_status = coalesce(u.last_status, deliveries.last_status),
+  last_error = u.last_error,
+  updated_at = ?2,
+  next_attempt_at = coalesce(u.next_attempt_at, ?2),
+  delivered_at = CASE WHEN u.status = 'delivered' THEN ?2 ELSE deliveries.delivered_at END
+FROM (SELECT json_extract(value, '$.sourceId') AS source_id, json_extract(value, '$.messageId') AS message_id,
+             json_extract(value, '$.status') AS status, json_extract(value, '$.attempts') AS attempts,
+             json_extract(value, '$.lastStatus') AS last_status, json_extract(value, '$.lastError') AS last_error,
+             json_extract(value, '$.nextAttemptAt') AS next_attempt_at
+      FROM json_each(?3)) AS u
+WHERE deliveries.destination_id = ?1 AND deliveries.source_id = u.source_id AND deliveries.message_id = u.message_id`,
+		)
+		.bind(
+			destinationId,
+			at,
+			JSON.stringify(
+				updates.map((u) => ({
+					...u,
+					nextAttemptAt: u.nextAttemptAt?.toISOString(),
+				})),
+			),
+		)
+		.run();
+}
+
+/**
+ * For each event given, the latest retry time of an earlier event of the same profile that is
+ * still on its way to this destination (pending or retrying, and not given up on: its
+ * next attempt is after `staleBefore`), by keyString. Events of the batch itself never hold
+ * each other back: they are sent together, in order.
+ *
+ * @example
+ * const held = await heldBack(env.DB, "hooks", [{ key: ["web", "m2"], profileKey: "u1", eventTime }], staleBefore);
+ */
+export async function heldBack(
+	db: D1Database,
+	destinationId: string,
+	items: readonly { key: EventKey; profileKey: string; eventTime: string }[],
+	staleBefore: Date,
+): Promise<Map<string, string>> {
+	const held = new Map<string, string>();
+	if (items.length === 0) return held;
+	const { results } = await db
+		.prepare(
+			`SELECT json_extract(j.value, '$.k') AS k, max(d.next_attempt_at) AS until
+FROM json_each(?2) AS j
+JOIN deliveries AS d
+  ON d.destination_id = ?1 AND d.profile_key = json_extract(j.value, '$.p')
+ AND d.status IN ('pending', 'retrying') AND d.event_time < json_extract(j.value, '$.t')
+ AND d.next_attempt_at > ?3
+ AND (d.source_id || char(31) || d.message_id) NOT IN (SELECT json_extract(value, '$.k') FROM json_each(?2))
+GROUP BY k`,
+		)
+		.bind(
+			destinationId,
+			JSON.stringify(
+				items.map((i) => ({
+					k: keyString(i.key),
+					p: i.profileKey,
+					t: i.eventTime,
+				})),
+			),
+			staleBefore.toISOString(),
+		)
+		.run<{ k: string; until: string }>();
+	for (const row of results) held.set(row.k, row.until);
+	return held;
+}
+
+/**
+ * Deletes finished log rows created before `before` (the event retention period: a row whose
+ * event is gone cannot be replayed anyway). Rows still in flight are kept.
+ *
+ * @example
+ * await deleteDeliveriesBefore(env.DB, new Date(Date.now() - 30 * 86_400_000)) // rows deleted
+ */
+export async function deleteDeliveriesBefore(
+	db: D1Database,
+	before: Date,
+): Promise<number> {
+	const { meta } = await db
+		.prepare(
+			"DELETE FROM deliveries WHERE created_at < ?1 AND status NOT IN ('pending', 'retrying')",
+		)
+		.bind(before.toISOString())
+		.run();
+	return meta.changes;
+}

@@ -1,0 +1,85 @@
+import * as v from "valibot";
+import { updateAt, valueAt } from "../routing/path";
+import type { EnrichedEvent, JsonObject } from "../types";
+
+/**
+ * How a destination's copy of an event differs from the stored one. Applied in this order:
+ * rename events, rename properties and traits, hash, drop.
+ *
+ * @example
+ * { "events": { "Order Completed": "purchase" }, "properties": { "revenue": "value" },
+ *   "hash": ["traits.email"], "drop": ["context.ip", "traits.phone"] }
+ */
+export const MappingSchema = v.strictObject({
+	/** Track event names: stored name → name the destination receives. */
+	events: v.optional(v.record(v.string(), v.pipe(v.string(), v.minLength(1)))),
+	/** Keys of `properties` and `traits`: stored key → key the destination receives. */
+	properties: v.optional(
+		v.record(v.string(), v.pipe(v.string(), v.minLength(1))),
+	),
+	/** Dot paths whose string values are replaced by their SHA-256 (hex, after trim and lower-case). */
+	hash: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+	/** Dot paths removed before sending (PII the destination must not get). */
+	drop: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+});
+export type Mapping = v.InferOutput<typeof MappingSchema>;
+
+/**
+ * The destination's copy of an event; the input is not modified.
+ *
+ * @example
+ * await applyMapping(event, { hash: ["traits.email"], drop: ["context.ip"] })
+ * // traits.email: "b4c9a289323b21a01c3e940f150eb9b8c542587f1abfd8f0e1cc1ffc5e475514", no context.ip
+ */
+export async function applyMapping(
+	event: EnrichedEvent,
+	mapping: Mapping | undefined,
+): Promise<EnrichedEvent> {
+	if (!mapping) return event;
+	let mapped: EnrichedEvent = { ...event };
+	const renamed =
+		mapped.type === "track" && mapped.event
+			? mapping.events?.[mapped.event]
+			: undefined;
+	if (renamed) mapped.event = renamed;
+	if (mapping.properties) {
+		for (const key of ["properties", "traits"] as const) {
+			const bag = mapped[key];
+			if (bag) mapped[key] = renameKeys(bag, mapping.properties);
+		}
+	}
+	for (const path of mapping.hash ?? []) {
+		const found = valueAt(mapped, path);
+		if (typeof found !== "string" && typeof found !== "number") continue;
+		const digest = await sha256Hex(String(found).trim().toLowerCase());
+		mapped = updateAt(mapped, path, () => digest);
+	}
+	for (const path of mapping.drop ?? [])
+		mapped = updateAt(mapped, path, () => undefined);
+	return mapped;
+}
+
+function renameKeys(
+	bag: JsonObject,
+	names: Record<string, string>,
+): JsonObject {
+	const out: JsonObject = {};
+	for (const [key, value] of Object.entries(bag))
+		out[Object.hasOwn(names, key) ? (names[key] as string) : key] = value;
+	return out;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Lower-case hex SHA-256 of a UTF-8 string.
+ *
+ * @example
+ * await sha256Hex("abc") // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ */
+export async function sha256Hex(text: string): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+	return [...new Uint8Array(digest)]
+		.map((byte) => byte.toString(16).padStart(2, "0"))
+		.join("");
+}

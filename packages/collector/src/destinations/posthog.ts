@@ -1,0 +1,103 @@
+import { chunk, jsonBytes } from "../delivery/chunk";
+import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
+import { uuidFor } from "../delivery/idempotency";
+import type { JsonObject } from "../types";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { PosthogSettings } from "./settings/posthog";
+import type { DeliveryItem, DestinationType } from "./types";
+
+/** PostHog's capture endpoints take request bodies up to 20 MB. */
+const MAX_BYTES = 20 * 1024 * 1024 - 1024;
+
+/**
+ * `posthog`: `POST {endpoint}/batch/` with `api_key` and a `uuid` per event (from the
+ * messageId; PostHog deduplicates on it). identify → `$identify` with `$set` and
+ * `$anon_distinct_id`; page → `$pageview`; screen → `$screen`; group → `$groupidentify`;
+ * alias → `$create_alias`.
+ *
+ * @example
+ * registry.posthog.send(items, ctx)
+ */
+export const posthog: DestinationType<PosthogSettings> = {
+	type: "posthog",
+	displayName: "PostHog",
+	maxBatchEvents: MAX_BATCH_EVENTS.posthog,
+	ordering: "profile",
+	async send(items, ctx) {
+		const records = await Promise.all(items.map(toPosthog));
+		const parts = chunk(records, {
+			maxItems: 1000,
+			maxBytes: MAX_BYTES,
+			sizeOf: (r) => jsonBytes(r) + 1,
+		});
+		const url = joinUrl(ctx.settings.endpoint, "/batch/");
+		return sendChunked(parts, async (part) => {
+			const answer = await call(ctx, url, {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify({
+					api_key: ctx.settings.apiKey,
+					historical_migration: false,
+					batch: part,
+				}),
+			});
+			return repeat(verdictOf(answer, ctx.now()), part.length);
+		});
+	},
+};
+
+async function toPosthog({
+	sourceId,
+	event,
+}: DeliveryItem): Promise<JsonObject> {
+	const distinctId = event.userId ?? event.anonymousId ?? "";
+	const page = (event.context.page ?? {}) as JsonObject;
+	const properties: JsonObject = { $lib: "conduit" };
+	if (typeof event.context.ip === "string") properties.$ip = event.context.ip;
+	let name: string;
+	switch (event.type) {
+		case "identify":
+			name = "$identify";
+			properties.$set = { ...(event.traits ?? {}) };
+			if (event.userId && event.anonymousId)
+				properties.$anon_distinct_id = event.anonymousId;
+			break;
+		case "page":
+			name = "$pageview";
+			Object.assign(properties, event.properties);
+			if (typeof page.url === "string") properties.$current_url = page.url;
+			if (typeof page.title === "string") properties.title = page.title;
+			break;
+		case "screen":
+			name = "$screen";
+			Object.assign(properties, event.properties);
+			properties.$screen_name = event.name;
+			break;
+		case "group": {
+			name = "$groupidentify";
+			const traits = { ...(event.traits ?? {}) };
+			properties.$group_type =
+				typeof traits.group_type === "string" ? traits.group_type : "company";
+			properties.$group_key = event.groupId;
+			delete traits.group_type;
+			properties.$group_set = traits;
+			break;
+		}
+		case "alias":
+			name = "$create_alias";
+			properties.alias = event.previousId;
+			break;
+		default:
+			name = event.event ?? "";
+			Object.assign(properties, event.properties);
+	}
+	// Set last so that no event property can override who the event belongs to.
+	properties.distinct_id = distinctId;
+	return {
+		event: name,
+		properties,
+		timestamp: event.timestamp,
+		uuid: await uuidFor(sourceId, event.messageId),
+	};
+}

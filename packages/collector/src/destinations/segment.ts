@@ -1,0 +1,79 @@
+import { chunk, jsonBytes } from "../delivery/chunk";
+import {
+	basicAuth,
+	call,
+	repeat,
+	sendChunked,
+	verdictOf,
+} from "../delivery/http";
+import { joinUrl } from "./settings/common";
+import { MAX_BATCH_EVENTS } from "./settings/limits";
+import type { SegmentSettings } from "./settings/segment";
+import type { DestinationType, SendContext } from "./types";
+
+/** Segment's HTTP Tracking API limits: 500 KB a batch request, 32 KB an event. */
+const MAX_BATCH_BYTES = 500 * 1024;
+
+/**
+ * `segment`: `POST {endpoint}/v1/batch` with the write key as the HTTP Basic username.
+ * Events go as they are stored, `messageId` included, so the receiver deduplicates them.
+ *
+ * @example
+ * registry.segment.send(items, ctx)
+ */
+export const segment: DestinationType<SegmentSettings> = {
+	type: "segment",
+	displayName: "Segment",
+	maxBatchEvents: MAX_BATCH_EVENTS.segment,
+	ordering: "profile",
+	async send(items, ctx) {
+		const authorization = basicAuth(ctx.secret(ctx.settings.writeKey), "");
+		const url = joinUrl(ctx.settings.endpoint, "/v1/batch");
+		const parts = chunk(items, {
+			maxItems: 2500,
+			// Room for the envelope ({"batch":[…],"sentAt":"…"}).
+			maxBytes: MAX_BATCH_BYTES - 100,
+			sizeOf: (item) => jsonBytes(item.event) + 1,
+		});
+		return sendChunked(parts, async (part) => {
+			const body = JSON.stringify({
+				batch: part.map((item) => item.event),
+				sentAt: new Date(ctx.now()).toISOString(),
+			});
+			const answer = await call(ctx, url, {
+				method: "POST",
+				headers: { authorization, "content-type": "application/json" },
+				body,
+			});
+			return repeat(verdictOf(answer, ctx.now()), part.length);
+		});
+	},
+	supportsDeletion: (settings) => settings.deletion !== undefined,
+	async deleteProfile(deletion, ctx: SendContext<SegmentSettings>) {
+		const settings = ctx.settings.deletion;
+		if (!settings)
+			return { outcome: "dropped", error: "no 'deletion' settings" };
+		const userIds = deletion.identities
+			.filter((identity) => identity.type === "user_id")
+			.map((identity) => identity.value);
+		if (userIds.length === 0)
+			return {
+				outcome: "dropped",
+				error:
+					"the profile had no userId; Segment regulations address users by userId",
+			};
+		const answer = await call(ctx, joinUrl(settings.endpoint, "/regulations"), {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${ctx.secret(settings.token)}`,
+				"content-type": "application/json",
+			},
+			body: JSON.stringify({
+				regulationType: settings.regulationType,
+				subjectType: "USER_ID",
+				subjectIds: userIds,
+			}),
+		});
+		return verdictOf(answer, ctx.now());
+	},
+};

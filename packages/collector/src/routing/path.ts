@@ -1,0 +1,46 @@
+import type { JsonObject } from "../types";
+
+/**
+ * The value at a dot path of an event (`properties.revenue`, `context.page.url`), or undefined.
+ *
+ * @example
+ * valueAt({ properties: { total: 5 } }, "properties.total") // 5
+ */
+export function valueAt(root: unknown, path: string): unknown {
+	let node = root;
+	for (const key of path.split(".")) {
+		if (typeof node !== "object" || node === null || Array.isArray(node))
+			return undefined;
+		if (!Object.hasOwn(node, key)) return undefined;
+		node = (node as JsonObject)[key];
+	}
+	return node;
+}
+
+/**
+ * Applies `change` to the value at a dot path, copying each object on the way so the input is
+ * never modified. `change` returning undefined deletes the key. A missing path is left alone.
+ *
+ * @example
+ * updateAt({ traits: { email: "a@b.c" } }, "traits.email", () => undefined) // { traits: {} }
+ */
+export function updateAt<T extends JsonObject>(
+	root: T,
+	path: string,
+	change: (value: unknown) => unknown,
+): T {
+	const [key, ...rest] = path.split(".");
+	if (key === undefined || !Object.hasOwn(root, key)) return root;
+	const copy: JsonObject = { ...root };
+	if (rest.length === 0) {
+		const next = change(copy[key]);
+		if (next === undefined) delete copy[key];
+		else copy[key] = next;
+		return copy as T;
+	}
+	const child = copy[key];
+	if (typeof child !== "object" || child === null || Array.isArray(child))
+		return root;
+	copy[key] = updateAt(child as JsonObject, rest.join("."), change);
+	return copy as T;
+}

@@ -1,0 +1,88 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { forwardDeletions } from "../src/delivery/deletions";
+import {
+	logOf,
+	putConfig,
+	received,
+	tenant,
+	testConfig,
+	vendorUrl,
+	waitFor,
+} from "./delivery-helpers";
+
+describe("profile deletions", () => {
+	it("are forwarded to webhook and segment destinations, once each, and not to others", async () => {
+		const hook = tenant();
+		const seg = tenant();
+		await putConfig(
+			testConfig([
+				{
+					id: `hook-${hook}`,
+					type: "webhook",
+					settings: {
+						url: `${vendorUrl("webhook", hook)}/in`,
+						secrets: [{ secret: "WEBHOOK_SECRET" }],
+					},
+				},
+				{
+					id: `seg-${seg}`,
+					type: "segment",
+					settings: {
+						writeKey: { secret: "SEGMENT_WRITE_KEY" },
+						endpoint: vendorUrl("segment", seg),
+						deletion: {
+							token: { secret: "SEGMENT_API_TOKEN" },
+							endpoint: vendorUrl("segment", seg),
+						},
+					},
+				},
+				{
+					id: `ph-${hook}`,
+					type: "posthog",
+					settings: { apiKey: "phc_x", endpoint: vendorUrl("posthog", hook) },
+				},
+			]),
+		);
+		const identities = [
+			{ type: "anonymous_id", value: "a-1" },
+			{ type: "user_id", value: `u-${hook}` },
+		];
+		const { meta } = await env.DB.prepare(
+			"INSERT INTO profile_deletions (profile_id, identities, requested_at) VALUES (?1, ?2, ?3)",
+		)
+			.bind(`p-${hook}`, JSON.stringify(identities), "2026-11-24T09:00:00.000Z")
+			.run();
+		const deletionId = meta.last_row_id;
+
+		const { queued } = await forwardDeletions(env, new Date());
+		expect(queued).toMatchObject({ [`hook-${hook}`]: 1, [`seg-${seg}`]: 1 });
+		expect(queued).not.toHaveProperty(`ph-${hook}`);
+		await waitFor(
+			async () =>
+				(await logOf(`hook-${hook}`))[0]?.status === "delivered" &&
+				(await logOf(`seg-${seg}`))[0]?.status === "delivered",
+		);
+
+		const [hookRequest] = await received("webhook", hook);
+		expect(hookRequest?.violations).toEqual([]);
+		expect(hookRequest?.body).toMatchObject({
+			type: "profile.deleted",
+			data: { profileId: `p-${hook}`, identities },
+		});
+		const [segRequest] = await received("segment", seg);
+		expect(segRequest?.url).toBe("/regulations");
+		expect(segRequest?.body).toMatchObject({
+			subjectType: "USER_ID",
+			subjectIds: [`u-${hook}`],
+		});
+		expect((await logOf(`hook-${hook}`))[0]?.message_id).toBe(
+			`deletion:${deletionId}`,
+		);
+
+		// The next run finds nothing new to send for these destinations.
+		const again = await forwardDeletions(env, new Date());
+		expect(again.queued).not.toHaveProperty(`hook-${hook}`);
+		expect(again.queued).not.toHaveProperty(`seg-${seg}`);
+	});
+});

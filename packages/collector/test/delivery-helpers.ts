@@ -1,0 +1,220 @@
+import { env, exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { clearConfigCache } from "../src/config/load";
+import { resolveSecret } from "../src/config/secret";
+import type { DeliveryItem, SendContext } from "../src/destinations/types";
+import type { EnrichedEvent } from "../src/types";
+import type {
+	RecordedRequest,
+	ScriptedResponse,
+	VendorName,
+} from "./vendors/secrets";
+
+/** The write key of the `web` source in {@link testConfig}. */
+export const WRITE_KEY = "wk_test_web_0123456789";
+
+/**
+ * A tenant id for the local vendor servers: requests under it are recorded apart from every
+ * other test's.
+ */
+export function tenant(): string {
+	return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+}
+
+/** A vendor's base URL for one tenant (what a destination's `endpoint`/`url` setting points at). */
+export function vendorUrl(vendor: VendorName, key: string): string {
+	return `${inject("vendors")[vendor]}/t/${key}`;
+}
+
+/** The requests a vendor server received for a tenant, oldest first. */
+export async function received(
+	vendor: VendorName,
+	key: string,
+): Promise<RecordedRequest[]> {
+	const response = await fetch(`${vendorUrl(vendor, key)}/__requests`);
+	return (await response.json()) as RecordedRequest[];
+}
+
+/** Queues responses for a tenant's next valid requests (then the vendor's own answers resume). */
+export async function script(
+	vendor: VendorName,
+	key: string,
+	responses: ScriptedResponse[],
+): Promise<void> {
+	await fetch(`${vendorUrl(vendor, key)}/__script`, {
+		method: "POST",
+		body: JSON.stringify(responses),
+	});
+}
+
+/**
+ * Polls `probe` until it returns something truthy, at most `timeoutMs`; then fails with what it
+ * last returned. For effects of the queue consumers, which run on their own schedule.
+ */
+export async function waitFor<T>(
+	probe: () => Promise<T | false | null | undefined>,
+	timeoutMs = 4000,
+	intervalMs = 50,
+): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let last = await probe();
+	while (!last) {
+		if (Date.now() > deadline)
+			throw new Error(
+				`waitFor timed out after ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
+			);
+		await new Promise((resolve) => setTimeout(resolve, intervalMs));
+		last = await probe();
+	}
+	return last;
+}
+
+/** A config with the `web` source and the given destinations. */
+export function testConfig(
+	destinations: unknown[],
+	source: Record<string, unknown> = {},
+) {
+	return {
+		version: 1,
+		sources: [
+			{
+				id: "web",
+				writeKey: WRITE_KEY,
+				allowedOrigins: ["https://shop.example.com"],
+				rateLimit: false,
+				...source,
+			},
+		],
+		destinations,
+	};
+}
+
+/** Writes a config document to KV and drops the isolate's cached copy. */
+export async function putConfig(config: unknown): Promise<void> {
+	await env.CONFIG.put("config", JSON.stringify(config));
+	clearConfigCache();
+}
+
+/** POSTs events to /v1/batch of the Worker under test, as a server library would. */
+export async function postBatch(
+	events: unknown[],
+	headers: Record<string, string> = {},
+): Promise<Response> {
+	return exports.default.fetch("http://collector.test/v1/batch", {
+		method: "POST",
+		headers: {
+			"content-type": "application/json",
+			authorization: `Basic ${btoa(`${WRITE_KEY}:`)}`,
+			...headers,
+		},
+		body: JSON.stringify({ batch: events }),
+	});
+}
+
+let counter = 0;
+/** A track event with a fresh messageId, timestamped now (so every destination accepts it). */
+export function trackEvent(
+	overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+	counter += 1;
+	return {
+		type: "track",
+		event: "Product Viewed",
+		messageId: `msg_${tenant()}_${counter}`,
+		anonymousId: "anon_0123456789",
+		timestamp: new Date().toISOString(),
+		properties: { product_id: "prod_1", price: 10, currency: "EUR" },
+		context: {
+			consent: {
+				categoryPreferences: {
+					necessary: true,
+					analytics: true,
+					marketing: true,
+				},
+			},
+		},
+		...overrides,
+	};
+}
+
+export interface LogRow {
+	destination_id: string;
+	source_id: string;
+	message_id: string;
+	status: string;
+	attempts: number;
+	last_status: number | null;
+	last_error: string | null;
+}
+
+/** The delivery log rows of a destination. */
+export async function logOf(destinationId: string): Promise<LogRow[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT * FROM deliveries WHERE destination_id = ?1 ORDER BY id",
+	)
+		.bind(destinationId)
+		.run<LogRow>();
+	return results;
+}
+
+/** A SendContext for calling a destination module directly, with the test Worker's env. */
+export function sendContext<S>(
+	settings: S,
+	destinationId = "dest",
+): SendContext<S> {
+	return {
+		destinationId,
+		settings,
+		env,
+		secret: (ref) => resolveSecret(env, ref),
+		fetch: (url, init) =>
+			fetch(url, { ...init, signal: AbortSignal.timeout(5000) }),
+		now: Date.now,
+	};
+}
+
+/** An enriched event as the consumer hands it to a destination (a track by default). */
+export function item(
+	overrides: Partial<EnrichedEvent> = {},
+	sourceId = "web",
+): DeliveryItem {
+	const now = new Date().toISOString();
+	return {
+		sourceId,
+		event: {
+			type: "track",
+			event: "Product Viewed",
+			messageId: `msg_${tenant()}`,
+			anonymousId: "anon_0123456789",
+			timestamp: now,
+			receivedAt: now,
+			properties: { product_id: "prod_1", price: 10, currency: "EUR" },
+			context: {
+				page: { url: "https://shop.example.com/p/1", title: "Product 1" },
+			},
+			...overrides,
+		} as EnrichedEvent,
+	};
+}
+
+/** The first request a vendor server received for a tenant; fails the test when there is none. */
+export async function firstRequest(
+	vendor: VendorName,
+	key: string,
+): Promise<RecordedRequest> {
+	const [request] = await received(vendor, key);
+	if (!request)
+		throw new Error(`${vendor} received no request for tenant ${key}`);
+	return request;
+}
+
+/** The events carried by webhook requests (`{ type: "events.batch", data: { events } }`), in order. */
+export function webhookEvents(
+	requests: { body: unknown }[],
+): Record<string, unknown>[] {
+	return requests.flatMap(
+		(r) =>
+			(r.body as { data?: { events?: Record<string, unknown>[] } }).data
+				?.events ?? [],
+	);
+}

@@ -1,0 +1,335 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../src/delivery/mapping";
+import {
+	firstRequest,
+	logOf,
+	postBatch,
+	putConfig,
+	received,
+	script,
+	tenant,
+	testConfig,
+	trackEvent,
+	vendorUrl,
+	waitFor,
+	webhookEvents,
+} from "./delivery-helpers";
+import { TEST_PUBLIC } from "./vendors/secrets";
+
+/** Real queue delays (batch windows of 1 s, retries of ≥ 1 s) make these tests take seconds. */
+const QUEUE_TEST_MS = 15_000;
+const fast = { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 2 };
+
+const webhookTo = (
+	id: string,
+	key: string,
+	extra: Record<string, unknown> = {},
+) => ({
+	id,
+	type: "webhook",
+	retry: fast,
+	settings: {
+		url: `${vendorUrl("webhook", key)}/in`,
+		secrets: [{ secret: "WEBHOOK_SECRET" }],
+	},
+	...extra,
+});
+
+describe("delivery", () => {
+	it("fans out to several destinations, each in its own request shape", async () => {
+		const hook = tenant();
+		const ph = tenant();
+		await putConfig(
+			testConfig([
+				webhookTo(`hook-${hook}`, hook),
+				{
+					id: `ph-${ph}`,
+					type: "posthog",
+					settings: {
+						apiKey: TEST_PUBLIC.posthogApiKey,
+						endpoint: vendorUrl("posthog", ph),
+					},
+				},
+			]),
+		);
+		const events = [trackEvent(), trackEvent({ event: "Signed Up" })];
+		expect((await postBatch(events)).status).toBe(200);
+		await waitFor(
+			async () =>
+				(await logOf(`hook-${hook}`)).filter((r) => r.status === "delivered")
+					.length === 2,
+		);
+		await waitFor(
+			async () =>
+				(await logOf(`ph-${ph}`)).filter((r) => r.status === "delivered")
+					.length === 2,
+		);
+		const hookRequests = await received("webhook", hook);
+		expect(hookRequests.flatMap((r) => r.violations)).toEqual([]);
+		expect(
+			webhookEvents(hookRequests)
+				.map((e) => e.messageId)
+				.sort(),
+		).toEqual(events.map((e) => e.messageId).sort());
+		const phRequests = await received("posthog", ph);
+		expect(phRequests.flatMap((r) => r.violations)).toEqual([]);
+		expect(
+			phRequests.flatMap((r) => (r.body as { batch: unknown[] }).batch),
+		).toHaveLength(2);
+	});
+
+	it("applies each destination's filters and mapping", async () => {
+		const key = tenant();
+		await putConfig(
+			testConfig([
+				webhookTo(`hook-${key}`, key, {
+					filters: {
+						types: { include: ["track", "identify"] },
+						events: { exclude: ["Debug"] },
+						where: [{ path: "properties.price", op: "gte", value: 10 }],
+					},
+					mapping: {
+						events: { "Product Viewed": "viewed" },
+						properties: { price: "amount" },
+						hash: ["userId"],
+						drop: ["context.consent", "properties.currency"],
+					},
+				}),
+			]),
+		);
+		const kept = trackEvent({ userId: "User-1" });
+		const cheap = trackEvent({ properties: { price: 2 } });
+		const debug = trackEvent({ event: "Debug" });
+		const page = {
+			...trackEvent(),
+			type: "page",
+			name: "Home",
+			event: undefined,
+		};
+		expect((await postBatch([kept, cheap, debug, page])).status).toBe(200);
+		await waitFor(async () =>
+			(await logOf(`hook-${key}`)).some((r) => r.status === "delivered"),
+		);
+		expect((await logOf(`hook-${key}`)).map((r) => r.message_id)).toEqual([
+			kept.messageId,
+		]);
+		const [sent] = webhookEvents(await received("webhook", key));
+		expect(sent).toMatchObject({
+			event: "viewed",
+			userId: await sha256Hex("user-1"),
+			properties: { product_id: "prod_1", amount: 10 },
+		});
+		expect(sent?.properties).not.toHaveProperty("currency");
+		expect(sent?.context).not.toHaveProperty("consent");
+	});
+
+	it("retries a failed send and then delivers it, once", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const key = tenant();
+		await putConfig(testConfig([webhookTo(`hook-${key}`, key)]));
+		await script("webhook", key, [{ status: 503, body: { error: "busy" } }]);
+		const event = trackEvent();
+		await postBatch([event]);
+		const [row] = await waitFor(async () => {
+			const rows = await logOf(`hook-${key}`);
+			return rows[0]?.status === "delivered" && rows;
+		}, 10_000);
+		expect(row).toMatchObject({ attempts: 2, last_status: 200 });
+		const requests = await received("webhook", key);
+		expect(requests.map((r) => r.status)).toEqual([503, 200]);
+		// Idempotency: the retried message carries the same webhook-id.
+		expect(requests[1]?.headers["webhook-id"]).toBe(
+			requests[0]?.headers["webhook-id"],
+		);
+	});
+
+	it("honours Retry-After on 429", { timeout: QUEUE_TEST_MS }, async () => {
+		const key = tenant();
+		await putConfig(
+			testConfig([
+				webhookTo(`hook-${key}`, key, {
+					retry: { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 1 },
+				}),
+			]),
+		);
+		await script("webhook", key, [
+			{ status: 429, headers: { "retry-after": "3" } },
+		]);
+		await postBatch([trackEvent()]);
+		await waitFor(
+			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			10_000,
+		);
+		const [first, second] = await received("webhook", key);
+		// The policy alone would wait 1 s; the server asked for 3.
+		expect(
+			(second?.receivedAt ?? 0) - (first?.receivedAt ?? 0),
+		).toBeGreaterThanOrEqual(2900);
+	});
+
+	it("dead-letters a 4xx at once, with the response body, and never retries it", async () => {
+		const key = tenant();
+		await putConfig(testConfig([webhookTo(`hook-${key}`, key)]));
+		await script("webhook", key, [
+			{ status: 422, body: { error: "schema mismatch" } },
+		]);
+		await postBatch([trackEvent()]);
+		const [row] = await waitFor(async () => {
+			const rows = await logOf(`hook-${key}`);
+			return rows[0]?.status === "failed" && rows;
+		});
+		expect(row).toMatchObject({ attempts: 1, last_status: 422 });
+		expect(row?.last_error).toContain('{"error":"schema mismatch"}');
+		expect(await received("webhook", key)).toHaveLength(1);
+	});
+
+	it("keeps delivering to the others, on time and exactly once, while one destination is down", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const down = tenant();
+		const upA = tenant();
+		const upB = tenant();
+		await putConfig(
+			testConfig([
+				webhookTo(`down-${down}`, down),
+				webhookTo(`a-${upA}`, upA),
+				{
+					id: `b-${upB}`,
+					type: "posthog",
+					settings: {
+						apiKey: TEST_PUBLIC.posthogApiKey,
+						endpoint: vendorUrl("posthog", upB),
+					},
+				},
+			]),
+		);
+		await script("webhook", down, Array(10).fill({ status: 503 }));
+		const events = [trackEvent(), trackEvent(), trackEvent()];
+		const accepted = Date.now();
+		await postBatch(events);
+		await waitFor(
+			async () =>
+				(await logOf(`a-${upA}`)).every((r) => r.status === "delivered") &&
+				(await logOf(`b-${upB}`)).every((r) => r.status === "delivered") &&
+				(await logOf(`b-${upB}`)).length === 3,
+		);
+		const onTime = Date.now() - accepted;
+		// Wait until the broken destination has been retried at least once more.
+		await waitFor(
+			async () => (await received("webhook", down)).length >= 2,
+			10_000,
+		);
+		expect(onTime).toBeLessThan(4000);
+		expect(webhookEvents(await received("webhook", upA))).toHaveLength(3);
+		expect(
+			(await received("posthog", upB)).flatMap(
+				(r) => (r.body as { batch: unknown[] }).batch,
+			),
+		).toHaveLength(3);
+		expect((await logOf(`down-${down}`)).map((r) => r.status)).toEqual([
+			"retrying",
+			"retrying",
+			"retrying",
+		]);
+	});
+
+	it("gives an event a missing secret cannot send to the dead letter, saying which secret", async () => {
+		const key = tenant();
+		await putConfig(
+			testConfig([
+				{
+					id: `seg-${key}`,
+					type: "segment",
+					settings: {
+						writeKey: { secret: "UNSET_WRITE_KEY" },
+						endpoint: vendorUrl("segment", key),
+					},
+				},
+			]),
+		);
+		await postBatch([trackEvent()]);
+		const [row] = await waitFor(async () => {
+			const rows = await logOf(`seg-${key}`);
+			return rows[0]?.status === "failed" && rows;
+		});
+		expect(row?.last_error).toContain(
+			"Worker secret 'UNSET_WRITE_KEY' is not set",
+		);
+		expect(await received("segment", key)).toEqual([]);
+	});
+
+	it("disables a webhook that answers 410 and says so in the log", async () => {
+		const key = tenant();
+		const id = `hook-${key}`;
+		await putConfig(testConfig([webhookTo(id, key)]));
+		await script("webhook", key, [{ status: 410 }]);
+		await postBatch([trackEvent()]);
+		const [row] = await waitFor(async () => {
+			const rows = await logOf(id);
+			return rows[0]?.status === "failed" && rows;
+		});
+		expect(row?.last_error).toContain(
+			`410 Gone: the receiver asked to stop; destination '${id}' is disabled`,
+		);
+		const state = await env.DB.prepare(
+			"SELECT reason FROM destination_state WHERE destination_id = ?1",
+		)
+			.bind(id)
+			.first<{ reason: string }>();
+		expect(state?.reason).toContain("410 Gone");
+		// Later events are no longer routed to it.
+		const later = trackEvent();
+		await postBatch([later]);
+		await waitFor(async () => {
+			const stored = await env.DB.prepare(
+				"SELECT processed_at FROM events WHERE message_id = ?1",
+			)
+				.bind(later.messageId)
+				.first<{ processed_at: string | null }>();
+			return Boolean(stored?.processed_at);
+		});
+		expect(await logOf(id)).toHaveLength(1);
+	});
+
+	it("sends the same Mixpanel $insert_id when an event is delivered again", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const key = tenant();
+		await putConfig(
+			testConfig([
+				{
+					id: `mp-${key}`,
+					type: "mixpanel",
+					retry: fast,
+					settings: {
+						projectToken: TEST_PUBLIC.mixpanelProjectToken,
+						projectId: TEST_PUBLIC.mixpanelProjectId,
+						credentials: {
+							username: TEST_PUBLIC.mixpanelUsername,
+							secret: { secret: "MIXPANEL_SECRET" },
+						},
+						endpoint: vendorUrl("mixpanel", key),
+					},
+				},
+			]),
+		);
+		await script("mixpanel", key, [{ status: 500 }]);
+		await postBatch([trackEvent(), trackEvent()]);
+		await waitFor(
+			async () =>
+				(await logOf(`mp-${key}`)).filter((r) => r.status === "delivered")
+					.length === 2,
+			10_000,
+		);
+		const [first, second] = await received("mixpanel", key);
+		const ids = (r: typeof first) =>
+			((r?.body ?? []) as { properties: { $insert_id: string } }[]).map(
+				(e) => e.properties.$insert_id,
+			);
+		expect(ids(first)).toHaveLength(2);
+		expect(ids(second)).toEqual(ids(first));
+		expect((await firstRequest("mixpanel", key)).status).toBe(500);
+	});
+});
