@@ -8,7 +8,7 @@ import { health } from "./health";
 import { profileRoutes } from "./identity/routes";
 import { LIMITS } from "./limits";
 import { adminAuth } from "./middleware/admin-auth";
-import { corsPreflight, sourceCors } from "./middleware/cors";
+import { corsHeaders, corsPreflight, sourceCors } from "./middleware/cors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
 import { writeKeyAuth } from "./middleware/write-key-auth";
@@ -61,12 +61,14 @@ app.route("/v1/profiles", profileRoutes);
 app.options("/v1/*", corsPreflight());
 
 const batchChain = [
+	corsHeaders(),
 	jsonBody({ maxBytes: LIMITS.maxRequestBytes }),
 	writeKeyAuth(),
 	sourceCors(),
 	rateLimit(),
 ] as const;
 const singleChain = [
+	corsHeaders(),
 	jsonBody({ maxBytes: LIMITS.maxEventBytes }),
 	writeKeyAuth(),
 	sourceCors(),

@@ -246,6 +246,55 @@ describe("CORS", () => {
 	});
 });
 
+describe("CORS on early errors", () => {
+	it("lets an allowed page read errors raised before its source is known", async () => {
+		const unknownKey = await post(
+			"/v1/batch",
+			{ batch: [track()] },
+			{ writeKey: "wk_unknown_key_1", headers: { origin: ORIGIN } },
+		);
+		expect(unknownKey.status).toBe(401);
+		expect(unknownKey.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+		const badJson = await post("/v1/batch", null, {
+			raw: "{",
+			headers: { origin: ORIGIN, "content-type": "text/plain" },
+		});
+		expect(badJson.status).toBe(400);
+		expect(badJson.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+		const tooLarge = await post(
+			"/v1/track",
+			track({ properties: { big: "x".repeat(33_000) } }),
+			{ headers: { origin: ORIGIN } },
+		);
+		expect(tooLarge.status).toBe(413);
+		expect(tooLarge.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+	});
+
+	it("gives no CORS headers to an origin no source allows, even on early errors", async () => {
+		const response = await post(
+			"/v1/batch",
+			{ batch: [track()] },
+			{
+				writeKey: "wk_unknown_key_1",
+				headers: { origin: "https://evil.example" },
+			},
+		);
+		expect(response.status).toBe(401);
+		expect(response.headers.get("access-control-allow-origin")).toBeNull();
+	});
+
+	it("exposes Retry-After to the page", async () => {
+		const response = await post(
+			"/v1/batch",
+			{ batch: [track()] },
+			{ headers: { origin: ORIGIN } },
+		);
+		expect(response.headers.get("access-control-expose-headers")).toBe(
+			"Retry-After",
+		);
+	});
+});
+
 describe("bodies and limits", () => {
 	it("accepts text/plain bodies (no CORS preflight from browsers)", async () => {
 		const messageId = uniqueId();

@@ -41,28 +41,60 @@ export function corsPreflight(): MiddlewareHandler<AppEnv> {
 
 /**
  * Checks a browser request's Origin against its source's `allowedOrigins` (requests without
- * an Origin, such as server libraries', pass) and adds the CORS headers to the response,
- * errors included, so the page can read them. Must run after {@link writeKeyAuth}.
+ * an Origin, such as server libraries', pass): a disallowed origin gets 403. Must run after
+ * {@link writeKeyAuth}; {@link corsHeaders} adds the headers.
  *
  * @example
- * app.post("/v1/batch", jsonBody(opts), writeKeyAuth(), sourceCors(), handler);
+ * app.post("/v1/batch", corsHeaders(), jsonBody(opts), writeKeyAuth(), sourceCors(), handler);
  */
 export function sourceCors(): MiddlewareHandler<AppEnv> {
 	return async function sourceCors(c, next) {
 		const origin = c.req.header("origin");
-		if (!origin) return next();
-		if (!originAllowed(c.get("source").allowedOrigins, origin))
+		if (origin && !originAllowed(c.get("source").allowedOrigins, origin))
 			throw forbidden(origin);
-		c.header("Access-Control-Allow-Origin", origin);
-		c.header("Vary", "Origin");
 		await next();
 	};
 }
 
+/**
+ * Adds the CORS headers to every answer a browser may read — errors included, and with
+ * Retry-After exposed — so a page can tell a 401 or 413 from an outage and honour a 429's or
+ * 503's delay. Once the source is known its own check ({@link sourceCors}) decides; an error
+ * raised before that (bad body, unknown key, config down) is readable by origins some source
+ * allows. The 403 for a disallowed origin never carries CORS headers. Runs first in the chain.
+ *
+ * @example
+ * app.post("/v1/batch", corsHeaders(), jsonBody(opts), writeKeyAuth(), sourceCors(), handler);
+ */
+export function corsHeaders(): MiddlewareHandler<AppEnv> {
+	return async function corsHeaders(c, next) {
+		await next();
+		const origin = c.req.header("origin");
+		if (!origin) return;
+		if (c.error instanceof ApiError && c.error.code === ORIGIN_NOT_ALLOWED)
+			return;
+		if (!c.get("source") && !(await someSourceAllows(c.env, origin))) return;
+		c.header("Access-Control-Allow-Origin", origin);
+		c.header("Access-Control-Expose-Headers", "Retry-After");
+		c.header("Vary", "Origin");
+	};
+}
+
+async function someSourceAllows(env: Env, origin: string): Promise<boolean> {
+	try {
+		return originAllowed((await loadConfig(env)).origins, origin);
+	} catch {
+		// No readable config: the answer is a generic 503 the page may as well read.
+		return true;
+	}
+}
+
+const ORIGIN_NOT_ALLOWED = "origin_not_allowed";
+
 function forbidden(origin: string) {
 	return new ApiError(
 		403,
-		"origin_not_allowed",
+		ORIGIN_NOT_ALLOWED,
 		`Origin '${origin}' is not allowed for this source`,
 	);
 }

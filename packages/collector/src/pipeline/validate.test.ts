@@ -38,6 +38,9 @@ describe("validateEvent", () => {
 		expect(errorOf({ type: "identify", userId: null, anonymousId: "" })).toBe(
 			"userId or anonymousId is required",
 		);
+		expect(errorOf({ type: "identify", userId: "  ", anonymousId: "\t" })).toBe(
+			"userId or anonymousId is required",
+		);
 		const result = validateEvent({
 			type: "identify",
 			userId: null,

@@ -104,10 +104,15 @@ const EventSchema = v.pipe(
 		`must be one of ${EVENT_TYPES.join(", ")}`,
 	),
 	v.check(
-		(event) => Boolean(event.userId || event.anonymousId),
+		(event) => hasId(event.userId) || hasId(event.anonymousId),
 		"userId or anonymousId is required",
 	),
 );
+
+/** An id made only of whitespace identifies nobody. */
+function hasId(id: string | null | undefined): boolean {
+	return typeof id === "string" && id.trim() !== "";
+}
 
 export type ValidationResult =
 	| { ok: true; event: SegmentEvent }
