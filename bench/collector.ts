@@ -3,13 +3,15 @@
  *
  * Each Worker runs locally in workerd (wrangler's test harness) and is loaded in turn over
  * loopback by autocannon with the same requests: 20-event batches built from the fixture events,
- * each event with a fresh messageId. Three runs, in one process, one after the other:
+ * each event with a fresh messageId. Four runs, in one process, one after the other:
  *
  *   1. baseline — a Hono Worker that parses the JSON and answers 200;
- *   2. collector, ingest path — auth, CORS, rate limiter, validation, enrichment, and the EVENTS
+ *   2. platform baseline — the same plus the two platform calls every ingest request makes: a
+ *      rate limiter check and a queue send (locally both are Durable Object emulations);
+ *   3. collector, ingest path — auth, CORS, rate limiter, validation, enrichment, and the EVENTS
  *      queue taking every event before the 200; the consumer is detached, as it runs in its own
  *      invocations in production;
- *   3. collector with its consumer storing into D1 on the same cores, for reference.
+ *   4. collector with its consumer storing into D1 on the same cores, for reference.
  *
  * Options: --duration <s> (≤ 20, default 15) --connections <n> (default 16) --batch-size <n>.
  */
@@ -125,6 +127,33 @@ const baseline = await load(
 );
 await baselineHarness.close();
 
+const platformHarness = createTestHarness({
+	root,
+	workers: [
+		{
+			config: {
+				name: "baseline-platform",
+				main: "bench/baseline/platform-worker.ts",
+				compatibility_date: "2026-10-23",
+				queues: { producers: [{ binding: "EVENTS", queue: "bench-events" }] },
+				ratelimits: [
+					{
+						name: "RATE_LIMITER",
+						namespace_id: "1",
+						simple: { limit: NO_LIMIT, period: 60 },
+					},
+				],
+			},
+		},
+	],
+});
+const platform = await load(
+	"bare Hono + rate limiter + queue send",
+	(await platformHarness.listen()).url,
+	{},
+);
+await platformHarness.close();
+
 const detached = await startCollector({ rateLimit: NO_LIMIT, consumer: false });
 const ingest = await load("collector: ingest path", detached.url, auth);
 await detached.close();
@@ -141,13 +170,16 @@ await attached.close();
 console.log(
 	`\n${BATCH}-event batches, ${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, loopback, one process\n`,
 );
-console.table([baseline, ingest, withConsumer]);
+const rows = [baseline, platform, ingest, withConsumer];
+console.table(rows);
 const ratio = ingest["events/s"] / baseline["events/s"];
 console.log(
 	`ingest path / baseline events/s: ${(ratio * 100).toFixed(1)} % (target ≥ 60 %)`,
 );
 console.log(
+	`ingest path / (bare Hono + the same platform calls): ${((ingest["events/s"] / platform["events/s"]) * 100).toFixed(1)} % — the collector's own work`,
+);
+console.log(
 	`with the consumer on the same cores: ${((withConsumer["events/s"] / baseline["events/s"]) * 100).toFixed(1)} %; it had stored ${stored} events in D1 when the load stopped`,
 );
-if ([baseline, ingest, withConsumer].some((row) => row["non-2xx/errors"] > 0))
-	process.exitCode = 1;
+if (rows.some((row) => row["non-2xx/errors"] > 0)) process.exitCode = 1;

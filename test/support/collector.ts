@@ -37,6 +37,8 @@ export interface StartOptions {
 	rateLimit?: number;
 	/** `false` starts the Worker without its queue consumer: events wait in the local queue. */
 	consumer?: boolean;
+	/** The config document to load into KV instead of config/dev.json. */
+	config?: unknown;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function startCollector(
 	const worker = harness.getWorker();
 	await worker.applyD1Migrations("DB");
 	const env = (await worker.getEnv()) as LocalCollector["env"];
-	await env.CONFIG.put("config", JSON.stringify(devConfig));
+	await env.CONFIG.put("config", JSON.stringify(options.config ?? devConfig));
 	return { url, env, close: () => harness.close() };
 }
 

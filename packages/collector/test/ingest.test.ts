@@ -331,6 +331,14 @@ describe("bodies and limits", () => {
 		expect(await response.json()).toMatchObject({ error: "invalid_body" });
 	});
 
+	it("answers 400 for a body that is not UTF-8", async () => {
+		const response = await post("/v1/batch", null, {
+			raw: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+		});
+		expect(response.status).toBe(400);
+		expect(await response.json()).toMatchObject({ error: "invalid_body" });
+	});
+
 	it("answers 415 for other content types and encodings", async () => {
 		expect(
 			(
