@@ -9,6 +9,7 @@ import { SegmentSettingsSchema } from "../destinations/settings/segment";
 import { WebhookSettingsSchema } from "../destinations/settings/webhook";
 import { RequiredConsentSchema } from "../routing/consent";
 import { FiltersSchema } from "../routing/filters";
+import { ConfigIdSchema } from "./id";
 
 /** Most attempts a destination may ask for; wrangler.toml's DELIVERIES max_retries stays above it. */
 export const MAX_ATTEMPTS_LIMIT = 50;
@@ -37,13 +38,7 @@ const RetrySchema = v.optional(
 );
 
 const common = {
-	id: v.pipe(
-		v.string(),
-		v.regex(
-			/^[a-z0-9][a-z0-9_-]{0,63}$/,
-			"must be 1–64 lower-case letters, digits, '_' or '-'",
-		),
-	),
+	id: ConfigIdSchema,
 	name: v.optional(v.string()),
 	enabled: v.optional(v.boolean(), true),
 	/** Consent categories the person must have granted, every one (see routing/consent.ts). */

@@ -3,6 +3,7 @@ import { MAX_BATCH_EVENTS } from "../destinations/settings/limits";
 import { IdentitySettingsSchema } from "../identity/settings";
 import { SourceConsentSchema } from "../routing/consent";
 import { type Destination, DestinationSchema } from "./destinations";
+import { ConfigIdSchema } from "./id";
 
 /** An allowed CORS origin: `*` or an exact origin such as `https://shop.example.com`. */
 const OriginSchema = v.union(
@@ -30,13 +31,7 @@ const OriginSchema = v.union(
  * { "id": "web", "writeKey": "wk_dev_web_local", "allowedOrigins": ["http://localhost:8788"] }
  */
 export const SourceSchema = v.strictObject({
-	id: v.pipe(
-		v.string(),
-		v.regex(
-			/^[a-z0-9][a-z0-9_-]{0,63}$/,
-			"must be 1–64 lower-case letters, digits, '_' or '-'",
-		),
-	),
+	id: ConfigIdSchema,
 	name: v.optional(v.string()),
 	writeKey: v.pipe(v.string(), v.minLength(8), v.maxLength(200)),
 	/** Browsers may send from these origins; requests without an Origin header are not affected. */
