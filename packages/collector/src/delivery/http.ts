@@ -116,6 +116,24 @@ export function repeat(verdict: Verdict, count: number): Verdict[] {
 }
 
 /**
+ * Whether a verdict is a plain 400 with a body to read: the answer in which Mixpanel and
+ * Amplitude name the records they refused, so the others need not fail with them.
+ *
+ * @example
+ * if (mayNameRecords(verdict, answer)) rejected = parse(answer.body);
+ */
+export function mayNameRecords(
+	verdict: Verdict,
+	answer: Answer | { error: string },
+): answer is Answer {
+	return (
+		verdict.outcome === "fatal" &&
+		verdict.status === 400 &&
+		!("error" in answer)
+	);
+}
+
+/**
  * HTTP Basic credentials (RFC 7617).
  *
  * @example

@@ -1,5 +1,11 @@
 import { chunk, jsonBytes } from "../delivery/chunk";
-import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
+import {
+	call,
+	mayNameRecords,
+	repeat,
+	sendChunked,
+	verdictOf,
+} from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
 import type { AmplitudeSettings } from "./settings/amplitude";
@@ -83,12 +89,7 @@ async function sendPart(
 		body: JSON.stringify(body),
 	});
 	const verdict = verdictOf(answer, ctx.now());
-	if (
-		verdict.outcome !== "fatal" ||
-		verdict.status !== 400 ||
-		"error" in answer
-	)
-		return repeat(verdict, records.length);
+	if (!mayNameRecords(verdict, answer)) return repeat(verdict, records.length);
 	const rejected = rejectedEvents(answer.body, records.length);
 	if (rejected.size === 0 || rejected.size === records.length)
 		return repeat(verdict, records.length);

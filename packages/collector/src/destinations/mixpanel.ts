@@ -2,6 +2,7 @@ import { chunk, jsonBytes } from "../delivery/chunk";
 import {
 	basicAuth,
 	call,
+	mayNameRecords,
 	repeat,
 	sendChunked,
 	verdictOf,
@@ -128,6 +129,13 @@ function profileSet(
 	};
 }
 
+/** Both endpoints take at most 2,000 records and 10 MB (each record plus a comma). */
+const REQUEST_LIMITS = {
+	maxItems: MAX_EVENTS,
+	maxBytes: MAX_BYTES,
+	sizeOf: (r: JsonObject) => jsonBytes(r) + 1,
+};
+
 async function sendImports(
 	records: JsonObject[],
 	ctx: SendContext<MixpanelSettings>,
@@ -140,11 +148,7 @@ async function sendImports(
 	const query = new URLSearchParams({ strict: "1" });
 	if (settings.projectId) query.set("project_id", settings.projectId);
 	const url = joinUrl(settings.endpoint, `/import?${query}`);
-	const parts = chunk(records, {
-		maxItems: MAX_EVENTS,
-		maxBytes: MAX_BYTES,
-		sizeOf: (r) => jsonBytes(r) + 1,
-	});
+	const parts = chunk(records, REQUEST_LIMITS);
 	return sendChunked(parts, async (part) => {
 		const answer = await call(ctx, url, {
 			method: "POST",
@@ -152,12 +156,7 @@ async function sendImports(
 			body: JSON.stringify(part),
 		});
 		const verdict = verdictOf(answer, ctx.now());
-		if (
-			verdict.outcome !== "fatal" ||
-			verdict.status !== 400 ||
-			"error" in answer
-		)
-			return repeat(verdict, part.length);
+		if (!mayNameRecords(verdict, answer)) return repeat(verdict, part.length);
 		const failed = failedRecords(answer.body);
 		if (!failed) return repeat(verdict, part.length);
 		const verdicts: Verdict[] = repeat(
@@ -196,11 +195,7 @@ async function sendPeople(
 	ctx: SendContext<MixpanelSettings>,
 ): Promise<Verdict[]> {
 	const url = joinUrl(ctx.settings.endpoint, "/engage?verbose=1");
-	const parts = chunk(records, {
-		maxItems: MAX_EVENTS,
-		maxBytes: MAX_BYTES,
-		sizeOf: (r) => jsonBytes(r) + 1,
-	});
+	const parts = chunk(records, REQUEST_LIMITS);
 	return sendChunked(parts, async (part) => {
 		const answer = await call(ctx, url, {
 			method: "POST",
