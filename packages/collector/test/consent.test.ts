@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
 	logOf,
 	postBatch,
-	putConfig,
 	received,
 	tenant,
 	testConfig,
@@ -10,6 +9,7 @@ import {
 	waitFor,
 } from "./delivery-helpers";
 import { freshFixtures, grantsMarketing } from "./fixtures";
+import { useConfig } from "./helpers";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
 /** Destination ids carry the test's tenant, so each test reads only its own log rows. */
@@ -62,7 +62,7 @@ async function deliveredCount(
 describe("consent gating", () => {
 	it("keeps marketing-denied events from ga4 and mixpanel while the analytics webhook gets everything", async () => {
 		const keys = { hook: tenant(), ga: tenant(), mp: tenant() };
-		await putConfig(testConfig(destinations(keys)));
+		await useConfig(testConfig(destinations(keys)));
 		const denied = freshFixtures((e) => !grantsMarketing(e), 40, keys.hook);
 		const granted = freshFixtures(grantsMarketing, 20, keys.ga);
 		expect((await postBatch([...denied, ...granted])).status).toBe(200);
@@ -96,7 +96,7 @@ describe("consent gating", () => {
 
 	it("counts Sec-GPC: 1 as marketing denied, whatever the banner said", async () => {
 		const keys = { hook: tenant(), ga: tenant(), mp: tenant() };
-		await putConfig(testConfig(destinations(keys)));
+		await useConfig(testConfig(destinations(keys)));
 		const granted = freshFixtures(grantsMarketing, 10, keys.mp);
 		const response = await postBatch(granted, {
 			origin: "https://shop.example.com",

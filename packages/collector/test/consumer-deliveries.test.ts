@@ -6,13 +6,13 @@ import type { DeliveryMessage } from "../src/delivery/messages";
 import {
 	item,
 	logOf,
-	putConfig,
 	received,
 	script,
 	tenant,
 	testConfig,
 	vendorUrl,
 } from "./delivery-helpers";
+import { useConfig } from "./helpers";
 
 /** The Worker's env with a dead-letter queue that also records what it is sent. */
 function recordingEnv(): { env: Env; letters: DeadLetter[] } {
@@ -83,7 +83,7 @@ describe("DELIVERIES consumer", () => {
 	it("retries only the failing destination's message, after Retry-After", async () => {
 		const bad = tenant();
 		const good = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([webhook(`bad-${bad}`, bad), webhook(`good-${good}`, good)]),
 		);
 		await script("webhook", bad, [
@@ -106,7 +106,7 @@ describe("DELIVERIES consumer", () => {
 
 	it("dead-letters a 4xx with the response body and acks the message", async () => {
 		const key = tenant();
-		await putConfig(testConfig([webhook(`h-${key}`, key)]));
+		await useConfig(testConfig([webhook(`h-${key}`, key)]));
 		await script("webhook", key, [
 			{ status: 400, body: { error: "bad field 'x'" } },
 		]);
@@ -133,7 +133,7 @@ describe("DELIVERIES consumer", () => {
 
 	it("dead-letters after the configured attempts", async () => {
 		const key = tenant();
-		await putConfig(testConfig([webhook(`h-${key}`, key)]));
+		await useConfig(testConfig([webhook(`h-${key}`, key)]));
 		await script("webhook", key, [{ status: 503 }, { status: 503 }]);
 		const { env: recording, letters } = recordingEnv();
 		const message: DeliveryMessage = {
@@ -160,7 +160,7 @@ describe("DELIVERIES consumer", () => {
 
 	it("never sends an event again that the log says was delivered", async () => {
 		const key = tenant();
-		await putConfig(testConfig([webhook(`h-${key}`, key)]));
+		await useConfig(testConfig([webhook(`h-${key}`, key)]));
 		const message: DeliveryMessage = {
 			kind: "events",
 			destinationId: `h-${key}`,
@@ -175,7 +175,7 @@ describe("DELIVERIES consumer", () => {
 	it("holds back a profile's later event while an earlier one is being retried", async () => {
 		const key = tenant();
 		const id = `h-${key}`;
-		await putConfig(testConfig([webhook(id, key)]));
+		await useConfig(testConfig([webhook(id, key)]));
 		const profile = { userId: `user-${key}` };
 		const earlier = item({ ...profile, timestamp: "2026-11-24T10:00:00.000Z" });
 		const later = item({ ...profile, timestamp: "2026-11-24T10:00:05.000Z" });
@@ -213,7 +213,7 @@ describe("DELIVERIES consumer", () => {
 	it("does not hold back destinations without per-profile ordering", async () => {
 		const key = tenant();
 		const id = `h-${key}`;
-		await putConfig(testConfig([webhook(id, key, { ordering: "none" })]));
+		await useConfig(testConfig([webhook(id, key, { ordering: "none" })]));
 		const profile = { userId: `user-${key}` };
 		await script("webhook", key, [{ status: 503 }]);
 		await consume([

@@ -3,19 +3,19 @@ import { describe, expect, it } from "vitest";
 import { forwardDeletions } from "../src/delivery/deletions";
 import {
 	logOf,
-	putConfig,
 	received,
 	tenant,
 	testConfig,
 	vendorUrl,
 	waitFor,
 } from "./delivery-helpers";
+import { useConfig } from "./helpers";
 
 describe("profile deletions", () => {
 	it("are forwarded to webhook and segment destinations, once each, and not to others", async () => {
 		const hook = tenant();
 		const seg = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				{
 					id: `hook-${hook}`,

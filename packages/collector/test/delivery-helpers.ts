@@ -1,6 +1,5 @@
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { clearConfigCache } from "../src/config/load";
 import { resolveSecret } from "../src/config/secret";
 import type { DeliveryItem, SendContext } from "../src/destinations/types";
 import type { EnrichedEvent } from "../src/types";
@@ -87,12 +86,6 @@ export function testConfig(
 		],
 		destinations,
 	};
-}
-
-/** Writes a config document to KV and drops the isolate's cached copy. */
-export async function putConfig(config: unknown): Promise<void> {
-	await env.CONFIG.put("config", JSON.stringify(config));
-	clearConfigCache();
 }
 
 /** POSTs events to /v1/batch of the Worker under test, as a server library would. */

@@ -5,7 +5,6 @@ import {
 	firstRequest,
 	logOf,
 	postBatch,
-	putConfig,
 	received,
 	script,
 	tenant,
@@ -15,6 +14,7 @@ import {
 	waitFor,
 	webhookEvents,
 } from "./delivery-helpers";
+import { useConfig } from "./helpers";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
 /** Real queue delays (batch windows of 1 s, retries of ≥ 1 s) make these tests take seconds. */
@@ -40,7 +40,7 @@ describe("delivery", () => {
 	it("fans out to several destinations, each in its own request shape", async () => {
 		const hook = tenant();
 		const ph = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				webhookTo(`hook-${hook}`, hook),
 				{
@@ -81,7 +81,7 @@ describe("delivery", () => {
 
 	it("applies each destination's filters and mapping", async () => {
 		const key = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				webhookTo(`hook-${key}`, key, {
 					filters: {
@@ -128,7 +128,7 @@ describe("delivery", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const key = tenant();
-		await putConfig(testConfig([webhookTo(`hook-${key}`, key)]));
+		await useConfig(testConfig([webhookTo(`hook-${key}`, key)]));
 		await script("webhook", key, [{ status: 503, body: { error: "busy" } }]);
 		const event = trackEvent();
 		await postBatch([event]);
@@ -147,7 +147,7 @@ describe("delivery", () => {
 
 	it("honours Retry-After on 429", { timeout: QUEUE_TEST_MS }, async () => {
 		const key = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				webhookTo(`hook-${key}`, key, {
 					retry: { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 1 },
@@ -171,7 +171,7 @@ describe("delivery", () => {
 
 	it("dead-letters a 4xx at once, with the response body, and never retries it", async () => {
 		const key = tenant();
-		await putConfig(testConfig([webhookTo(`hook-${key}`, key)]));
+		await useConfig(testConfig([webhookTo(`hook-${key}`, key)]));
 		await script("webhook", key, [
 			{ status: 422, body: { error: "schema mismatch" } },
 		]);
@@ -191,7 +191,7 @@ describe("delivery", () => {
 		const down = tenant();
 		const upA = tenant();
 		const upB = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				webhookTo(`down-${down}`, down),
 				webhookTo(`a-${upA}`, upA),
@@ -237,7 +237,7 @@ describe("delivery", () => {
 
 	it("gives an event a missing secret cannot send to the dead letter, saying which secret", async () => {
 		const key = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				{
 					id: `seg-${key}`,
@@ -263,7 +263,7 @@ describe("delivery", () => {
 	it("disables a webhook that answers 410 and says so in the log", async () => {
 		const key = tenant();
 		const id = `hook-${key}`;
-		await putConfig(testConfig([webhookTo(id, key)]));
+		await useConfig(testConfig([webhookTo(id, key)]));
 		await script("webhook", key, [{ status: 410 }]);
 		await postBatch([trackEvent()]);
 		const [row] = await waitFor(async () => {
@@ -297,7 +297,7 @@ describe("delivery", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const key = tenant();
-		await putConfig(
+		await useConfig(
 			testConfig([
 				{
 					id: `mp-${key}`,

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import eventsText from "../../../test/fixtures/events.ndjson?raw";
-import { clearConfigCache } from "../src/config/load";
+import { CONFIG_KEY, clearConfigCache } from "../src/config/load";
 import type { ConfigInput } from "../src/config/schema";
 
 /** The shared fixture events (624 Segment events from 64 people). */
@@ -61,9 +61,9 @@ export const TEST_CONFIG: ConfigInput = {
 
 export const WEB_KEY = "wk_test_web_000";
 
-/** Writes the test config to KV and drops the isolate's cached copy. */
+/** Writes a config document (by default TEST_CONFIG) to KV and drops the isolate's cached copy. */
 export async function useConfig(config: unknown = TEST_CONFIG): Promise<void> {
-	await env.CONFIG.put("config", JSON.stringify(config));
+	await env.CONFIG.put(CONFIG_KEY, JSON.stringify(config));
 	clearConfigCache();
 }
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
 	logOf,
 	postBatch,
-	putConfig,
 	received,
 	script,
 	tenant,
@@ -13,6 +12,7 @@ import {
 	waitFor,
 	webhookEvents,
 } from "./delivery-helpers";
+import { useConfig } from "./helpers";
 
 function replay(
 	body: unknown,
@@ -37,7 +37,7 @@ describe("replay from the delivery log", () => {
 	}, async () => {
 		const key = tenant();
 		const id = `hook-${key}`;
-		await putConfig(
+		await useConfig(
 			testConfig([
 				{
 					id,
@@ -83,7 +83,7 @@ describe("replay from the delivery log", () => {
 	it("switches a destination disabled by a 410 back on", async () => {
 		const key = tenant();
 		const id = `hook-${key}`;
-		await putConfig(
+		await useConfig(
 			testConfig([
 				{
 					id,
@@ -117,7 +117,7 @@ describe("replay from the delivery log", () => {
 		expect(((await bad.json()) as { message: string }).message).toContain(
 			"status.0",
 		);
-		await putConfig(testConfig([]));
+		await useConfig(testConfig([]));
 		expect((await replay({ destination: "nope" })).status).toBe(404);
 	});
 });

@@ -6,7 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import eventsText from "../../../../test/fixtures/events.ndjson?raw";
-import { CONFIG_KEY, clearConfigCache } from "../../src/config/load";
+import { clearConfigCache } from "../../src/config/load";
 import { type StoredEvent, storeEvents } from "../../src/db/events";
 import { IdentityCache } from "../../src/identity/cache";
 import { countingD1, type D1Calls } from "../../src/identity/d1-counter";
@@ -26,6 +26,7 @@ import { correctTimestamps } from "../../src/pipeline/enrich/timestamps";
 import { pack } from "../../src/pipeline/ingest";
 import { validateEvent } from "../../src/pipeline/validate";
 import type { EnrichedEvent, JsonObject, QueuedEvent } from "../../src/types";
+import { useConfig as writeConfig } from "../helpers";
 
 /** The source every identity test sends from. */
 export const SOURCE_ID = "web";
@@ -43,8 +44,7 @@ export async function useConfig(identity?: IdentitySettingsInput) {
 		],
 		destinations: [],
 	};
-	await env.CONFIG.put(CONFIG_KEY, JSON.stringify(config));
-	clearConfigCache();
+	await writeConfig(config);
 }
 
 /** The 624 fixture events, parsed, in file (timestamp) order. */
