@@ -12,9 +12,10 @@ import {
 import { useConfig } from "./helpers";
 
 describe("profile deletions", () => {
-	it("are forwarded to webhook and segment destinations, once each, and not to others", async () => {
+	it("are forwarded to webhook, segment and amplitude destinations, once each, and not to others", async () => {
 		const hook = tenant();
 		const seg = tenant();
+		const amp = tenant();
 		await useConfig(
 			testConfig([
 				{
@@ -38,6 +39,18 @@ describe("profile deletions", () => {
 					},
 				},
 				{
+					id: `amp-${amp}`,
+					type: "amplitude",
+					settings: {
+						apiKey: { secret: "AMPLITUDE_API_KEY" },
+						endpoint: vendorUrl("amplitude", amp),
+						deletion: {
+							secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
+							endpoint: vendorUrl("amplitude", amp),
+						},
+					},
+				},
+				{
 					id: `ph-${hook}`,
 					type: "posthog",
 					settings: { apiKey: "phc_x", endpoint: vendorUrl("posthog", hook) },
@@ -56,12 +69,17 @@ describe("profile deletions", () => {
 		const deletionId = meta.last_row_id;
 
 		const { queued } = await forwardDeletions(env, new Date());
-		expect(queued).toMatchObject({ [`hook-${hook}`]: 1, [`seg-${seg}`]: 1 });
+		expect(queued).toMatchObject({
+			[`hook-${hook}`]: 1,
+			[`seg-${seg}`]: 1,
+			[`amp-${amp}`]: 1,
+		});
 		expect(queued).not.toHaveProperty(`ph-${hook}`);
 		await waitFor(
 			async () =>
 				(await logOf(`hook-${hook}`))[0]?.status === "delivered" &&
-				(await logOf(`seg-${seg}`))[0]?.status === "delivered",
+				(await logOf(`seg-${seg}`))[0]?.status === "delivered" &&
+				(await logOf(`amp-${amp}`))[0]?.status === "delivered",
 		);
 
 		const [hookRequest] = await received("webhook", hook);
@@ -76,6 +94,15 @@ describe("profile deletions", () => {
 			subjectType: "USER_ID",
 			subjectIds: [`u-${hook}`],
 		});
+		const ampRequests = await received("amplitude", amp);
+		expect(ampRequests).toHaveLength(1);
+		expect(ampRequests[0]?.url).toBe("/api/2/deletions/users");
+		expect(ampRequests[0]?.violations).toEqual([]);
+		expect(ampRequests[0]?.body).toEqual({
+			user_ids: [`u-${hook}`],
+			requester: "Conduit profile deletion",
+			ignore_invalid_ids: true,
+		});
 		expect((await logOf(`hook-${hook}`))[0]?.message_id).toBe(
 			`deletion:${deletionId}`,
 		);
@@ -84,5 +111,51 @@ describe("profile deletions", () => {
 		const again = await forwardDeletions(env, new Date());
 		expect(again.queued).not.toHaveProperty(`hook-${hook}`);
 		expect(again.queued).not.toHaveProperty(`seg-${seg}`);
+		expect(again.queued).not.toHaveProperty(`amp-${amp}`);
+	});
+
+	it("to Amplitude are dropped, with the reason logged, for a profile without a userId", async () => {
+		const amp = tenant();
+		await useConfig(
+			testConfig([
+				{
+					id: `amp-${amp}`,
+					type: "amplitude",
+					settings: {
+						apiKey: { secret: "AMPLITUDE_API_KEY" },
+						endpoint: vendorUrl("amplitude", amp),
+						deletion: {
+							secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
+							endpoint: vendorUrl("amplitude", amp),
+						},
+					},
+				},
+			]),
+		);
+		const { meta } = await env.DB.prepare(
+			"INSERT INTO profile_deletions (profile_id, identities, requested_at) VALUES (?1, ?2, ?3)",
+		)
+			.bind(
+				`p-${amp}`,
+				JSON.stringify([{ type: "anonymous_id", value: `a-${amp}` }]),
+				"2026-11-24T09:00:00.000Z",
+			)
+			.run();
+		const messageId = `deletion:${meta.last_row_id}`;
+
+		const { queued } = await forwardDeletions(env, new Date());
+		expect(queued[`amp-${amp}`]).toBeGreaterThanOrEqual(1);
+		const row = await waitFor(async () => {
+			const found = (await logOf(`amp-${amp}`)).find(
+				(r) => r.message_id === messageId,
+			);
+			return found && found.status !== "pending" ? found : undefined;
+		});
+		expect(row.status).toBe("dropped");
+		expect(row.last_error).toMatch(/no userId/);
+		const sent = await received("amplitude", amp);
+		expect(sent.some((r) => JSON.stringify(r.body).includes(`a-${amp}`))).toBe(
+			false,
+		);
 	});
 });

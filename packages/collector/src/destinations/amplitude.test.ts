@@ -70,4 +70,47 @@ describe("amplitude destination", () => {
 			[200, 2],
 		]);
 	});
+
+	it("deletes a profile's userIds through the User Privacy API, 100 a request", async () => {
+		const key = tenant();
+		const settings = {
+			...settingsFor(key),
+			deletion: {
+				secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
+				endpoint: vendorUrl("amplitude", key),
+				requester: "privacy@shop.example",
+				deleteFromOrg: true,
+			},
+		};
+		const userIds = Array.from({ length: 150 }, (_, i) => `user_${i}`);
+		const verdict = await amplitude.deleteProfile?.(
+			{
+				id: 1,
+				profileId: "p-1",
+				identities: [
+					{ type: "anonymous_id", value: "anon_0123456789" },
+					...userIds.map((value) => ({ type: "user_id", value })),
+				],
+				requestedAt: "2026-11-24T09:00:00.000Z",
+			},
+			sendContext(settings),
+		);
+		expect(verdict).toMatchObject({ outcome: "ok", status: 200 });
+		const requests = await received("amplitude", key);
+		expect(requests.map((r) => r.violations)).toEqual([[], []]);
+		expect(requests.map((r) => r.body)).toEqual([
+			{
+				user_ids: userIds.slice(0, 100),
+				requester: "privacy@shop.example",
+				ignore_invalid_ids: true,
+				delete_from_org: true,
+			},
+			{
+				user_ids: userIds.slice(100),
+				requester: "privacy@shop.example",
+				ignore_invalid_ids: true,
+				delete_from_org: true,
+			},
+		]);
+	});
 });

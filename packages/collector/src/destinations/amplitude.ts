@@ -1,5 +1,6 @@
 import { chunk, jsonBytes } from "../delivery/chunk";
 import {
+	basicAuth,
 	call,
 	mayNameRecords,
 	repeat,
@@ -21,6 +22,8 @@ import type {
 /** HTTP V2 limits: at most 2,000 events and under 1 MB a request. */
 const MAX_EVENTS = 2000;
 const MAX_BYTES = 1024 * 1024 - 1024;
+/** The User Privacy API takes at most 100 users a request. */
+const MAX_DELETION_USERS = 100;
 
 /** The parts of Amplitude's 400 body that name events, by index into the request's `events`. */
 interface RejectionBody {
@@ -35,6 +38,8 @@ interface RejectionBody {
  * `device_id` (the anonymousId) and `time` in milliseconds; identify becomes an `$identify`
  * event whose `user_properties.$set` holds the traits. A 400 that names events (invalid or
  * missing fields, short ids, silenced devices) dead-letters those and sends the rest again at once.
+ * With `deletion` settings, a deleted profile's userIds go to the User Privacy API
+ * (`POST {deletion.endpoint}/api/2/deletions/users`); Amplitude schedules the deletion job.
  *
  * @example
  * registry.amplitude.send(items, ctx)
@@ -70,6 +75,49 @@ export const amplitude: DestinationType<AmplitudeSettings> = {
 			verdicts[e.index] = results[n] as Verdict;
 		});
 		return verdicts;
+	},
+	supportsDeletion: (settings) => settings.deletion !== undefined,
+	async deleteProfile(deletion, ctx) {
+		const settings = ctx.settings.deletion;
+		if (!settings)
+			return { outcome: "dropped", error: "no 'deletion' settings" };
+		// Events reach Amplitude with the userId as user_id; the API cannot delete by device_id.
+		const userIds = deletion.identities
+			.filter((identity) => identity.type === "user_id")
+			.map((identity) => identity.value);
+		if (userIds.length === 0)
+			return {
+				outcome: "dropped",
+				error:
+					"the profile had no userId; Amplitude's User Privacy API deletes by user_id or Amplitude ID",
+			};
+		const url = joinUrl(settings.endpoint, "/api/2/deletions/users");
+		const authorization = basicAuth(
+			ctx.secret(ctx.settings.apiKey),
+			ctx.secret(settings.secretKey),
+		);
+		let verdict: Verdict = { outcome: "ok" };
+		for (const users of chunk(userIds, {
+			maxItems: MAX_DELETION_USERS,
+			maxBytes: Number.POSITIVE_INFINITY,
+			sizeOf: () => 0,
+		})) {
+			const answer = await call(ctx, url, {
+				method: "POST",
+				headers: { authorization, "content-type": "application/json" },
+				body: JSON.stringify({
+					user_ids: users,
+					requester: settings.requester,
+					// A user who never reached Amplitude (no consent, filtered) must not fail the job.
+					ignore_invalid_ids: true,
+					...(settings.deleteFromOrg && { delete_from_org: true }),
+				}),
+			});
+			verdict = verdictOf(answer, ctx.now());
+			// Each request is idempotent on Amplitude's side: a retry resends every part.
+			if (verdict.outcome !== "ok") return verdict;
+		}
+		return verdict;
 	},
 };
 

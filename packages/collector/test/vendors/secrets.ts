@@ -10,6 +10,7 @@ export const TEST_SECRETS = {
 	GA4_API_SECRET: "ga4_test_secret_0123",
 	MIXPANEL_SECRET: "mp_test_service_account_secret",
 	AMPLITUDE_API_KEY: "amp_test_api_key_0123456789",
+	AMPLITUDE_SECRET_KEY: "amp_test_secret_key_0123456789",
 } as const;
 
 /** Public (non-secret) credentials, plain in the config. */
