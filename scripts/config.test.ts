@@ -44,7 +44,7 @@ describe("npm run config", () => {
 		expect(example.code).toBe(0);
 		expect(example.out).toContain("2 source(s), 7 destination(s)");
 		expect(example.out).toContain(
-			"AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY, GA4_API_SECRET, MIXPANEL_SECRET, SEGMENT_API_TOKEN, SEGMENT_WRITE_KEY, WEBHOOK_SECRET",
+			"AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY, GA4_API_SECRET, MIXPANEL_GDPR_TOKEN, MIXPANEL_SECRET, SEGMENT_API_TOKEN, SEGMENT_WRITE_KEY, WEBHOOK_SECRET",
 		);
 	});
 

@@ -10,12 +10,30 @@ import {
 	waitFor,
 } from "./delivery-helpers";
 import { useConfig } from "./helpers";
+import { TEST_PUBLIC } from "./vendors/secrets";
+
+/** An amplitude destination that forwards deletions, on the given vendor-server tenant. */
+function amplitudeWithDeletion(key: string) {
+	return {
+		id: `amp-${key}`,
+		type: "amplitude",
+		settings: {
+			apiKey: { secret: "AMPLITUDE_API_KEY" },
+			endpoint: vendorUrl("amplitude", key),
+			deletion: {
+				secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
+				endpoint: vendorUrl("amplitude", key),
+			},
+		},
+	};
+}
 
 describe("profile deletions", () => {
-	it("are forwarded to webhook, segment and amplitude destinations, once each, and not to others", async () => {
+	it("are forwarded to webhook, segment, amplitude and mixpanel destinations, once each, and not to others", async () => {
 		const hook = tenant();
 		const seg = tenant();
 		const amp = tenant();
+		const mp = tenant();
 		await useConfig(
 			testConfig([
 				{
@@ -38,15 +56,17 @@ describe("profile deletions", () => {
 						},
 					},
 				},
+				amplitudeWithDeletion(amp),
 				{
-					id: `amp-${amp}`,
-					type: "amplitude",
+					id: `mp-${mp}`,
+					type: "mixpanel",
 					settings: {
-						apiKey: { secret: "AMPLITUDE_API_KEY" },
-						endpoint: vendorUrl("amplitude", amp),
+						projectToken: TEST_PUBLIC.mixpanelProjectToken,
+						credentials: { secret: { secret: "MIXPANEL_SECRET" } },
+						endpoint: vendorUrl("mixpanel", mp),
 						deletion: {
-							secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
-							endpoint: vendorUrl("amplitude", amp),
+							token: { secret: "MIXPANEL_GDPR_TOKEN" },
+							endpoint: vendorUrl("mixpanel", mp),
 						},
 					},
 				},
@@ -73,13 +93,15 @@ describe("profile deletions", () => {
 			[`hook-${hook}`]: 1,
 			[`seg-${seg}`]: 1,
 			[`amp-${amp}`]: 1,
+			[`mp-${mp}`]: 1,
 		});
 		expect(queued).not.toHaveProperty(`ph-${hook}`);
 		await waitFor(
 			async () =>
 				(await logOf(`hook-${hook}`))[0]?.status === "delivered" &&
 				(await logOf(`seg-${seg}`))[0]?.status === "delivered" &&
-				(await logOf(`amp-${amp}`))[0]?.status === "delivered",
+				(await logOf(`amp-${amp}`))[0]?.status === "delivered" &&
+				(await logOf(`mp-${mp}`))[0]?.status === "delivered",
 		);
 
 		const [hookRequest] = await received("webhook", hook);
@@ -103,6 +125,17 @@ describe("profile deletions", () => {
 			requester: "Conduit profile deletion",
 			ignore_invalid_ids: true,
 		});
+		const mpRequests = await received("mixpanel", mp);
+		expect(mpRequests).toHaveLength(1);
+		expect(mpRequests[0]?.url).toBe(
+			`/api/app/data-deletions/v3.0/?token=${TEST_PUBLIC.mixpanelProjectToken}`,
+		);
+		expect(mpRequests[0]?.violations).toEqual([]);
+		// Events went out with the anonymousId as distinct_id before the userId was known.
+		expect(mpRequests[0]?.body).toEqual({
+			distinct_ids: ["a-1", `u-${hook}`],
+			compliance_type: "GDPR",
+		});
 		expect((await logOf(`hook-${hook}`))[0]?.message_id).toBe(
 			`deletion:${deletionId}`,
 		);
@@ -112,26 +145,12 @@ describe("profile deletions", () => {
 		expect(again.queued).not.toHaveProperty(`hook-${hook}`);
 		expect(again.queued).not.toHaveProperty(`seg-${seg}`);
 		expect(again.queued).not.toHaveProperty(`amp-${amp}`);
+		expect(again.queued).not.toHaveProperty(`mp-${mp}`);
 	});
 
 	it("to Amplitude are dropped, with the reason logged, for a profile without a userId", async () => {
 		const amp = tenant();
-		await useConfig(
-			testConfig([
-				{
-					id: `amp-${amp}`,
-					type: "amplitude",
-					settings: {
-						apiKey: { secret: "AMPLITUDE_API_KEY" },
-						endpoint: vendorUrl("amplitude", amp),
-						deletion: {
-							secretKey: { secret: "AMPLITUDE_SECRET_KEY" },
-							endpoint: vendorUrl("amplitude", amp),
-						},
-					},
-				},
-			]),
-		);
+		await useConfig(testConfig([amplitudeWithDeletion(amp)]));
 		const { meta } = await env.DB.prepare(
 			"INSERT INTO profile_deletions (profile_id, identities, requested_at) VALUES (?1, ?2, ?3)",
 		)

@@ -9,6 +9,7 @@ import {
 } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
+import { identityValues, inParts, postDeletion } from "./deletion";
 import type { AmplitudeSettings } from "./settings/amplitude";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
@@ -82,9 +83,7 @@ export const amplitude: DestinationType<AmplitudeSettings> = {
 		if (!settings)
 			return { outcome: "dropped", error: "no 'deletion' settings" };
 		// Events reach Amplitude with the userId as user_id; the API cannot delete by device_id.
-		const userIds = deletion.identities
-			.filter((identity) => identity.type === "user_id")
-			.map((identity) => identity.value);
+		const userIds = identityValues(deletion, ["user_id"]);
 		if (userIds.length === 0)
 			return {
 				outcome: "dropped",
@@ -96,28 +95,15 @@ export const amplitude: DestinationType<AmplitudeSettings> = {
 			ctx.secret(ctx.settings.apiKey),
 			ctx.secret(settings.secretKey),
 		);
-		let verdict: Verdict = { outcome: "ok" };
-		for (const users of chunk(userIds, {
-			maxItems: MAX_DELETION_USERS,
-			maxBytes: Number.POSITIVE_INFINITY,
-			sizeOf: () => 0,
-		})) {
-			const answer = await call(ctx, url, {
-				method: "POST",
-				headers: { authorization, "content-type": "application/json" },
-				body: JSON.stringify({
-					user_ids: users,
-					requester: settings.requester,
-					// A user who never reached Amplitude (no consent, filtered) must not fail the job.
-					ignore_invalid_ids: true,
-					...(settings.deleteFromOrg && { delete_from_org: true }),
-				}),
-			});
-			verdict = verdictOf(answer, ctx.now());
-			// Each request is idempotent on Amplitude's side: a retry resends every part.
-			if (verdict.outcome !== "ok") return verdict;
-		}
-		return verdict;
+		return inParts(userIds, MAX_DELETION_USERS, (users) =>
+			postDeletion(ctx, url, authorization, {
+				user_ids: users,
+				requester: settings.requester,
+				// A user who never reached Amplitude (no consent, filtered) must not fail the job.
+				ignore_invalid_ids: true,
+				...(settings.deleteFromOrg && { delete_from_org: true }),
+			}),
+		);
 	},
 };
 

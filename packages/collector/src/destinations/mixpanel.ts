@@ -9,6 +9,7 @@ import {
 } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
+import { identityValues, inParts, postDeletion } from "./deletion";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { MixpanelSettings } from "./settings/mixpanel";
@@ -22,6 +23,8 @@ import type {
 /** /import limits (Mixpanel's Import Events reference): 2,000 events and 10 MB a request. */
 const MAX_EVENTS = 2000;
 const MAX_BYTES = 10 * 1024 * 1024;
+/** The GDPR API takes up to 2,000 distinct_ids a request. */
+const MAX_DELETION_IDS = 2000;
 
 interface Indexed<T> {
 	index: number;
@@ -43,6 +46,8 @@ interface ImportAnswer {
  * messageId), `distinct_id` (userId, else anonymousId), `$device_id`/`$user_id` for Simplified ID
  * Merge and `time` in milliseconds; identify becomes a `$set` on `POST /engage`. With strict=1 a
  * 400 lists `failed_records`: those events are dead-lettered, the others count as delivered.
+ * With `deletion` settings, a deleted profile's userIds and anonymousIds (every distinct_id it
+ * can have sent) go to the GDPR API, `POST {deletion.endpoint}/api/app/data-deletions/v3.0/`.
  *
  * @example
  * registry.mixpanel.send(items, ctx)
@@ -75,6 +80,27 @@ export const mixpanel: DestinationType<MixpanelSettings> = {
 			place(verdicts, people, (records) => sendPeople(records, ctx)),
 		]);
 		return verdicts;
+	},
+	supportsDeletion: (settings) => settings.deletion !== undefined,
+	async deleteProfile(deletion, ctx) {
+		const settings = ctx.settings.deletion;
+		if (!settings)
+			return { outcome: "dropped", error: "no 'deletion' settings" };
+		// distinct_id is the userId, else the anonymousId: either may hold the profile's data.
+		const distinctIds = identityValues(deletion, ["user_id", "anonymous_id"]);
+		if (distinctIds.length === 0)
+			return {
+				outcome: "dropped",
+				error: "the profile had no userId or anonymousId to delete by",
+			};
+		const url = `${joinUrl(settings.endpoint, "/api/app/data-deletions/v3.0/")}?token=${encodeURIComponent(ctx.settings.projectToken)}`;
+		const authorization = `Bearer ${ctx.secret(settings.token)}`;
+		return inParts(distinctIds, MAX_DELETION_IDS, (part) =>
+			postDeletion(ctx, url, authorization, {
+				distinct_ids: part,
+				compliance_type: settings.complianceType,
+			}),
+		);
 	},
 };
 

@@ -6,6 +6,7 @@ import {
 	sendChunked,
 	verdictOf,
 } from "../delivery/http";
+import { identityValues, postDeletion } from "./deletion";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { SegmentSettings } from "./settings/segment";
@@ -53,27 +54,22 @@ export const segment: DestinationType<SegmentSettings> = {
 		const settings = ctx.settings.deletion;
 		if (!settings)
 			return { outcome: "dropped", error: "no 'deletion' settings" };
-		const userIds = deletion.identities
-			.filter((identity) => identity.type === "user_id")
-			.map((identity) => identity.value);
+		const userIds = identityValues(deletion, ["user_id"]);
 		if (userIds.length === 0)
 			return {
 				outcome: "dropped",
 				error:
 					"the profile had no userId; Segment regulations address users by userId",
 			};
-		const answer = await call(ctx, joinUrl(settings.endpoint, "/regulations"), {
-			method: "POST",
-			headers: {
-				authorization: `Bearer ${ctx.secret(settings.token)}`,
-				"content-type": "application/json",
-			},
-			body: JSON.stringify({
+		return postDeletion(
+			ctx,
+			joinUrl(settings.endpoint, "/regulations"),
+			`Bearer ${ctx.secret(settings.token)}`,
+			{
 				regulationType: settings.regulationType,
 				subjectType: "USER_ID",
 				subjectIds: userIds,
-			}),
-		});
-		return verdictOf(answer, ctx.now());
+			},
+		);
 	},
 };

@@ -3,6 +3,7 @@ import {
 	checker,
 	type VendorAnswer,
 	type VendorHandler,
+	type VendorRequest,
 } from "./mock-server";
 import { TEST_PUBLIC, TEST_SECRETS } from "./secrets";
 
@@ -13,13 +14,16 @@ const HOUR_MS = 3600 * 1000;
  * most 2,000 events and 10 MB; each with event, properties.time, distinct_id and a valid
  * $insert_id) answering like Mixpanel: 200 `{code, num_records_imported, status}`, or in strict
  * mode 400 with `failed_records` naming each invalid event while importing the rest — and
- * `/engage` profile updates (verbose=1 → `{status, error}`).
+ * `/engage` profile updates (verbose=1 → `{status, error}`) — and the GDPR API's deletion
+ * requests (see `dataDeletion`).
  *
  * @example
  * await startMockServer(mixpanelApi);
  */
 export const mixpanelApi: VendorHandler = (request) => {
 	if (request.path === "/engage") return engage(request.json, request.query);
+	if (request.path === "/api/app/data-deletions/v3.0/")
+		return dataDeletion(request);
 	const { violations, check } = checker();
 	check(request.method === "POST", "method must be POST");
 	check(request.path === "/import", `unknown path ${request.path}`);
@@ -159,4 +163,62 @@ function engage(body: unknown, query: URLSearchParams): VendorAnswer {
 				body: { status: 0, error: violations.join("; ") },
 			}
 		: { violations, status: 200, body: { status: 1, error: null } };
+}
+
+/**
+ * The GDPR API v3 `POST /api/app/data-deletions/v3.0/?token=<project token>`: Bearer GDPR OAuth
+ * token, a JSON body `{ distinct_ids: 1–2,000 strings, compliance_type?: "GDPR" | "CCPA" }`.
+ * Answers 200 `{status: "ok", results: {task_id}}`, 401 on a bad token, 400 on a bad body.
+ */
+function dataDeletion(request: VendorRequest): VendorAnswer {
+	const { violations, check } = checker();
+	check(request.method === "POST", "method must be POST");
+	check(
+		request.query.get("token") === TEST_PUBLIC.mixpanelProjectToken,
+		"token must be the project token",
+	);
+	check(
+		request.headers["content-type"]?.startsWith("application/json"),
+		"content-type must be JSON",
+	);
+	if (
+		request.headers.authorization !==
+		`Bearer ${TEST_SECRETS.MIXPANEL_GDPR_TOKEN}`
+	)
+		return {
+			violations: ["Bearer GDPR OAuth token missing or wrong"],
+			status: 401,
+			body: { status: "error", error: "Invalid OAuth token" },
+		};
+	const body = (request.json ?? {}) as Record<string, unknown>;
+	for (const key of Object.keys(body))
+		check(
+			key === "distinct_ids" || key === "compliance_type",
+			`unknown field ${key}`,
+		);
+	const ids = body.distinct_ids;
+	check(
+		Array.isArray(ids) &&
+			ids.length >= 1 &&
+			ids.length <= 2000 &&
+			ids.every((id) => typeof id === "string" && id !== ""),
+		"distinct_ids must hold 1–2,000 non-empty strings",
+	);
+	check(
+		body.compliance_type === undefined ||
+			body.compliance_type === "GDPR" ||
+			body.compliance_type === "CCPA",
+		"compliance_type must be GDPR or CCPA",
+	);
+	if (violations.length > 0)
+		return {
+			violations,
+			status: 400,
+			body: { status: "error", error: violations.join("; ") },
+		};
+	return {
+		violations,
+		status: 200,
+		body: { status: "ok", results: { task_id: `task_${Date.now()}` } },
+	};
 }

@@ -9,6 +9,7 @@ export const TEST_SECRETS = {
 	SEGMENT_API_TOKEN: "sgp_test_token_0123456789",
 	GA4_API_SECRET: "ga4_test_secret_0123",
 	MIXPANEL_SECRET: "mp_test_service_account_secret",
+	MIXPANEL_GDPR_TOKEN: "mp_test_gdpr_oauth_token",
 	AMPLITUDE_API_KEY: "amp_test_api_key_0123456789",
 	AMPLITUDE_SECRET_KEY: "amp_test_secret_key_0123456789",
 } as const;

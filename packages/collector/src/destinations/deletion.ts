@@ -1,0 +1,60 @@
+import { call, verdictOf } from "../delivery/http";
+import type { JsonObject } from "../types";
+import type { ProfileDeletion, SendContext, Verdict } from "./types";
+
+/**
+ * The distinct values of a deleted profile's identities of the given types, in order.
+ *
+ * @example
+ * identityValues(deletion, ["user_id"]) // ["u-1"]
+ */
+export function identityValues(
+	deletion: ProfileDeletion,
+	types: readonly string[],
+): string[] {
+	const values = deletion.identities
+		.filter((identity) => types.includes(identity.type))
+		.map((identity) => identity.value);
+	return [...new Set(values)];
+}
+
+/**
+ * Sends ids in parts of at most `perRequest`, one request each, in order, and stops at the first
+ * part that is not ok: its verdict is the deletion's. Vendors' deletion requests are idempotent,
+ * so the retry that follows may resend parts that went through.
+ *
+ * @example
+ * await inParts(userIds, 100, (part) => post(part)) // { outcome: "ok", status: 200 }
+ */
+export async function inParts(
+	ids: readonly string[],
+	perRequest: number,
+	send: (part: string[]) => Promise<Verdict>,
+): Promise<Verdict> {
+	let verdict: Verdict = { outcome: "ok" };
+	for (let start = 0; start < ids.length; start += perRequest) {
+		verdict = await send(ids.slice(start, start + perRequest));
+		if (verdict.outcome !== "ok") return verdict;
+	}
+	return verdict;
+}
+
+/**
+ * POSTs a JSON body to a vendor's deletion API and returns the verdict its answer earns.
+ *
+ * @example
+ * await postDeletion(ctx, url, `Bearer ${token}`, { subjectIds: ["u-1"] }) // { outcome: "ok", … }
+ */
+export async function postDeletion(
+	ctx: Pick<SendContext<unknown>, "fetch" | "now">,
+	url: string,
+	authorization: string,
+	body: JsonObject,
+): Promise<Verdict> {
+	const answer = await call(ctx, url, {
+		method: "POST",
+		headers: { authorization, "content-type": "application/json" },
+		body: JSON.stringify(body),
+	});
+	return verdictOf(answer, ctx.now());
+}
