@@ -29,11 +29,12 @@ function amplitudeWithDeletion(key: string) {
 }
 
 describe("profile deletions", () => {
-	it("are forwarded to webhook, segment, amplitude and mixpanel destinations, once each, and not to others", async () => {
+	it("are forwarded to every destination with deletion settings, once each, and not to others", async () => {
 		const hook = tenant();
 		const seg = tenant();
 		const amp = tenant();
 		const mp = tenant();
+		const ph = tenant();
 		await useConfig(
 			testConfig([
 				{
@@ -75,6 +76,19 @@ describe("profile deletions", () => {
 					type: "posthog",
 					settings: { apiKey: "phc_x", endpoint: vendorUrl("posthog", hook) },
 				},
+				{
+					id: `phd-${ph}`,
+					type: "posthog",
+					settings: {
+						apiKey: TEST_PUBLIC.posthogApiKey,
+						endpoint: vendorUrl("posthog", ph),
+						deletion: {
+							personalApiKey: { secret: "POSTHOG_PERSONAL_API_KEY" },
+							projectId: TEST_PUBLIC.posthogProjectId,
+							endpoint: vendorUrl("posthog", ph),
+						},
+					},
+				},
 			]),
 		);
 		const identities = [
@@ -94,6 +108,7 @@ describe("profile deletions", () => {
 			[`seg-${seg}`]: 1,
 			[`amp-${amp}`]: 1,
 			[`mp-${mp}`]: 1,
+			[`phd-${ph}`]: 1,
 		});
 		expect(queued).not.toHaveProperty(`ph-${hook}`);
 		await waitFor(
@@ -101,7 +116,8 @@ describe("profile deletions", () => {
 				(await logOf(`hook-${hook}`))[0]?.status === "delivered" &&
 				(await logOf(`seg-${seg}`))[0]?.status === "delivered" &&
 				(await logOf(`amp-${amp}`))[0]?.status === "delivered" &&
-				(await logOf(`mp-${mp}`))[0]?.status === "delivered",
+				(await logOf(`mp-${mp}`))[0]?.status === "delivered" &&
+				(await logOf(`phd-${ph}`))[0]?.status === "delivered",
 		);
 
 		const [hookRequest] = await received("webhook", hook);
@@ -136,6 +152,17 @@ describe("profile deletions", () => {
 			distinct_ids: ["a-1", `u-${hook}`],
 			compliance_type: "GDPR",
 		});
+		const phRequests = await received("posthog", ph);
+		expect(phRequests).toHaveLength(1);
+		expect(phRequests[0]?.url).toBe(
+			`/api/projects/${TEST_PUBLIC.posthogProjectId}/persons/bulk_delete/`,
+		);
+		expect(phRequests[0]?.violations).toEqual([]);
+		expect(phRequests[0]?.body).toEqual({
+			distinct_ids: ["a-1", `u-${hook}`],
+			delete_events: true,
+			delete_recordings: true,
+		});
 		expect((await logOf(`hook-${hook}`))[0]?.message_id).toBe(
 			`deletion:${deletionId}`,
 		);
@@ -146,6 +173,7 @@ describe("profile deletions", () => {
 		expect(again.queued).not.toHaveProperty(`seg-${seg}`);
 		expect(again.queued).not.toHaveProperty(`amp-${amp}`);
 		expect(again.queued).not.toHaveProperty(`mp-${mp}`);
+		expect(again.queued).not.toHaveProperty(`phd-${ph}`);
 	});
 
 	it("to Amplitude are dropped, with the reason logged, for a profile without a userId", async () => {

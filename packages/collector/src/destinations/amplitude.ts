@@ -9,7 +9,7 @@ import {
 } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
-import { identityValues, inParts, postDeletion } from "./deletion";
+import { type DeleteBy, deleteByIds, postDeletion } from "./deletion";
 import type { AmplitudeSettings } from "./settings/amplitude";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
@@ -23,8 +23,15 @@ import type {
 /** HTTP V2 limits: at most 2,000 events and under 1 MB a request. */
 const MAX_EVENTS = 2000;
 const MAX_BYTES = 1024 * 1024 - 1024;
-/** The User Privacy API takes at most 100 users a request. */
-const MAX_DELETION_USERS = 100;
+/**
+ * Events reach Amplitude with the userId as user_id, and the User Privacy API cannot delete by
+ * device_id; it takes at most 100 users a request.
+ */
+const DELETE_BY: DeleteBy = {
+	types: ["user_id"],
+	perRequest: 100,
+	none: "the profile had no userId; Amplitude's User Privacy API deletes by user_id or Amplitude ID",
+};
 
 /** The parts of Amplitude's 400 body that name events, by index into the request's `events`. */
 interface RejectionBody {
@@ -82,20 +89,12 @@ export const amplitude: DestinationType<AmplitudeSettings> = {
 		const settings = ctx.settings.deletion;
 		if (!settings)
 			return { outcome: "dropped", error: "no 'deletion' settings" };
-		// Events reach Amplitude with the userId as user_id; the API cannot delete by device_id.
-		const userIds = identityValues(deletion, ["user_id"]);
-		if (userIds.length === 0)
-			return {
-				outcome: "dropped",
-				error:
-					"the profile had no userId; Amplitude's User Privacy API deletes by user_id or Amplitude ID",
-			};
 		const url = joinUrl(settings.endpoint, "/api/2/deletions/users");
 		const authorization = basicAuth(
 			ctx.secret(ctx.settings.apiKey),
 			ctx.secret(settings.secretKey),
 		);
-		return inParts(userIds, MAX_DELETION_USERS, (users) =>
+		return deleteByIds(deletion, DELETE_BY, (users) =>
 			postDeletion(ctx, url, authorization, {
 				user_ids: users,
 				requester: settings.requester,

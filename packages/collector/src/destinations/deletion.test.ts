@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { identityValues, inParts } from "./deletion";
+import { deleteByIds, identityValues, inParts } from "./deletion";
 import type { Verdict } from "./types";
 
 const deletion = {
@@ -60,5 +60,19 @@ describe("deletion helpers", () => {
 		});
 		expect(calls).toBe(2);
 		expect(verdict).toEqual({ outcome: "ok", status: 202 });
+	});
+
+	it("deleteByIds drops, sending nothing, when the profile has none of the ids", async () => {
+		let calls = 0;
+		const verdict = await deleteByIds(
+			deletion,
+			{ types: ["device_id"], perRequest: 10, none: "no device id" },
+			async () => {
+				calls += 1;
+				return { outcome: "ok" };
+			},
+		);
+		expect(calls).toBe(0);
+		expect(verdict).toEqual({ outcome: "dropped", error: "no device id" });
 	});
 });

@@ -18,6 +18,33 @@ export function identityValues(
 	return [...new Set(values)];
 }
 
+/** Which identities a vendor deletes by, how many a request takes, and why none is a drop. */
+export interface DeleteBy {
+	types: readonly string[];
+	perRequest: number;
+	/** The `dropped` verdict's error when the profile has no identity of those types. */
+	none: string;
+}
+
+/**
+ * A deletion's verdict: `dropped` (with `by.none`) when the profile has no identity of the
+ * types the vendor deletes by, else what sending those ids in parts earns.
+ *
+ * @example
+ * await deleteByIds(deletion, { types: ["user_id"], perRequest: 100, none: "no userId" },
+ *   (part) => postDeletion(ctx, url, auth, { user_ids: part }))
+ */
+export function deleteByIds(
+	deletion: ProfileDeletion,
+	by: DeleteBy,
+	send: (part: string[]) => Promise<Verdict>,
+): Promise<Verdict> {
+	const ids = identityValues(deletion, by.types);
+	if (ids.length === 0)
+		return Promise.resolve({ outcome: "dropped", error: by.none });
+	return inParts(ids, by.perRequest, send);
+}
+
 /**
  * Sends ids in parts of at most `perRequest`, one request each, in order, and stops at the first
  * part that is not ok: its verdict is the deletion's. Vendors' deletion requests are idempotent,

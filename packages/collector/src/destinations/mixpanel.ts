@@ -9,7 +9,7 @@ import {
 } from "../delivery/http";
 import { insertId } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
-import { identityValues, inParts, postDeletion } from "./deletion";
+import { type DeleteBy, deleteByIds, postDeletion } from "./deletion";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { MixpanelSettings } from "./settings/mixpanel";
@@ -23,8 +23,15 @@ import type {
 /** /import limits (Mixpanel's Import Events reference): 2,000 events and 10 MB a request. */
 const MAX_EVENTS = 2000;
 const MAX_BYTES = 10 * 1024 * 1024;
-/** The GDPR API takes up to 2,000 distinct_ids a request. */
-const MAX_DELETION_IDS = 2000;
+/**
+ * Deletions go by distinct_id, which is the userId, else the anonymousId: either may hold the
+ * profile's data. The GDPR API takes up to 2,000 a request.
+ */
+const DELETE_BY: DeleteBy = {
+	types: ["user_id", "anonymous_id"],
+	perRequest: 2000,
+	none: "the profile had no userId or anonymousId to delete by",
+};
 
 interface Indexed<T> {
 	index: number;
@@ -86,16 +93,9 @@ export const mixpanel: DestinationType<MixpanelSettings> = {
 		const settings = ctx.settings.deletion;
 		if (!settings)
 			return { outcome: "dropped", error: "no 'deletion' settings" };
-		// distinct_id is the userId, else the anonymousId: either may hold the profile's data.
-		const distinctIds = identityValues(deletion, ["user_id", "anonymous_id"]);
-		if (distinctIds.length === 0)
-			return {
-				outcome: "dropped",
-				error: "the profile had no userId or anonymousId to delete by",
-			};
 		const url = `${joinUrl(settings.endpoint, "/api/app/data-deletions/v3.0/")}?token=${encodeURIComponent(ctx.settings.projectToken)}`;
 		const authorization = `Bearer ${ctx.secret(settings.token)}`;
-		return inParts(distinctIds, MAX_DELETION_IDS, (part) =>
+		return deleteByIds(deletion, DELETE_BY, (part) =>
 			postDeletion(ctx, url, authorization, {
 				distinct_ids: part,
 				compliance_type: settings.complianceType,

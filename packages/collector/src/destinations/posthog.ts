@@ -2,6 +2,7 @@ import { chunk, jsonBytes } from "../delivery/chunk";
 import { call, repeat, sendChunked, verdictOf } from "../delivery/http";
 import { uuidFor } from "../delivery/idempotency";
 import type { JsonObject } from "../types";
+import { type DeleteBy, deleteByIds, postDeletion } from "./deletion";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { PosthogSettings } from "./settings/posthog";
@@ -9,12 +10,22 @@ import type { DeliveryItem, DestinationType } from "./types";
 
 /** PostHog's capture endpoints take request bodies up to 20 MB. */
 const MAX_BYTES = 20 * 1024 * 1024 - 1024;
+/**
+ * Deletions go by distinct_id, which is the userId, else the anonymousId: either may name the
+ * person. The persons bulk-delete endpoint takes up to 1,000 a request.
+ */
+const DELETE_BY: DeleteBy = {
+	types: ["user_id", "anonymous_id"],
+	perRequest: 1000,
+	none: "the profile had no userId or anonymousId to delete by",
+};
 
 /**
  * `posthog`: `POST {endpoint}/batch/` with `api_key` and a `uuid` per event (from the
  * messageId; PostHog deduplicates on it). identify → `$identify` with `$set` and
  * `$anon_distinct_id`; page → `$pageview`; screen → `$screen`; group → `$groupidentify`;
- * alias → `$create_alias`.
+ * alias → `$create_alias`. With `deletion` settings, a deleted profile's userIds and
+ * anonymousIds go to `POST {deletion.endpoint}/api/projects/{projectId}/persons/bulk_delete/`.
  *
  * @example
  * registry.posthog.send(items, ctx)
@@ -44,6 +55,24 @@ export const posthog: DestinationType<PosthogSettings> = {
 			});
 			return repeat(verdictOf(answer, ctx.now()), part.length);
 		});
+	},
+	supportsDeletion: (settings) => settings.deletion !== undefined,
+	async deleteProfile(deletion, ctx) {
+		const settings = ctx.settings.deletion;
+		if (!settings)
+			return { outcome: "dropped", error: "no 'deletion' settings" };
+		const url = joinUrl(
+			settings.endpoint,
+			`/api/projects/${settings.projectId}/persons/bulk_delete/`,
+		);
+		const authorization = `Bearer ${ctx.secret(settings.personalApiKey)}`;
+		return deleteByIds(deletion, DELETE_BY, (part) =>
+			postDeletion(ctx, url, authorization, {
+				distinct_ids: part,
+				delete_events: settings.deleteEvents,
+				delete_recordings: settings.deleteRecordings,
+			}),
+		);
 	},
 };
 

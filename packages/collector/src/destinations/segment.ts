@@ -6,7 +6,7 @@ import {
 	sendChunked,
 	verdictOf,
 } from "../delivery/http";
-import { identityValues, postDeletion } from "./deletion";
+import { type DeleteBy, deleteByIds, postDeletion } from "./deletion";
 import { joinUrl } from "./settings/common";
 import { MAX_BATCH_EVENTS } from "./settings/limits";
 import type { SegmentSettings } from "./settings/segment";
@@ -14,6 +14,12 @@ import type { DestinationType, SendContext } from "./types";
 
 /** Segment's HTTP Tracking API limits: 500 KB a batch request, 32 KB an event. */
 const MAX_BATCH_BYTES = 500 * 1024;
+/** Regulations address users by userId; one regulation takes all of a profile's. */
+const DELETE_BY: DeleteBy = {
+	types: ["user_id"],
+	perRequest: Number.POSITIVE_INFINITY,
+	none: "the profile had no userId; Segment regulations address users by userId",
+};
 
 /**
  * `segment`: `POST {endpoint}/v1/batch` with the write key as the HTTP Basic username.
@@ -54,22 +60,14 @@ export const segment: DestinationType<SegmentSettings> = {
 		const settings = ctx.settings.deletion;
 		if (!settings)
 			return { outcome: "dropped", error: "no 'deletion' settings" };
-		const userIds = identityValues(deletion, ["user_id"]);
-		if (userIds.length === 0)
-			return {
-				outcome: "dropped",
-				error:
-					"the profile had no userId; Segment regulations address users by userId",
-			};
-		return postDeletion(
-			ctx,
-			joinUrl(settings.endpoint, "/regulations"),
-			`Bearer ${ctx.secret(settings.token)}`,
-			{
+		const url = joinUrl(settings.endpoint, "/regulations");
+		const authorization = `Bearer ${ctx.secret(settings.token)}`;
+		return deleteByIds(deletion, DELETE_BY, (userIds) =>
+			postDeletion(ctx, url, authorization, {
 				regulationType: settings.regulationType,
 				subjectType: "USER_ID",
 				subjectIds: userIds,
-			},
+			}),
 		);
 	},
 };

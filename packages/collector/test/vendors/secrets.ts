@@ -12,11 +12,13 @@ export const TEST_SECRETS = {
 	MIXPANEL_GDPR_TOKEN: "mp_test_gdpr_oauth_token",
 	AMPLITUDE_API_KEY: "amp_test_api_key_0123456789",
 	AMPLITUDE_SECRET_KEY: "amp_test_secret_key_0123456789",
+	POSTHOG_PERSONAL_API_KEY: "phx_test_personal_api_key_0123",
 } as const;
 
 /** Public (non-secret) credentials, plain in the config. */
 export const TEST_PUBLIC = {
 	posthogApiKey: "phc_test_project_key",
+	posthogProjectId: "12345",
 	mixpanelProjectToken: "mp_test_project_token",
 	mixpanelProjectId: "3170000",
 	mixpanelUsername: "conduit.test.mp-service-account",
