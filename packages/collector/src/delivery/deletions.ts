@@ -9,7 +9,8 @@ const PER_RUN = 1000;
 
 /**
  * Forwards profile deletions (rows the identity API writes to `profile_deletions`) to every
- * enabled destination that can delete (webhook always; segment with `deletion` settings).
+ * enabled destination that can delete (webhook always; segment, amplitude, mixpanel and
+ * posthog with `deletion` settings).
  * Runs from the hourly cron. Each (destination, deletion) pair gets a delivery-log row
  * (kind 'deletion', messageId 'deletion:<id>') and a DELIVERIES message; the consumer sends,
  * retries and dead-letters it like an event. Pairs still `pending` (their message was lost)
