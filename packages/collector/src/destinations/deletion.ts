@@ -47,8 +47,8 @@ export function deleteByIds(
 
 /**
  * Sends ids in parts of at most `perRequest`, one request each, in order, and stops at the first
- * part that is not ok: its verdict is the deletion's. Vendors' deletion requests are idempotent,
- * so the retry that follows may resend parts that went through.
+ * part that is not ok: its verdict is the deletion's. The retry that follows resends every part;
+ * asking a vendor again to delete the same users is harmless.
  *
  * @example
  * await inParts(userIds, 100, (part) => post(part)) // { outcome: "ok", status: 200 }
