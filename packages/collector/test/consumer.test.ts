@@ -170,16 +170,25 @@ describe("EVENTS consumer", () => {
 		expect(await rowsFor(id)).toHaveLength(2);
 	});
 
-	it("acknowledges a malformed message (it can never succeed) and stores the rest", async () => {
+	it("parks a malformed message (it can never succeed) as it came, and stores the rest", async () => {
 		const id = uniqueId();
+		const marker = uniqueId("malformed");
 		const result = await deliver([
-			{ id: "q-bad", body: { nothing: "here" } },
-			{ id: "q-not-json", body: "{oops" },
+			{ id: "q-bad", body: { nothing: marker } },
+			{ id: "q-not-json", body: `{oops ${marker}` },
 			{ id: `q-good-${id}`, body: queued(id) },
 		]);
-		expect(result.explicitAcks).toEqual(["q-bad", "q-not-json"]);
 		expect(result.ackAll).toBe(true);
 		expect(await rowsFor(id)).toHaveLength(1);
+		const { results } = await env.DB.prepare(
+			"SELECT reason, payload FROM parked WHERE payload LIKE ?1 ORDER BY id",
+		)
+			.bind(`%${marker}%`)
+			.all<{ reason: string; payload: string }>();
+		expect(results).toEqual([
+			{ reason: "malformed", payload: `{"nothing":"${marker}"}` },
+			{ reason: "malformed", payload: `{oops ${marker}` },
+		]);
 	});
 
 	it("retries the whole batch with backoff when D1 fails, acknowledging nothing", async () => {

@@ -208,6 +208,52 @@ GROUP BY k`,
 }
 
 /**
+ * Puts given events back to `pending` at one destination, attempts reset, when the log has them
+ * as failed or dead (a replay of parked deliveries); other rows are left as they are, so a
+ * replay never re-sends what was delivered meanwhile.
+ *
+ * @example
+ * await requeueDeliveries(env.DB, "hooks", [["web", "m1"]], new Date());
+ */
+export async function requeueDeliveries(
+	db: D1Database,
+	destinationId: string,
+	keys: readonly EventKey[],
+	now: Date,
+): Promise<void> {
+	if (keys.length === 0) return;
+	await db
+		.prepare(
+			`UPDATE deliveries SET status = 'pending', attempts = 0, last_error = 'replayed', updated_at = ?2, next_attempt_at = ?2
+WHERE destination_id = ?1 AND status IN ('failed', 'dead')
+  AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?3))`,
+		)
+		.bind(destinationId, now.toISOString(), JSON.stringify(keys))
+		.run();
+}
+
+/**
+ * The statement that deletes the still-`pending` rows of events, at every destination, for an
+ * EVENTS consumer that parks them after fan-out failed on them: nothing is on its way for
+ * them, and a replay routes them again. A row a DELIVERIES consumer is working on is recreated
+ * by it, so deleting one whose message did go out loses nothing.
+ *
+ * @example
+ * await env.DB.batch([forgetPendingStatement(env.DB, [["web", "m1"]])]);
+ */
+export function forgetPendingStatement(
+	db: D1Database,
+	keys: readonly EventKey[],
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`DELETE FROM deliveries WHERE status = 'pending' AND kind = 'event'
+  AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
+		)
+		.bind(JSON.stringify(keys));
+}
+
+/**
  * Deletes finished log rows created before `before` (the event retention period: a row whose
  * event is gone cannot be replayed anyway). Rows still in flight are kept.
  *

@@ -18,17 +18,22 @@ export interface StoredEvent extends IncomingEvent {
  * writes to the UNIQUE (source_id, message_id) key. A conflicting row comes back (and so gets
  * processed) only when it was written by this same queue message and never finished: a
  * redelivery after a crash. A copy of the event that arrived in another message gets no row.
+ * The one exception is a row released to `parked` (its event was parked unfinished): the next
+ * message that carries the event — a replay — takes the row over and finishes it.
  * One statement inserts a whole message's events from a JSON array (json_each), so a batch of
  * any size costs one round trip and SQLite, not the Worker, takes the events apart.
  */
+
+/** The queue_message_id of a row whose event was parked unfinished: any message may finish it. */
+const RELEASED = "parked";
 const INSERT_EVENTS = `
 INSERT INTO events (source_id, message_id, queue_message_id, type, event, user_id, anonymous_id, timestamp, received_at, payload)
 SELECT ?1, json_extract(value, '$.messageId'), ?2, json_extract(value, '$.type'), json_extract(value, '$.event'),
   json_extract(value, '$.userId'), json_extract(value, '$.anonymousId'), json_extract(value, '$.timestamp'),
   json_extract(value, '$.receivedAt'), value
 FROM json_each(?3) WHERE true
-ON CONFLICT (source_id, message_id) DO UPDATE SET attempts = attempts + 1
-  WHERE events.queue_message_id = excluded.queue_message_id AND events.processed_at IS NULL
+ON CONFLICT (source_id, message_id) DO UPDATE SET attempts = attempts + 1, queue_message_id = excluded.queue_message_id
+  WHERE events.queue_message_id IN (excluded.queue_message_id, '${RELEASED}') AND events.processed_at IS NULL
 RETURNING id, message_id`;
 
 /** Bytes of events per statement: D1 takes strings of up to 2 MB. */
@@ -117,12 +122,46 @@ export async function markProcessed(
 	at: Date,
 ): Promise<void> {
 	if (rowIds.length === 0) return;
-	await db
+	await markProcessedStatement(db, rowIds, at).run();
+}
+
+/**
+ * The statement of {@link markProcessed}, for a caller's own D1 batch.
+ *
+ * @example
+ * await env.DB.batch([markProcessedStatement(env.DB, rowIds, now), ...parkStatements(env.DB, rows, now)]);
+ */
+export function markProcessedStatement(
+	db: D1Database,
+	rowIds: readonly number[],
+	at: Date,
+): D1PreparedStatement {
+	return db
 		.prepare(
 			"UPDATE events SET processed_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
 		)
-		.bind(at.toISOString(), JSON.stringify(rowIds))
-		.run();
+		.bind(at.toISOString(), JSON.stringify(rowIds));
+}
+
+/**
+ * The statement that releases the unfinished rows of events being parked: the next queue message
+ * carrying such an event (a replay) takes its row over and finishes it, where it would otherwise
+ * be skipped as a copy. Finished rows are left alone.
+ *
+ * @example
+ * await env.DB.batch([...parkStatements(env.DB, rows, now), releaseStatement(env.DB, [{ sourceId: "web", messageId: "m1" }])]);
+ */
+export function releaseStatement(
+	db: D1Database,
+	events: readonly { sourceId: string; messageId: string }[],
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE events SET queue_message_id = '${RELEASED}'
+WHERE processed_at IS NULL
+  AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
+		)
+		.bind(JSON.stringify(events.map((e) => [e.sourceId, e.messageId])));
 }
 
 /** Rows deleted per statement, so one cleanup never holds the database for long. */

@@ -9,14 +9,37 @@
 export type ParkedReason =
 	/** Storage refused the event itself (the rest of its batch was stored). */
 	| "storage_refused"
+	/** Identity resolution or fan-out failed on the event itself (the rest of its batch went on). */
+	| "processing_refused"
+	/** A queue message that holds no events the consumer can read, kept as it came. */
+	| "malformed"
 	/** The EVENTS queue gave up on its message after max_retries. */
 	| "dead_lettered"
 	/** A spooled message the queue would not take, kept instead of blocking the spool. */
 	| "spool_unsendable"
 	/** A destination gave up on the event (the DELIVERIES dead-letter queue). */
-	| "delivery_dead";
+	| "delivery_dead"
+	/** An operator replayed the row and it was refused again (the error says why). */
+	| "replay_refused";
+
+/** Every reason, for input validation. */
+export const PARKED_REASONS = [
+	"storage_refused",
+	"processing_refused",
+	"malformed",
+	"dead_lettered",
+	"spool_unsendable",
+	"delivery_dead",
+	"replay_refused",
+] as const satisfies readonly ParkedReason[];
 
 export type ParkedKind = "event" | "delivery";
+
+/** Every kind, for input validation. */
+export const PARKED_KINDS = [
+	"event",
+	"delivery",
+] as const satisfies readonly ParkedKind[];
 
 /** A row to park. */
 export interface ParkInput {
@@ -41,6 +64,8 @@ export interface ParkedRow {
 	messageId: string | null;
 	destinationId: string | null;
 	profileId: string | null;
+	userId: string | null;
+	anonymousId: string | null;
 	reason: ParkedReason;
 	error: string;
 	payload: string;
@@ -51,8 +76,16 @@ export interface ParkedRow {
 /** Longest error text kept per row. */
 const MAX_ERROR_CHARS = 2000;
 
+/*
+ * Idempotent per event: a row that waits for the same event (and destination) already is left
+ * as it is, so a redelivered dead letter or a batch finished twice parks nothing twice. Rows
+ * without a messageId (a malformed message) are always added.
+ */
 const INSERT = `INSERT INTO parked (kind, source_id, message_id, destination_id, profile_id, user_id, anonymous_id, reason, error, payload, parked_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`;
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+WHERE ?3 IS NULL OR NOT EXISTS (
+  SELECT 1 FROM parked WHERE source_id = ?2 AND message_id = ?3 AND replayed_at IS NULL
+    AND kind = ?1 AND destination_id IS ?4)`;
 
 /**
  * Parks rows in one D1 batch. Text is made well-formed first (a lone surrogate becomes U+FFFD),
@@ -67,23 +100,36 @@ export async function park(
 	now: Date,
 ): Promise<void> {
 	if (rows.length === 0) return;
+	await db.batch(parkStatements(db, rows, now));
+}
+
+/**
+ * The statements that park rows, for a caller's own D1 batch (so parking commits together with
+ * what it stands for, e.g. a spooled message's deletion).
+ *
+ * @example
+ * await env.DB.batch([...parkStatements(env.DB, rows, now), deleteSpooled]);
+ */
+export function parkStatements(
+	db: D1Database,
+	rows: readonly ParkInput[],
+	now: Date,
+): D1PreparedStatement[] {
 	const statement = db.prepare(INSERT);
 	const at = now.toISOString();
-	await db.batch(
-		rows.map((row) =>
-			statement.bind(
-				row.kind,
-				wellFormed(row.sourceId),
-				optional(row.messageId),
-				optional(row.destinationId),
-				optional(row.profileId),
-				optional(row.userId),
-				optional(row.anonymousId),
-				row.reason,
-				wellFormed(row.error).slice(0, MAX_ERROR_CHARS),
-				wellFormed(row.payload),
-				at,
-			),
+	return rows.map((row) =>
+		statement.bind(
+			row.kind,
+			wellFormed(row.sourceId),
+			optional(row.messageId),
+			optional(row.destinationId),
+			optional(row.profileId),
+			optional(row.userId),
+			optional(row.anonymousId),
+			row.reason,
+			wellFormed(row.error).slice(0, MAX_ERROR_CHARS),
+			wellFormed(row.payload),
+			at,
 		),
 	);
 }
@@ -95,6 +141,8 @@ interface Row {
 	message_id: string | null;
 	destination_id: string | null;
 	profile_id: string | null;
+	user_id: string | null;
+	anonymous_id: string | null;
 	reason: ParkedReason;
 	error: string;
 	payload: string;
@@ -103,7 +151,7 @@ interface Row {
 }
 
 const COLUMNS =
-	"id, kind, source_id, message_id, destination_id, profile_id, reason, error, payload, parked_at, replayed_at";
+	"id, kind, source_id, message_id, destination_id, profile_id, user_id, anonymous_id, reason, error, payload, parked_at, replayed_at";
 
 function toParked(row: Row): ParkedRow {
 	return {
@@ -113,6 +161,8 @@ function toParked(row: Row): ParkedRow {
 		messageId: row.message_id,
 		destinationId: row.destination_id,
 		profileId: row.profile_id,
+		userId: row.user_id,
+		anonymousId: row.anonymous_id,
 		reason: row.reason,
 		error: row.error,
 		payload: row.payload,
@@ -122,22 +172,53 @@ function toParked(row: Row): ParkedRow {
 }
 
 /**
- * One page of rows not yet replayed, oldest first, after row id `after`.
+ * One page of rows not yet replayed, oldest first, after row id `after`, optionally of one kind
+ * and reason.
  *
  * @example
  * const page = await listParked(env.DB, { kind: "event", after: 0, limit: 100 });
  */
 export async function listParked(
 	db: D1Database,
-	options: { kind?: ParkedKind; after: number; limit: number },
+	options: {
+		kind?: ParkedKind | undefined;
+		reason?: ParkedReason | undefined;
+		after: number;
+		limit: number;
+	},
 ): Promise<ParkedRow[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT ${COLUMNS} FROM parked
-WHERE replayed_at IS NULL AND (?1 IS NULL OR kind = ?1) AND id > ?2
+WHERE replayed_at IS NULL AND (?1 IS NULL OR kind = ?1) AND (?4 IS NULL OR reason = ?4) AND id > ?2
 ORDER BY id LIMIT ?3`,
 		)
-		.bind(options.kind ?? null, options.after, options.limit)
+		.bind(
+			options.kind ?? null,
+			options.after,
+			options.limit,
+			options.reason ?? null,
+		)
+		.run<Row>();
+	return results.map(toParked);
+}
+
+/**
+ * Rows by id, replayed or not, in id order; ids that do not exist are left out.
+ *
+ * @example
+ * (await parkedByIds(env.DB, [7, 8])).map((row) => row.id) // [7, 8]
+ */
+export async function parkedByIds(
+	db: D1Database,
+	ids: readonly number[],
+): Promise<ParkedRow[]> {
+	if (ids.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`SELECT ${COLUMNS} FROM parked WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
+		)
+		.bind(JSON.stringify(ids))
 		.run<Row>();
 	return results.map(toParked);
 }
@@ -179,7 +260,40 @@ export async function markReplayed(
 		.run();
 }
 
-/** How many rows wait for an operator, per kind (for /health). */
+/**
+ * Gives rows a new reason and error and keeps them waiting (a replay that was refused again).
+ *
+ * @example
+ * await reparkRows(env.DB, [{ id: 7, reason: "replay_refused", error: "properties: too deep" }]);
+ */
+export async function reparkRows(
+	db: D1Database,
+	rows: readonly { id: number; reason: ParkedReason; error: string }[],
+): Promise<void> {
+	if (rows.length === 0) return;
+	await db
+		.prepare(
+			`UPDATE parked SET reason = r.value ->> 1, error = r.value ->> 2, replayed_at = NULL
+FROM json_each(?1) AS r WHERE parked.id = r.value ->> 0`,
+		)
+		.bind(
+			JSON.stringify(
+				rows.map((row) => [
+					row.id,
+					row.reason,
+					wellFormed(row.error).slice(0, MAX_ERROR_CHARS),
+				]),
+			),
+		)
+		.run();
+}
+
+/**
+ * How many rows wait for an operator, per kind (for /health).
+ *
+ * @example
+ * await countParked(env.DB) // { event: 2, delivery: 0 }
+ */
 export async function countParked(
 	db: D1Database,
 ): Promise<Record<ParkedKind, number>> {
