@@ -1,15 +1,35 @@
 import { app } from "./app";
 import { consumeEvents } from "./consumer";
+import { consumeEventDeadLetters } from "./consumer/dead-letters";
 import { consumeDeliveries } from "./delivery/consume";
+import {
+	consumeDeliveryDeadLetters,
+	type DeadLetter,
+} from "./delivery/dead-letter";
 import type { DeliveryMessage } from "./delivery/messages";
 import { runScheduled } from "./scheduled";
 
-/** Queue names from wrangler.toml: one Worker consumes both queues. */
-const DELIVERIES_QUEUE = "conduit-deliveries";
+/** The queues this Worker consumes (wrangler.toml), and the consumer of each. */
+const CONSUMERS: Record<
+	string,
+	(
+		batch: MessageBatch<unknown>,
+		env: Env,
+		ctx: ExecutionContext,
+	) => Promise<void>
+> = {
+	"conduit-events": consumeEvents,
+	"conduit-deliveries": (batch, env) =>
+		consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env),
+	"conduit-events-dlq": consumeEventDeadLetters,
+	"conduit-deliveries-dlq": (batch, env) =>
+		consumeDeliveryDeadLetters(batch as MessageBatch<DeadLetter>, env),
+};
 
 /**
- * The collector Worker: HTTP ingest, the EVENTS and DELIVERIES queue consumers, and the
- * scheduled jobs (spool drain, retention cleanup, forwarding profile deletions).
+ * The collector Worker: HTTP ingest, the queue consumers (EVENTS, DELIVERIES and their two
+ * dead-letter queues), and the scheduled jobs (spool drain, retention cleanup, forwarding
+ * profile deletions).
  *
  * @example
  * npx wrangler dev   # serves this on http://localhost:8787
@@ -17,9 +37,10 @@ const DELIVERIES_QUEUE = "conduit-deliveries";
 export default {
 	fetch: app.fetch,
 	async queue(batch, env, ctx) {
-		if (batch.queue === DELIVERIES_QUEUE)
-			return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
-		return consumeEvents(batch, env, ctx);
+		const consume = CONSUMERS[batch.queue];
+		// Only a queue wired to this Worker by mistake gets here: keep its messages for later.
+		if (!consume) throw new Error(`no consumer for queue '${batch.queue}'`);
+		return consume(batch, env, ctx);
 	},
 	scheduled: runScheduled,
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,286 @@
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { DeadLetter } from "../src/delivery/dead-letter";
+import {
+	logOf,
+	postBatch,
+	script,
+	tenant,
+	testConfig,
+	trackEvent,
+	vendorUrl,
+	waitFor,
+} from "./delivery-helpers";
+import {
+	body,
+	D1_DOWN,
+	deliverBatch,
+	enriched,
+	faultyD1,
+	nested,
+} from "./faults";
+import { uniqueId, useConfig } from "./helpers";
+
+const ADMIN = { authorization: "Bearer test-admin-token-0123456789abcdefghij" };
+
+interface Parked {
+	kind: string;
+	source_id: string;
+	message_id: string;
+	destination_id: string | null;
+	profile_id: string | null;
+	user_id: string | null;
+	anonymous_id: string | null;
+	reason: string;
+	error: string;
+	payload: string;
+}
+
+async function parkedFor(messageId: string): Promise<Parked[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT kind, source_id, message_id, destination_id, profile_id, user_id, anonymous_id, reason, error, payload FROM parked WHERE message_id = ?1 ORDER BY id",
+	)
+		.bind(messageId)
+		.run<Parked>();
+	return results;
+}
+
+/** Resolves one event of `userId` through the consumer, then erases its profile via the API. */
+async function erase(userId: string): Promise<void> {
+	const id = uniqueId();
+	await deliverBatch(
+		"conduit-events",
+		[
+			{
+				id: `q-${id}`,
+				body: body("web", [JSON.stringify(enriched(id, { userId }))]),
+			},
+		],
+		env,
+	);
+	const row = await env.DB.prepare(
+		"SELECT profile_id FROM events WHERE message_id = ?1",
+	)
+		.bind(id)
+		.first<{ profile_id: string }>();
+	const response = await exports.default.fetch(
+		`http://collector.test/v1/profiles/${row?.profile_id}`,
+		{ method: "DELETE", headers: ADMIN },
+	);
+	expect(response.status).toBe(200);
+}
+
+beforeEach(() => useConfig());
+
+describe("the EVENTS dead-letter queue", () => {
+	it("parks each event of a dead letter with the last error the consumer recorded, once", async () => {
+		const poison = uniqueId();
+		const message = body("web", [
+			JSON.stringify(enriched(poison, { properties: nested(1200) })),
+		]);
+		// Alone in its batch, the event proves nothing: the batch is retried, the error kept.
+		const failed = await deliverBatch(
+			"conduit-events",
+			[{ id: `q-${poison}`, body: message, attempts: 3 }],
+			env,
+		);
+		expect(failed.retryBatch.retry).toBe(true);
+		expect(await parkedFor(poison)).toEqual([]);
+
+		for (const attempt of [1, 2]) {
+			const result = await deliverBatch(
+				"conduit-events-dlq",
+				[{ id: `dlq-${poison}`, body: message, attempts: attempt }],
+				env,
+			);
+			expect(result.ackAll).toBe(true);
+		}
+		const rows = await parkedFor(poison);
+		expect(rows).toEqual([
+			expect.objectContaining({
+				kind: "event",
+				reason: "dead_lettered",
+				error:
+					"gave up after 3 attempts; last error: store: D1_ERROR: malformed JSON: SQLITE_ERROR",
+				user_id: "u1",
+			}),
+		]);
+		const failures = await env.DB.prepare(
+			"SELECT COUNT(*) AS n FROM event_failures",
+		).first<{ n: number }>();
+		expect(failures?.n).toBe(0);
+	});
+
+	it("releases a dead-lettered event's unfinished row, so a replayed copy finishes it", async () => {
+		const id = uniqueId();
+		const event = enriched(id);
+		await env.DB.prepare(
+			"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload) VALUES ('web', ?1, 'q-gave-up', 'track', ?2, ?2, ?3)",
+		)
+			.bind(id, event.timestamp, JSON.stringify(event))
+			.run();
+		const message = body("web", [JSON.stringify(event)]);
+		await deliverBatch(
+			"conduit-events-dlq",
+			[{ id: "q-gave-up", body: message }],
+			env,
+		);
+		expect((await parkedFor(id))[0]?.error).toContain("no error was recorded");
+		// A replay is a new queue message carrying the event: it takes the row over.
+		await deliverBatch(
+			"conduit-events",
+			[{ id: "q-replayed", body: message }],
+			env,
+		);
+		const row = await env.DB.prepare(
+			"SELECT queue_message_id, processed_at, profile_id FROM events WHERE message_id = ?1",
+		)
+			.bind(id)
+			.first<{
+				queue_message_id: string;
+				processed_at: string | null;
+				profile_id: string | null;
+			}>();
+		expect(row).toMatchObject({ queue_message_id: "q-replayed" });
+		expect(row?.processed_at).not.toBeNull();
+		expect(row?.profile_id).not.toBeNull();
+	});
+
+	it("drops the dead letters of a person erased since, and parks another user's", async () => {
+		const erased = uniqueId("erased");
+		const kept = uniqueId("kept");
+		// Received before the erasure: these events are the erased person's.
+		const mine = enriched(uniqueId(), { userId: erased });
+		const theirs = enriched(uniqueId(), { userId: kept });
+		await erase(erased);
+		const result = await deliverBatch(
+			"conduit-events-dlq",
+			[
+				{
+					id: `dlq-${mine.messageId}`,
+					body: body("web", [JSON.stringify(mine), JSON.stringify(theirs)]),
+				},
+			],
+			env,
+		);
+		expect(result.ackAll).toBe(true);
+		expect(await parkedFor(mine.messageId)).toEqual([]);
+		expect(await parkedFor(theirs.messageId)).toHaveLength(1);
+	});
+
+	it("keeps dead letters in their queue, parking nothing, while D1 is down", async () => {
+		const id = uniqueId();
+		const result = await deliverBatch(
+			"conduit-events-dlq",
+			[{ id: `dlq-${id}`, body: body("web", [JSON.stringify(enriched(id))]) }],
+			{ ...env, DB: faultyD1(env.DB, D1_DOWN) },
+		);
+		expect(result.ackAll).toBe(false);
+		expect(result.retryBatch.retry).toBe(true);
+		expect(await parkedFor(id)).toEqual([]);
+	});
+});
+
+describe("the DELIVERIES dead-letter queue", () => {
+	it("parks a delivery a destination gave up on, with its answer and the ids erasure needs", {
+		timeout: 15_000,
+	}, async () => {
+		const key = tenant();
+		const id = `hook-${key}`;
+		await useConfig(
+			testConfig([
+				{
+					id,
+					type: "webhook",
+					retry: { maxAttempts: 1 },
+					settings: { url: `${vendorUrl("webhook", key)}/in` },
+				},
+			]),
+		);
+		await script("webhook", key, [
+			{ status: 400, body: { error: "bad field" } },
+		]);
+		const event = trackEvent({ userId: `u-${key}` });
+		expect((await postBatch([event])).status).toBe(200);
+		await waitFor(async () => (await logOf(id))[0]?.status === "failed");
+		// The real Worker consumes conduit-deliveries-dlq, as deployed.
+		const [row] = await waitFor(async () => {
+			const rows = await parkedFor(String(event.messageId));
+			return rows.length > 0 && rows;
+		}, 10_000);
+		expect(row).toMatchObject({
+			kind: "delivery",
+			destination_id: id,
+			reason: "delivery_dead",
+			user_id: `u-${key}`,
+			anonymous_id: "anon_0123456789",
+			profile_id: expect.stringMatching(/^prof_/),
+			error: expect.stringMatching(
+				/^failed after 1 attempt\(s\) \(last answer HTTP 400\): /,
+			),
+		});
+		const letter = JSON.parse(row?.payload ?? "{}") as DeadLetter;
+		expect(letter).toMatchObject({
+			lastStatus: 400,
+			responseBody: expect.stringContaining("bad field"),
+			event: { messageId: event.messageId },
+		});
+	});
+
+	it("drops the letters of a person erased since, and deletion letters (they carry erased identifiers)", async () => {
+		const erased = uniqueId("erased");
+		await erase(erased);
+		const letter = (event: ReturnType<typeof enriched>): DeadLetter => ({
+			destinationId: "hooks",
+			destinationType: "webhook",
+			sourceId: "web",
+			messageId: event.messageId,
+			status: "dead",
+			attempts: 8,
+			lastStatus: 503,
+			error: "HTTP 503",
+			event,
+			at: new Date().toISOString(),
+		});
+		const mine = enriched(uniqueId(), {
+			userId: erased,
+			receivedAt: new Date(Date.now() - 60_000).toISOString(),
+		});
+		const theirs = enriched(uniqueId(), { userId: uniqueId("other") });
+		const deletion: DeadLetter = {
+			destinationId: "hooks",
+			destinationType: "webhook",
+			sourceId: "",
+			messageId: "deletion:1",
+			status: "dead",
+			attempts: 8,
+			error: "HTTP 503",
+			deletion: {
+				id: 1,
+				profileId: "prof_x",
+				identities: [{ type: "user_id", value: erased }],
+				requestedAt: new Date().toISOString(),
+			},
+			at: new Date().toISOString(),
+		};
+		const result = await deliverBatch(
+			"conduit-deliveries-dlq",
+			[
+				{ id: "l-mine", body: letter(mine) },
+				{ id: "l-theirs", body: letter(theirs) },
+				{ id: "l-deletion", body: deletion },
+			],
+			env,
+		);
+		expect(result.ackAll).toBe(true);
+		expect(await parkedFor(mine.messageId)).toEqual([]);
+		expect(await parkedFor("deletion:1")).toEqual([]);
+		expect(await parkedFor(theirs.messageId)).toEqual([
+			expect.objectContaining({
+				kind: "delivery",
+				destination_id: "hooks",
+				error: "dead after 8 attempt(s) (last answer HTTP 503): HTTP 503",
+			}),
+		]);
+	});
+});
