@@ -61,10 +61,13 @@ export function faultyD1(
 /** The error D1 documents for a lost connection (a transient, systemic failure). */
 export const D1_DOWN = () => new Error("D1_ERROR: Network connection lost.");
 
-/** A queue producer that refuses sends on demand and otherwise passes them to the real one. */
+/**
+ * A queue producer that refuses sends on demand (`fault` sees the call's arguments) and
+ * otherwise passes them to the real one.
+ */
 export function faultyQueue<T>(
 	real: Queue<T>,
-	fault: () => Error | undefined,
+	fault: (args: unknown[]) => Error | undefined,
 ): Queue<T> {
 	return new Proxy(real, {
 		get(target, prop) {
@@ -72,7 +75,7 @@ export function faultyQueue<T>(
 			if (typeof value !== "function") return value;
 			if (prop !== "send" && prop !== "sendBatch") return value.bind(target);
 			return async (...args: unknown[]) => {
-				const error = fault();
+				const error = fault(args);
 				if (error) throw error;
 				return (value as (...a: unknown[]) => unknown).apply(target, args);
 			};
