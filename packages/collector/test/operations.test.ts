@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import pkg from "../package.json";
 import { app } from "../src/app";
+import { park } from "../src/db/parked";
 import { drainSpool, spoolMessages } from "../src/db/spool";
 import worker from "../src/index";
 import { CRONS } from "../src/scheduled";
@@ -57,6 +58,55 @@ describe("GET /health", () => {
 	});
 });
 
+describe("GET /health: parked rows", () => {
+	it("counts the rows waiting for an operator per kind, and stays green with them", async () => {
+		await useConfig();
+		const read = async () => {
+			const response = await exports.default.fetch(
+				"http://collector.test/health",
+			);
+			return {
+				status: response.status,
+				body: (await response.json()) as {
+					status: string;
+					parked: { event: number; delivery: number };
+				},
+			};
+		};
+		const before = await read();
+		await park(
+			env.DB,
+			[
+				{
+					kind: "event",
+					sourceId: "web",
+					messageId: uniqueId(),
+					reason: "storage_refused",
+					error: "malformed JSON",
+					payload: "{}",
+				},
+				{
+					kind: "delivery",
+					sourceId: "web",
+					messageId: uniqueId(),
+					destinationId: "hooks",
+					reason: "delivery_dead",
+					error: "HTTP 400",
+					payload: "{}",
+				},
+			],
+			new Date(),
+		);
+		const after = await read();
+		expect(after.status).toBe(200);
+		expect(after.body.status).toBe("ok");
+		expect(after.body.parked).toEqual({
+			event: before.body.parked.event + 1,
+			delivery: before.body.parked.delivery + 1,
+		});
+	});
+});
+
 describe("retention", () => {
 	it("deletes events received before the retention period and keeps the rest", async () => {
 		const old = uniqueId();
@@ -89,7 +139,7 @@ describe("retention", () => {
 });
 
 describe("spool drain", () => {
-	it("moves spooled messages oldest first and stops at the first refusal, keeping the rest", async () => {
+	it("moves spooled messages oldest first and keeps a refused row that nothing after it proves unsendable", async () => {
 		await env.DB.prepare("DELETE FROM ingest_spool").run();
 		await spoolMessages(env.DB, ["first", "second", "third"], new Date());
 		const sent: string[] = [];
