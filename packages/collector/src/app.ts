@@ -12,6 +12,7 @@ import { corsHeaders, corsPreflight, sourceCors } from "./middleware/cors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
 import { writeKeyAuth } from "./middleware/write-key-auth";
+import { parkedRoutes } from "./parked/routes";
 import type { RequestCfFacts, RequestFacts } from "./pipeline/enrich";
 import { eventsOfBatch, ingest } from "./pipeline/ingest";
 import { type AppEnv, EVENT_TYPES, type EventType } from "./types";
@@ -58,6 +59,7 @@ app.notFound((c) =>
 
 app.get("/health", health);
 app.route("/v1/profiles", profileRoutes);
+app.route("/admin/parked", parkedRoutes);
 app.options("/v1/*", corsPreflight());
 
 const batchChain = [

@@ -1,0 +1,281 @@
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { type ParkInput, park } from "../src/db/parked";
+import {
+	logOf,
+	postBatch,
+	received,
+	script,
+	tenant,
+	testConfig,
+	trackEvent,
+	vendorUrl,
+	waitFor,
+	webhookEvents,
+} from "./delivery-helpers";
+import { enriched } from "./faults";
+import { uniqueId, useConfig, waitForStored } from "./helpers";
+
+const TOKEN = "test-admin-token-0123456789abcdefghij";
+
+function api(
+	path: string,
+	init: RequestInit = {},
+	token: string | null = TOKEN,
+) {
+	return exports.default.fetch(`http://collector.test/admin/parked${path}`, {
+		...init,
+		headers: {
+			"content-type": "application/json",
+			...(token && { authorization: `Bearer ${token}` }),
+		},
+	});
+}
+
+async function json<T = Record<string, unknown>>(response: Response) {
+	return { status: response.status, body: (await response.json()) as T };
+}
+
+const replay = (request: unknown) =>
+	api("/replay", { method: "POST", body: JSON.stringify(request) });
+
+/** Parks event rows and returns their ids, in order. */
+async function parkEvents(
+	payloads: readonly string[],
+	reason: ParkInput["reason"] = "dead_lettered",
+	sourceId = "web",
+): Promise<number[]> {
+	const messageIds = payloads.map(() => uniqueId("parked"));
+	await park(
+		env.DB,
+		payloads.map((payload, i) => ({
+			kind: "event",
+			sourceId,
+			messageId: messageIds[i],
+			reason,
+			error: "gave up after 11 attempts",
+			payload,
+		})),
+		new Date(),
+	);
+	const { results } = await env.DB.prepare(
+		"SELECT id FROM parked WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+	)
+		.bind(JSON.stringify(messageIds))
+		.all<{ id: number }>();
+	return results.map((r) => r.id);
+}
+
+interface Row {
+	id: number;
+	reason: string;
+	error: string;
+	replayedAt: string | null;
+	payload?: string;
+	payloadBytes?: number;
+}
+
+beforeEach(() => useConfig());
+
+describe("/admin/parked", () => {
+	it("is guarded by the admin token and validates its input", async () => {
+		expect((await api("", {}, null)).status).toBe(401);
+		expect((await api("", {}, "wrong")).status).toBe(401);
+		const bad = await json<{ message: string }>(
+			await api("?kind=nope&limit=0"),
+		);
+		expect(bad.status).toBe(400);
+		expect(bad.body.message).toContain("kind: must be event or delivery");
+		expect(bad.body.message).toContain("limit: must be at least 1");
+		expect((await api("/abc")).status).toBe(400);
+		expect((await api("/999999999")).status).toBe(404);
+		const badReplay = await replay({ ids: [] });
+		expect(badReplay.status).toBe(400);
+		expect((await replay({ kind: "event", limit: 5000 })).status).toBe(400);
+	});
+
+	it("lists waiting rows page by page without payloads, and shows one with its payload", async () => {
+		const payloads = ["a", "b", "c"].map((p) =>
+			JSON.stringify(enriched(uniqueId(), { properties: { p } })),
+		);
+		const ids = await parkEvents(payloads, "storage_refused");
+		const after = (ids[0] ?? 1) - 1;
+		const first = await json<{ rows: Row[]; next?: number }>(
+			await api(`?kind=event&reason=storage_refused&after=${after}&limit=2`),
+		);
+		expect(first.body.rows.map((r) => r.id)).toEqual(ids.slice(0, 2));
+		expect(first.body.rows[0]).not.toHaveProperty("payload");
+		expect(first.body.rows[0]?.payloadBytes).toBe(payloads[0]?.length);
+		expect(first.body.next).toBe(ids[1]);
+		const second = await json<{ rows: Row[]; next?: number }>(
+			await api(`?kind=event&reason=storage_refused&after=${first.body.next}`),
+		);
+		expect(second.body.rows.map((r) => r.id)).toEqual([ids[2]]);
+		expect(second.body.next).toBeUndefined();
+
+		const shown = await json<{ row: Row }>(await api(`/${ids[1]}`));
+		expect(shown.body.row).toMatchObject({
+			id: ids[1],
+			reason: "storage_refused",
+			payload: payloads[1],
+			replayedAt: null,
+		});
+	});
+
+	it("replays an event row through validation onto EVENTS; it is stored once however often it is replayed", {
+		timeout: 15_000,
+	}, async () => {
+		const event = enriched(uniqueId());
+		const [id] = await parkEvents([JSON.stringify(event)]);
+		const first = await json(await replay({ ids: [id] }));
+		expect(first.body).toEqual({
+			success: true,
+			replayed: 1,
+			refused: [],
+			missing: [],
+		});
+		const row = await waitFor(() =>
+			env.DB.prepare(
+				"SELECT profile_id, payload FROM events WHERE message_id = ?1 AND processed_at IS NOT NULL",
+			)
+				.bind(event.messageId)
+				.first<{ profile_id: string; payload: string }>(),
+		);
+		expect(row.profile_id).toMatch(/^prof_/);
+		expect(JSON.parse(row.payload)).toEqual(event);
+		const shown = await json<{ row: Row }>(await api(`/${id}`));
+		expect(shown.body.row.replayedAt).not.toBeNull();
+
+		// Again, with a new event beside it: one message carries both, so once the new one is
+		// stored the consumer has seen the copy too.
+		const beside = enriched(uniqueId());
+		const [besideId] = await parkEvents([JSON.stringify(beside)]);
+		expect(
+			(await json(await replay({ ids: [id, besideId, 999_999_999] }))).body,
+		).toMatchObject({ replayed: 2, missing: [999_999_999] });
+		await waitForStored([beside.messageId]);
+		const copies = await env.DB.prepare(
+			"SELECT attempts FROM events WHERE message_id = ?1",
+		)
+			.bind(event.messageId)
+			.all<{ attempts: number }>();
+		expect(copies.results).toEqual([{ attempts: 1 }]);
+	});
+
+	it("keeps a row that fails validation again parked, with the new reason and error", async () => {
+		const [invalid, notJson] = await parkEvents([
+			JSON.stringify(enriched(uniqueId(), { timestamp: "not a date" })),
+			"{oops",
+		]);
+		const result = await json<{
+			replayed: number;
+			refused: { id: number; error: string }[];
+		}>(await replay({ ids: [invalid, notJson] }));
+		expect(result.body.replayed).toBe(0);
+		expect(result.body.refused).toEqual([
+			{
+				id: invalid,
+				error: expect.stringContaining(
+					"timestamp: must be an ISO-8601 timestamp",
+				),
+			},
+			{ id: notJson, error: expect.stringContaining("not JSON") },
+		]);
+		const shown = await json<{ row: Row }>(await api(`/${invalid}`));
+		expect(shown.body.row).toMatchObject({
+			reason: "replay_refused",
+			error: expect.stringContaining("timestamp"),
+			replayedAt: null,
+		});
+	});
+
+	it("replays every waiting row of a kind and reason, page by page", async () => {
+		const events = [0, 1, 2].map(() => enriched(uniqueId()));
+		await parkEvents(
+			events.map((e) => JSON.stringify(e)),
+			"spool_unsendable",
+		);
+		const first = await json<{ replayed: number; next?: number }>(
+			await replay({ kind: "event", reason: "spool_unsendable", limit: 2 }),
+		);
+		expect(first.body.replayed).toBe(2);
+		const second = await json<{ replayed: number; next?: number }>(
+			await replay({
+				kind: "event",
+				reason: "spool_unsendable",
+				after: first.body.next,
+				limit: 2,
+			}),
+		);
+		expect(second.body).toMatchObject({ replayed: 1 });
+		expect(second.body.next).toBeUndefined();
+		expect(await waitForStored(events.map((e) => e.messageId))).toHaveLength(3);
+	});
+
+	it("replays a dead delivery to its destination, which then gets it", {
+		timeout: 20_000,
+	}, async () => {
+		const key = tenant();
+		const id = `hook-${key}`;
+		await useConfig(
+			testConfig([
+				{
+					id,
+					type: "webhook",
+					retry: { maxAttempts: 1 },
+					settings: { url: `${vendorUrl("webhook", key)}/in` },
+				},
+			]),
+		);
+		await script("webhook", key, [{ status: 400 }]);
+		const event = trackEvent();
+		await postBatch([event]);
+		const parked = await waitFor(async () => {
+			const row = await env.DB.prepare(
+				"SELECT id FROM parked WHERE message_id = ?1 AND kind = 'delivery'",
+			)
+				.bind(event.messageId)
+				.first<{ id: number }>();
+			return row?.id;
+		}, 10_000);
+		expect((await json(await replay({ ids: [parked] }))).body).toMatchObject({
+			replayed: 1,
+		});
+		await waitFor(async () => (await logOf(id))[0]?.status === "delivered");
+		const requests = await received("webhook", key);
+		expect(requests.map((r) => r.status)).toEqual([400, 200]);
+		expect(webhookEvents(requests.slice(1)).map((e) => e.messageId)).toEqual([
+			event.messageId,
+		]);
+	});
+
+	it("keeps a delivery row whose destination left the config parked", async () => {
+		await park(
+			env.DB,
+			[
+				{
+					kind: "delivery",
+					sourceId: "web",
+					messageId: uniqueId(),
+					destinationId: "gone",
+					reason: "delivery_dead",
+					error: "HTTP 500",
+					payload: JSON.stringify({
+						destinationId: "gone",
+						event: enriched(uniqueId()),
+					}),
+				},
+			],
+			new Date(),
+		);
+		const row = await env.DB.prepare(
+			"SELECT id FROM parked WHERE destination_id = 'gone'",
+		).first<{ id: number }>();
+		const result = await json<{ refused: { error: string }[] }>(
+			await replay({ ids: [row?.id] }),
+		);
+		expect(result.body.refused).toEqual([
+			{ id: row?.id, error: "destination 'gone' is not in the config" },
+		]);
+	});
+});
