@@ -26,7 +26,8 @@ export type VendorHandler = (request: VendorRequest) => VendorAnswer;
 /**
  * A local stand-in for a vendor API. Requests go to `/t/<tenant>/<vendor path>`: the tenant
  * prefix keeps the tests of different files apart. Per tenant it records every request and
- * answers valid ones with a queued response (`POST /t/<tenant>/__script`) or the handler's own.
+ * answers valid ones with a queued response (`POST /t/<tenant>/__script`, optionally after a
+ * delay) or the handler's own.
  * `GET /t/<tenant>/__requests` returns what was recorded.
  *
  * @example
@@ -104,6 +105,8 @@ export async function startMockServer(
 			receivedAt: Date.now(),
 		});
 		recorded.set(tenant, list);
+		if (scripted?.delayMs)
+			await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
 		send(final.status, final.body, final.headers);
 	});
 	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

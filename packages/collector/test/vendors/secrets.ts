@@ -54,6 +54,8 @@ export interface ScriptedResponse {
 	status: number;
 	body?: unknown;
 	headers?: Record<string, string>;
+	/** Milliseconds to wait before answering: a slow vendor, or one the sender times out on. */
+	delayMs?: number;
 }
 
 declare module "vitest" {
