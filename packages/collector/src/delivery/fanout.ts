@@ -21,10 +21,10 @@ export interface FanOutResult {
  * destination that takes it (routing/route.ts), records a `pending` delivery-log row per
  * (destination, event), and enqueues one DELIVERIES message per destination and chunk.
  *
- * Failure rule: must pass, as a whole. If the log or the queue cannot be written, this throws
- * and the EVENTS batch is retried; the stored events come back (unfinished rows are returned
- * again by storeEvents), rows already logged stay as they are and the messages are sent again —
- * the DELIVERIES consumer skips events a destination already has. Isolation between
+ * Failure rule: must pass. If the log or the queue cannot be written, this throws; the EVENTS
+ * consumer then runs it again on halves of the batch to find an event it fails on alone
+ * (consumer/isolate.ts), or retries the batch. Either way rows already logged stay as they are
+ * and messages are sent again — the DELIVERIES consumer skips events a destination already has. Isolation between
  * destinations starts at the DELIVERIES queue, where each message is one destination's.
  *
  * @example
