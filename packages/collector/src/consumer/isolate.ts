@@ -40,7 +40,12 @@ export function isSystemic(error: unknown): boolean {
 	return SYSTEMIC.some((pattern) => pattern.test(text));
 }
 
-/** A stage failed in a way no single item explains: retry the whole batch. */
+/**
+ * A stage failed in a way no single item explains: retry the whole batch.
+ *
+ * @example
+ * catch (error) { if (error instanceof SystemicFailure) batch.retryAll(); }
+ */
 export class SystemicFailure extends Error {
 	constructor(
 		readonly stage: string,

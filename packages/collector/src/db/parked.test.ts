@@ -6,7 +6,9 @@ import {
 	listParked,
 	markReplayed,
 	park,
+	parkedByIds,
 	purgeParkedStatement,
+	reparkRows,
 } from "./parked";
 
 const NOW = new Date("2026-11-01T08:00:00.000Z");
@@ -110,5 +112,80 @@ describe("parked rows", () => {
 			"SELECT message_id FROM parked WHERE message_id LIKE 'purge-%'",
 		).all<{ message_id: string }>();
 		expect(left.results.map((r) => r.message_id)).toEqual(["purge-3"]);
+	});
+
+	it("parks an event once while a row waits for it, and again once that row was replayed", async () => {
+		const row = {
+			kind: "event" as const,
+			sourceId: "web",
+			messageId: "twice-1",
+			reason: "dead_lettered" as const,
+			error: "gave up",
+			payload: "{}",
+		};
+		await park(env.DB, [row, row], NOW);
+		await park(env.DB, [{ ...row, reason: "storage_refused" }], NOW);
+		const waiting = await listParked(env.DB, { after: 0, limit: 1000 });
+		const mine = waiting.filter((r) => r.messageId === "twice-1");
+		expect(mine.map((r) => r.reason)).toEqual(["dead_lettered"]);
+		await markReplayed(env.DB, [mine[0]?.id ?? 0], NOW);
+		await park(env.DB, [row], NOW);
+		const again = await listParked(env.DB, {
+			reason: "dead_lettered",
+			after: mine[0]?.id ?? 0,
+			limit: 1000,
+		});
+		expect(again.filter((r) => r.messageId === "twice-1")).toHaveLength(1);
+		// A malformed message has no messageId: each one is kept.
+		const malformed = {
+			...row,
+			messageId: undefined,
+			reason: "malformed" as const,
+		};
+		await park(env.DB, [malformed, malformed], NOW);
+		const rows = await listParked(env.DB, {
+			reason: "malformed",
+			after: 0,
+			limit: 1000,
+		});
+		expect(rows.filter((r) => r.messageId === null)).toHaveLength(2);
+	});
+
+	it("reads rows by id and gives refused replays a new reason, waiting again", async () => {
+		await park(
+			env.DB,
+			["by-id-1", "by-id-2"].map((messageId) => ({
+				kind: "event" as const,
+				sourceId: "web",
+				messageId,
+				reason: "storage_refused" as const,
+				error: "malformed JSON",
+				payload: "{}",
+			})),
+			NOW,
+		);
+		const page = await listParked(env.DB, { after: 0, limit: 1000 });
+		const ids = page
+			.filter((r) => r.messageId?.startsWith("by-id-"))
+			.map((r) => r.id);
+		await markReplayed(env.DB, ids, NOW);
+		expect(
+			(await parkedByIds(env.DB, [...ids, 999_999])).map((r) => r.id),
+		).toEqual(ids);
+		await reparkRows(env.DB, [
+			{
+				id: ids[0] ?? 0,
+				reason: "replay_refused",
+				error: "properties: too deep",
+			},
+		]);
+		expect(await getParked(env.DB, ids[0] ?? 0)).toMatchObject({
+			reason: "replay_refused",
+			error: "properties: too deep",
+			replayedAt: null,
+		});
+		expect((await getParked(env.DB, ids[1] ?? 0))?.replayedAt).toBe(
+			NOW.toISOString(),
+		);
 	});
 });
