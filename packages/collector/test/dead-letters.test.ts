@@ -152,6 +152,12 @@ describe("the EVENTS dead-letter queue", () => {
 		// Received before the erasure: these events are the erased person's.
 		const mine = enriched(uniqueId(), { userId: erased });
 		const theirs = enriched(uniqueId(), { userId: kept });
+		// Stored before the erasure, never finished (so without a profile for erasure to find).
+		await env.DB.prepare(
+			"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload) VALUES ('web', ?1, 'q-unfinished', 'track', ?2, ?2, ?3)",
+		)
+			.bind(mine.messageId, mine.timestamp, JSON.stringify(mine))
+			.run();
 		await erase(erased);
 		const result = await deliverBatch(
 			"conduit-events-dlq",
@@ -165,6 +171,11 @@ describe("the EVENTS dead-letter queue", () => {
 		);
 		expect(result.ackAll).toBe(true);
 		expect(await parkedFor(mine.messageId)).toEqual([]);
+		expect(
+			await env.DB.prepare("SELECT id FROM events WHERE message_id = ?1")
+				.bind(mine.messageId)
+				.first(),
+		).toBeNull();
 		expect(await parkedFor(theirs.messageId)).toHaveLength(1);
 	});
 

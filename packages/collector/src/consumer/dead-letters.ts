@@ -4,7 +4,7 @@ import {
 	failuresOf,
 	forgetFailuresStatement,
 } from "../db/event-failures";
-import { releaseStatement } from "../db/events";
+import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
 import { type ParkInput, parkStatements } from "../db/parked";
 import { backoffSeconds } from "../delivery/backoff";
 import { erasedEvents } from "../parked/erased";
@@ -20,7 +20,8 @@ const RETRY = { baseDelaySeconds: 10, maxDelaySeconds: 300 };
  * max_retries (an event that failed on its own every time, or an outage longer than the
  * retries). Each event is parked (`dead_lettered`) with the last error the consumer recorded
  * for its message (db/event-failures.ts), and its unfinished row is released so a replay can
- * finish it; an event whose person was erased since is dropped instead (parked/erased.ts).
+ * finish it; an event whose person was erased since is dropped instead (parked/erased.ts),
+ * with its unfinished row.
  * Must pass as a whole: one D1 batch parks everything, and if D1 is unavailable every message
  * is retried with backoff. Parking is idempotent, so a redelivered dead letter parks nothing
  * twice.
@@ -104,6 +105,16 @@ export async function consumeEventDeadLetters(
 					sourceId,
 					messageId: event.messageId,
 				})),
+			),
+			// An erased person's unfinished rows may hold no profile id yet, which erasure needs.
+			forgetUnfinishedStatement(
+				env.DB,
+				events
+					.filter((_, i) => erased[i])
+					.map(({ sourceId, event }) => ({
+						sourceId,
+						messageId: event.messageId,
+					})),
 			),
 			forgetFailuresStatement(env.DB, hashes),
 		]);

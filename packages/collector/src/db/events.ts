@@ -164,6 +164,25 @@ WHERE processed_at IS NULL
 		.bind(JSON.stringify(events.map((e) => [e.sourceId, e.messageId])));
 }
 
+/**
+ * The statement that deletes the unfinished rows of events (dead letters of a person erased
+ * since: erasure deletes rows by profile, and an unfinished row may have none yet).
+ *
+ * @example
+ * await env.DB.batch([forgetUnfinishedStatement(env.DB, [{ sourceId: "web", messageId: "m1" }])]);
+ */
+export function forgetUnfinishedStatement(
+	db: D1Database,
+	events: readonly { sourceId: string; messageId: string }[],
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`DELETE FROM events WHERE processed_at IS NULL
+  AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
+		)
+		.bind(JSON.stringify(events.map((e) => [e.sourceId, e.messageId])));
+}
+
 /** Rows deleted per statement, so one cleanup never holds the database for long. */
 const DELETE_CHUNK = 5000;
 /** Upper bound of statements per run; what is left is deleted by the next run. */

@@ -165,6 +165,8 @@ export async function replayParked(
 
 /** An event row as the JSON line ingest would have queued, or why it cannot be. */
 function eventOf(row: ParkedRow): { json: string } | { error: string } {
+	if (row.sourceId === "")
+		return { error: "the parked row names no source (a malformed message)" };
 	let parsed: unknown;
 	try {
 		parsed = JSON.parse(row.payload);
