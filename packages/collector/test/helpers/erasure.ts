@@ -108,7 +108,8 @@ export async function person(label: string, tracks = 4): Promise<Person> {
 		timestamp: new Date().toISOString(),
 	};
 	await consume([message(toQueued(phonePage))]);
-	const absorbedId = (await ownerOf("anonymous_id", ids.phoneAnonymousId)) ?? "";
+	const absorbedId =
+		(await ownerOf("anonymous_id", ids.phoneAnonymousId)) ?? "";
 	await consume([
 		message(
 			toQueued({
