@@ -23,6 +23,9 @@ ALTER TABLE profile_deletions ADD COLUMN forwarding_started_at TEXT;
 ALTER TABLE profile_deletions ADD COLUMN forwarding TEXT;
 ALTER TABLE profile_deletions ADD COLUMN identities_hashed_at TEXT;
 ALTER TABLE profile_deletions ADD COLUMN completed_at TEXT;
+-- The crons look only at deletions still under way, so a long history costs them nothing.
+CREATE INDEX profile_deletions_unforwarded ON profile_deletions (id) WHERE forwarding_started_at IS NULL;
+CREATE INDEX profile_deletions_unfinished ON profile_deletions (id) WHERE completed_at IS NULL;
 
 -- Erasure: "every log row of these profiles" (profile_key is the resolved profile id, or the
 -- userId/anonymousId of an event without one), and "the forwarding rows of this deletion".

@@ -121,13 +121,15 @@ export async function hashForwardedDeletions(
 	await db
 		.prepare(
 			`UPDATE profile_deletions SET forwarding = ${OUTCOMES}
-WHERE forwarding IS NULL AND forwarding_started_at IS NOT NULL AND NOT EXISTS (${NOT_FINAL})`,
+WHERE completed_at IS NULL AND forwarding IS NULL AND forwarding_started_at IS NOT NULL
+  AND NOT EXISTS (${NOT_FINAL})`,
 		)
 		.run();
 	const { results } = await db
 		.prepare(
 			`SELECT id, identities FROM profile_deletions
-WHERE identities_hashed_at IS NULL AND forwarding IS NOT NULL AND NOT EXISTS (${MAY_SEND})
+WHERE completed_at IS NULL AND identities_hashed_at IS NULL AND forwarding IS NOT NULL
+  AND NOT EXISTS (${MAY_SEND})
 ORDER BY id LIMIT ?1`,
 		)
 		.bind(HASH_PER_RUN)
