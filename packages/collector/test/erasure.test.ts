@@ -12,10 +12,12 @@ import { forwardDeletions } from "../src/delivery/deletions";
 import type { DeliveryMessage } from "../src/delivery/messages";
 import { r2 } from "../src/destinations/r2";
 import type { DeliveryItem } from "../src/destinations/types";
+import { countingD1 } from "../src/identity/d1-counter";
 import { finishErasures } from "../src/identity/finish-erasures";
 import { suppressionKey } from "../src/identity/suppression";
 import { profileKeyOf } from "../src/routing/route";
 import {
+	item,
 	logOf,
 	received,
 	script,
@@ -23,6 +25,7 @@ import {
 	tenant,
 	vendorUrl,
 	waitFor,
+	webhookEvents,
 } from "./delivery-helpers";
 import {
 	api,
@@ -215,6 +218,32 @@ describe("erasure: deliveries", () => {
 		expect(result.acks).toEqual(["msg-0"]);
 		expect(await received("webhook", key)).toEqual([]);
 		expect(await logOf(destinationId)).toEqual([]);
+	});
+
+	it("costs a delivery group at most one more D1 query, and none for events without a profile", async () => {
+		const key = tenant();
+		await useErasureConfig([webhook(key)]);
+		const destinationId = `hook-${key}`;
+		const calls = async (items: DeliveryItem[]) => {
+			const d1 = countingD1(env.DB);
+			const result = await consumeDeliveryMessages(
+				[eventsMessage(destinationId, items)],
+				1,
+				{ ...env, DB: d1.db },
+			);
+			expect(result.acks).toEqual(["msg-0"]);
+			return d1.calls;
+		};
+		const batch = (profileId?: string) =>
+			Array.from({ length: 100 }, () => {
+				const one = item();
+				if (profileId) one.event.context.profileId = profileId;
+				return one;
+			});
+		const withoutProfiles = await calls(batch());
+		const withProfiles = await calls(batch(`p-${key}`));
+		expect(withProfiles - withoutProfiles).toBe(1);
+		expect(webhookEvents(await received("webhook", key))).toHaveLength(200);
 	});
 });
 

@@ -189,6 +189,7 @@ export interface ConsumeResult {
 export async function consumeDeliveryMessages(
 	messages: DeliveryMessage[],
 	attempts = 1,
+	withEnv: Env = env,
 ): Promise<ConsumeResult> {
 	const result: ConsumeResult = { acks: [], retries: [] };
 	const batch = {
@@ -209,7 +210,7 @@ export async function consumeDeliveryMessages(
 			throw new Error("the consumer settles each message on its own");
 		},
 	} as unknown as MessageBatch<DeliveryMessage>;
-	await consumeDeliveries(batch, env);
+	await consumeDeliveries(batch, withEnv);
 	return result;
 }
 
