@@ -14,8 +14,9 @@ CREATE INDEX erased_profiles_erased_as ON erased_profiles (erased_as);
 
 -- Progress of a deletion. removed: JSON counts of what its transaction removed, per store.
 -- forwarding_started_at: the cron created its delivery-log rows (kind 'deletion'), one per
--- destination that deletes. forwarding: JSON { destinationId: final status } kept when the
--- identifiers are hashed (the log rows themselves expire with the retention period).
+-- destination that deletes. forwarding: JSON { destinationId: status } of those rows once all
+-- are final, brought up to date when the identifiers are hashed (the rows expire with the
+-- retention period; the record keeps their outcome).
 -- identities_hashed_at: `identities` holds [{ type, hash }] from then on (hash as in
 -- identity_suppressions). completed_at: every store is done.
 ALTER TABLE profile_deletions ADD COLUMN removed TEXT;
@@ -23,6 +24,10 @@ ALTER TABLE profile_deletions ADD COLUMN forwarding_started_at TEXT;
 ALTER TABLE profile_deletions ADD COLUMN forwarding TEXT;
 ALTER TABLE profile_deletions ADD COLUMN identities_hashed_at TEXT;
 ALTER TABLE profile_deletions ADD COLUMN completed_at TEXT;
+-- Deletions already forwarded before this migration are not forwarded again.
+UPDATE profile_deletions SET forwarding_started_at = requested_at
+WHERE EXISTS (SELECT 1 FROM deliveries AS d
+              WHERE d.kind = 'deletion' AND d.message_id = 'deletion:' || profile_deletions.id);
 -- The crons look only at deletions still under way, so a long history costs them nothing.
 CREATE INDEX profile_deletions_unforwarded ON profile_deletions (id) WHERE forwarding_started_at IS NULL;
 CREATE INDEX profile_deletions_unfinished ON profile_deletions (id) WHERE completed_at IS NULL;
