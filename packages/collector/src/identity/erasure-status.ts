@@ -152,6 +152,8 @@ export async function erasureStatus(
 			cancelled: removed?.cancelledDeliveries ?? null,
 			remaining: inFlight,
 		},
+		// Purged in the deletion's transaction; parked rows are read only through db/parked.ts,
+		// which has no per-person count to check again here.
 		parked: { complete: true, removed: removed?.parked ?? null },
 		archive: {
 			complete: archivePending === 0,
