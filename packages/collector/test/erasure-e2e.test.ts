@@ -233,12 +233,14 @@ describe("erasure end to end", () => {
 		// The crons: hourly forwards the deletion; minutely (past the archive's grace period)
 		// rewrites the archive and hashes the record.
 		await cron(CRONS.retention, Date.now());
-		await waitFor(async () =>
-			(await logOf(hook)).some(
-				(r) =>
-					r.message_id === `deletion:${deleted.deletionId}` &&
-					r.status === "delivered",
-			),
+		await waitFor(
+			async () =>
+				(await logOf(hook)).some(
+					(r) =>
+						r.message_id === `deletion:${deleted.deletionId}` &&
+						r.status === "delivered",
+				),
+			10_000,
 		);
 		await cron(CRONS.drainSpool, Date.now() + REWRITE_GRACE_MS + 60_000);
 

@@ -41,6 +41,14 @@ import {
 	useErasureConfig,
 } from "./helpers/erasure";
 
+/**
+ * Each test makes two people through the real EVENTS consumer, and some wait for the real
+ * DELIVERIES queue (1 s batch windows): seconds each, more on a busy machine.
+ */
+const TEST_MS = 15_000;
+/** How long a test waits for the DELIVERIES consumer to settle a row. */
+const QUEUE_WAIT_MS = 10_000;
+
 /** Minutes after a deletion when the archive rewrite may run (its grace period has passed). */
 const afterGrace = () => new Date(Date.now() + REWRITE_GRACE_MS + 60_000);
 
@@ -120,7 +128,7 @@ function inOneHour(items: DeliveryItem[]): DeliveryItem[] {
 	}));
 }
 
-describe("erasure: deliveries", () => {
+describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 	it("drops a batch that was waiting for a retry instead of sending it after the deletion", async () => {
 		const [ann, bob] = await annAndBob();
 		const key = tenant();
@@ -247,7 +255,7 @@ describe("erasure: deliveries", () => {
 	});
 });
 
-describe("erasure: parked rows", () => {
+describe("erasure: parked rows", { timeout: TEST_MS }, () => {
 	it("purges the person's parked events and deliveries in the deletion's transaction", async () => {
 		const [ann, bob] = await annAndBob();
 		const payload = (p: Person) => JSON.stringify(p.items[0]?.event);
@@ -303,7 +311,7 @@ describe("erasure: parked rows", () => {
 	});
 });
 
-describe("erasure: R2 archive", () => {
+describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 	it("indexes what each object holds, and rewrites the objects after the grace period, idempotently", async () => {
 		const [ann, bob] = await annAndBob();
 		const prefix = `e${tenant()}/`;
@@ -412,7 +420,7 @@ describe("erasure: R2 archive", () => {
 	});
 });
 
-describe("erasure: the deletion record", () => {
+describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 	it("keeps the identifiers in clear until forwarding is final, then only their hashes", async () => {
 		const [ann] = await annAndBob();
 		const key = tenant();
@@ -436,6 +444,7 @@ describe("erasure: the deletion record", () => {
 		await forwardDeletions(env, new Date());
 		await waitFor(
 			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			QUEUE_WAIT_MS,
 		);
 		const [forwarded] = await received("webhook", key);
 		expect(JSON.stringify(forwarded?.body)).toContain(ann.ids.userId);
@@ -487,6 +496,7 @@ describe("erasure: the deletion record", () => {
 		await forwardDeletions(env, new Date());
 		await waitFor(
 			async () => (await logOf(`hook-${key}`))[0]?.status === "failed",
+			QUEUE_WAIT_MS,
 		);
 		expect((await finishErasures(env, new Date())).hashed).toBe(0);
 		expect((await statusOf(deleted.deletionId)).stores).toMatchObject({
@@ -508,6 +518,7 @@ describe("erasure: the deletion record", () => {
 		expect(await replayed.json()).toMatchObject({ replayed: 1 });
 		await waitFor(
 			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			QUEUE_WAIT_MS,
 		);
 		const requests = await received("webhook", key);
 		expect(requests.map((r) => r.status)).toEqual([422, 200]);
@@ -529,6 +540,7 @@ describe("erasure: the deletion record", () => {
 		await forwardDeletions(env, new Date());
 		await waitFor(
 			async () => (await logOf(`hook-${key}`))[0]?.status === "failed",
+			QUEUE_WAIT_MS,
 		);
 		expect((await finishErasures(env, new Date())).hashed).toBe(0);
 		// The log's retention deletes the finished row; no replay can find it any more.
@@ -551,7 +563,7 @@ describe("erasure: the deletion record", () => {
 	});
 });
 
-describe("GET /v1/profiles/deletions/:id", () => {
+describe("GET /v1/profiles/deletions/:id", { timeout: TEST_MS }, () => {
 	it("answers 400 for an id that is not a deletion id, 404 for an unknown one, 401 without the token", async () => {
 		expect((await api("/v1/profiles/deletions/abc")).status).toBe(400);
 		expect((await api("/v1/profiles/deletions/0")).status).toBe(400);
