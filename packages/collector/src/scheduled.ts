@@ -1,16 +1,21 @@
+import { pruneArchiveIndex } from "./archive/archive-index";
 import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { drainSpool } from "./db/spool";
 import { forwardDeletions } from "./delivery/deletions";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
+import { type FinishRun, finishErasures } from "./identity/finish-erasures";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
-	/** Every minute: move messages spooled in D1 (while the queue refused them) to the queue. */
+	/**
+	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
+	 * finish erasures (archive rewrites, hashing deletion records).
+	 */
 	drainSpool: "* * * * *",
 	/**
-	 * Hourly: delete stored events, finished delivery-log rows, old identity refusals and
-	 * expired suppressions; forward new profile deletions to destinations.
+	 * Hourly: delete stored events, finished delivery-log rows, archive index rows, old identity
+	 * refusals and expired suppressions; forward new profile deletions to destinations.
 	 */
 	retention: "17 * * * *",
 } as const;
@@ -28,8 +33,20 @@ export async function runScheduled(
 	env: Env,
 ): Promise<void> {
 	if (controller.cron === CRONS.drainSpool) {
-		const moved = await drainSpool(env.DB, env.EVENTS);
-		if (moved > 0) console.log(JSON.stringify({ msg: "spool drained", moved }));
+		const now = new Date(controller.scheduledTime);
+		// Independent best-effort jobs: one failing does not stop the other.
+		const [drained, erasures] = await Promise.allSettled([
+			drainSpool(env.DB, env.EVENTS),
+			finishErasures(env, now),
+		]);
+		if (drained.status === "fulfilled" && drained.value > 0)
+			console.log(
+				JSON.stringify({ msg: "spool drained", moved: drained.value }),
+			);
+		// Logged when there was something to do: this runs every minute.
+		if (erasures.status === "rejected" || busy(erasures.value))
+			report([["erasures finished", erasures]]);
+		if (drained.status === "rejected") throw drained.reason;
 		return;
 	}
 	const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
@@ -42,14 +59,29 @@ export async function runScheduled(
 			days,
 			deleted: await deleteEventsBefore(env.DB, before),
 			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
+			archiveIndexRows: await pruneArchiveIndex(env.DB, before),
 			identity: await deleteIdentityRecordsBefore(env.DB, before, now),
 		}))(),
 		forwardDeletions(env, now),
 	]);
-	for (const [job, result] of [
+	report([
 		["retention cleanup", cleaned],
 		["deletions forwarded", forwarded],
-	] as const) {
+	]);
+}
+
+function busy(run: FinishRun): boolean {
+	return (
+		Object.keys(run.archive.objects).length > 0 ||
+		run.hashed + run.lateDeliveryRows + run.completed > 0
+	);
+}
+
+/** Logs each job's outcome as one JSON line. */
+function report(
+	jobs: readonly (readonly [string, PromiseSettledResult<object>])[],
+): void {
+	for (const [job, result] of jobs) {
 		if (result.status === "fulfilled")
 			console.log(JSON.stringify({ msg: job, ...result.value }));
 		else

@@ -220,10 +220,12 @@ describe("DELETE /v1/profiles/:id", () => {
 
 		const res = await api(`/v1/profiles/${phone}`, { method: "DELETE" });
 		expect(res.status).toBe(200);
-		const { deleted } = (await res.json()) as {
+		const { deleted, erasure } = (await res.json()) as {
 			deleted: Record<string, unknown>;
+			erasure: Record<string, unknown>;
 		};
 		expect(deleted).toEqual({
+			deletionId: expect.any(Number),
 			profileId: home,
 			mergedProfileIds: [phone],
 			identities: [
@@ -233,6 +235,34 @@ describe("DELETE /v1/profiles/:id", () => {
 				{ type: "user_id", value: "u1" },
 			],
 			events: 5,
+			removed: {
+				profiles: 2,
+				identities: 4,
+				traits: 3,
+				events: 5,
+				deliveries: 0,
+				cancelledDeliveries: 0,
+				parked: 0,
+				archiveObjects: 0,
+			},
+		});
+		// Done at once: every D1 store. Left for the crons: forwarding, then hashing the record.
+		expect(erasure).toMatchObject({
+			deletionId: deleted.deletionId,
+			profileId: home,
+			mergedProfileIds: [phone],
+			complete: false,
+			completedAt: null,
+			stores: {
+				profile: { complete: true, remaining: 0 },
+				events: { complete: true, removed: 5, remaining: 0 },
+				deliveryLog: { complete: true, remaining: 0 },
+				pendingDeliveries: { complete: true, cancelled: 0 },
+				parked: { complete: true, removed: 0 },
+				archive: { complete: true, pending: 0 },
+				destinations: { complete: false, started: false },
+				identifiers: { complete: false, hashedAt: null },
+			},
 		});
 
 		expect((await getProfile(`/v1/profiles/${home}`)).status).toBe(404);

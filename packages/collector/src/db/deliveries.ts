@@ -272,3 +272,99 @@ export async function deleteDeliveriesBefore(
 		.run();
 	return meta.changes;
 }
+
+/**
+ * The statements that cancel and delete a person's event deliveries, for the erasure's D1 batch:
+ * the first counts those still in flight (`{ n }`: pending or retrying, so cancelled), the second
+ * deletes every row whose profile_key is one of `profileKeys` (their profile ids, and the userIds
+ * and anonymousIds rows of events without a profile are keyed by). Deletion rows are kept.
+ *
+ * @example
+ * await db.batch([...profileDeliveriesStatements(db, ["prof_1", "u1", "anon-1"]), ...]);
+ */
+export function profileDeliveriesStatements(
+	db: D1Database,
+	profileKeys: readonly string[],
+): [D1PreparedStatement, D1PreparedStatement] {
+	const keys = JSON.stringify(profileKeys);
+	const where =
+		"kind = 'event' AND profile_key IN (SELECT value FROM json_each(?1))";
+	return [
+		db
+			.prepare(
+				`SELECT COUNT(*) AS n FROM deliveries WHERE ${where} AND status IN ('pending', 'retrying')`,
+			)
+			.bind(keys),
+		db.prepare(`DELETE FROM deliveries WHERE ${where}`).bind(keys),
+	];
+}
+
+/**
+ * The statement that counts a person's event rows left in the log (`{ n, in_flight }`), for an
+ * erasure status batch.
+ *
+ * @example
+ * const [left] = await db.batch([profileDeliveriesLeftStatement(db, ["prof_1"])]);
+ */
+export function profileDeliveriesLeftStatement(
+	db: D1Database,
+	profileKeys: readonly string[],
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`SELECT COUNT(*) AS n, coalesce(SUM(status IN ('pending', 'retrying')), 0) AS in_flight
+FROM deliveries WHERE kind = 'event' AND profile_key IN (SELECT value FROM json_each(?1))`,
+		)
+		.bind(JSON.stringify(profileKeys));
+}
+
+/** One destination's forwarding of a profile deletion, as the log has it. */
+export interface DeletionDeliveryRow {
+	destination_id: string;
+	status: DeliveryStatus;
+	attempts: number;
+	last_status: number | null;
+	last_error: string | null;
+	updated_at: string;
+}
+
+/**
+ * The statement that reads the log rows forwarding one profile deletion, by destination, for an
+ * erasure status batch (rows are {@link DeletionDeliveryRow}).
+ *
+ * @example
+ * const [rows] = await db.batch([deletionDeliveriesStatement(db, 7)]);
+ */
+export function deletionDeliveriesStatement(
+	db: D1Database,
+	deletionId: number,
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`SELECT destination_id, status, attempts, last_status, last_error, updated_at FROM deliveries
+WHERE kind = 'deletion' AND message_id = ?1 ORDER BY destination_id`,
+		)
+		.bind(`deletion:${deletionId}`);
+}
+
+/**
+ * Deletes some events' rows at one destination (events of an erased person that a DELIVERIES
+ * message still carried).
+ *
+ * @example
+ * await deleteDeliveries(env.DB, "hooks", [["web", "m1"]]);
+ */
+export async function deleteDeliveries(
+	db: D1Database,
+	destinationId: string,
+	keys: readonly EventKey[],
+): Promise<void> {
+	if (keys.length === 0) return;
+	await db
+		.prepare(
+			`DELETE FROM deliveries WHERE destination_id = ?1
+  AND (source_id, message_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))`,
+		)
+		.bind(destinationId, JSON.stringify(keys))
+		.run();
+}

@@ -3,6 +3,7 @@ import { MissingSecretError, resolveSecret } from "../config/secret";
 import {
 	type DeliveryStatus,
 	type DeliveryUpdate,
+	deleteDeliveries,
 	deliveryStates,
 	FINAL_STATUSES,
 	heldBack,
@@ -13,6 +14,7 @@ import {
 import { disableDestination } from "../db/destination-state";
 import { destinationType } from "../destinations/registry";
 import type { DeliveryItem, SendContext, Verdict } from "../destinations/types";
+import { erasedAmong } from "../identity/erased";
 import { profileKeyOf } from "../routing/route";
 import { chunk } from "./chunk";
 import { type DeadLetter, deadLetter } from "./dead-letter";
@@ -34,7 +36,9 @@ export type Decision =
 	/** Already final in the log (a redelivered message): nothing was done. */
 	| { status: "skipped" }
 	/** Waits for an earlier event of the same profile. */
-	| { status: "held"; delaySeconds: number };
+	| { status: "held"; delaySeconds: number }
+	/** Its person was erased after it was queued: dropped unsent, its log row deleted. */
+	| { status: "erased" };
 
 /** One event of the group, with its log state and the messages that carry it. */
 interface Work {
@@ -43,10 +47,13 @@ interface Work {
 	status: DeliveryStatus;
 	attempts: number;
 	messages: Message<DeliveryMessage>[];
+	/** The event's profile has been erased. */
+	erased?: boolean;
 }
 
 /**
- * Delivers one destination's messages from a DELIVERIES batch and records the results: skips
+ * Delivers one destination's messages from a DELIVERIES batch and records the results: drops
+ * events of a person erased since they were queued (unsent, their log rows deleted), skips
  * events the log already has as final, holds back events whose profile has an earlier event in
  * flight (destinations with per-profile ordering), maps and sends the rest in the destination's
  * batch size, settles each verdict (settle.ts), writes the log and dead-letters what failed for
@@ -67,9 +74,10 @@ export async function deliverGroup(
 	const work = await loadWork(env, destinationId, messages, new Date(started));
 	const decisions = new Map<string, Decision>();
 	const live = work.filter((w) => {
-		if (FINAL_STATUSES.has(w.status))
+		if (w.erased) decisions.set(w.key, { status: "erased" });
+		else if (FINAL_STATUSES.has(w.status))
 			decisions.set(w.key, { status: "skipped" });
-		return !FINAL_STATUSES.has(w.status);
+		return !w.erased && !FINAL_STATUSES.has(w.status);
 	});
 	const unusable = !destination
 		? "destination no longer configured"
@@ -131,13 +139,25 @@ async function loadWork(
 				});
 		}
 	const all = [...work.values()];
-	const states = await deliveryStates(
+	const [states, erased] = await Promise.all([
+		deliveryStates(
+			env.DB,
+			destinationId,
+			all.map((w) => [w.item.sourceId, w.item.event.messageId] as const),
+		),
+		erasedAmong(env.DB, all.flatMap(profileIdOf)),
+	]);
+	for (const w of all) w.erased = profileIdOf(w).some((id) => erased.has(id));
+	// Rows of erased events exist only when fan-out raced the deletion: they go too.
+	await deleteDeliveries(
 		env.DB,
 		destinationId,
-		all.map((w) => [w.item.sourceId, w.item.event.messageId] as const),
+		all
+			.filter((w) => w.erased && states.has(w.key))
+			.map((w) => [w.item.sourceId, w.item.event.messageId] as const),
 	);
 	// A message whose log row is gone (cleaned up, or queued by hand) gets one now.
-	const missing = all.filter((w) => !states.has(w.key));
+	const missing = all.filter((w) => !states.has(w.key) && !w.erased);
 	await recordRouted(
 		env.DB,
 		missing.map((w) => ({
@@ -302,7 +322,13 @@ async function record(
 	let gone: string | undefined;
 	for (const w of work) {
 		const d = decisions.get(w.key);
-		if (!d || d.status === "skipped" || d.status === "held") continue;
+		if (
+			!d ||
+			d.status === "skipped" ||
+			d.status === "held" ||
+			d.status === "erased"
+		)
+			continue;
 		const update: DeliveryUpdate = {
 			sourceId: w.item.sourceId,
 			messageId: w.item.event.messageId,
@@ -336,6 +362,14 @@ async function record(
 	await recordResults(env.DB, destinationId, updates, new Date(at));
 	await deadLetter(env, letters);
 	if (gone) await disableDestination(env.DB, destinationId, gone, new Date(at));
+}
+
+/** The profile of an event (a deletion's pseudo-event is the erasure itself: never dropped). */
+function profileIdOf(w: Work): string[] {
+	const profileId = w.item.event.context.profileId;
+	return w.item.sourceId !== "" && typeof profileId === "string"
+		? [profileId]
+		: [];
 }
 
 function eventTime(w: Work): string {

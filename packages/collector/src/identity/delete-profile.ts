@@ -1,10 +1,22 @@
+import { queueRewritesStatements } from "../archive/archive-index";
+import { profileDeliveriesStatements } from "../db/deliveries";
+import { purgeParkedStatement } from "../db/parked";
 import type { IdentityCache } from "./cache";
 import { isConflict } from "./conflict";
+import {
+	insertDeletionStatement,
+	type Removed,
+	recordRemoved,
+} from "./deletion-record";
+import { markErasedStatement } from "./erased";
 import { type Identifier, identityKey } from "./identifiers";
+import { ANONYMOUS_ID, USER_ID } from "./settings";
 import { suppressionKey } from "./suppression";
 
 /** What a deletion removed. */
 export interface Deletion {
+	/** The deletion record (profile_deletions.id): `GET /v1/profiles/deletions/:id` follows it. */
+	deletionId: number;
 	/** The deleted profile (the survivor, when the id asked for had been merged). */
 	profileId: string;
 	/** Profiles it had absorbed, deleted with it. */
@@ -13,6 +25,8 @@ export interface Deletion {
 	identities: Identifier[];
 	/** Stored events deleted. */
 	events: number;
+	/** What the transaction removed, per store. */
+	removed: Removed;
 }
 
 const READ = [
@@ -23,27 +37,32 @@ const READ = [
 
 /* ?1: JSON array of every profile id of the person (survivor and absorbed). */
 const MEMBERS = "(SELECT value FROM json_each(?1))";
-const DELETE = [
-	`DELETE FROM events WHERE profile_id IN ${MEMBERS}`,
-	`DELETE FROM identities WHERE profile_id IN ${MEMBERS}`,
-	`DELETE FROM profile_traits WHERE profile_id IN ${MEMBERS}`,
-	`DELETE FROM profile_event_counts WHERE profile_id IN ${MEMBERS}`,
-	`DELETE FROM profile_groups WHERE profile_id IN ${MEMBERS}`,
-	`DELETE FROM profile_merges WHERE survivor_id IN ${MEMBERS} OR absorbed_id IN ${MEMBERS}`,
-	`DELETE FROM identity_refusals WHERE profile_id IN ${MEMBERS} OR refused_profile_id IN ${MEMBERS}`,
-	`DELETE FROM profiles WHERE id IN ${MEMBERS}`,
-];
+const DELETE = {
+	events: `DELETE FROM events WHERE profile_id IN ${MEMBERS}`,
+	identities: `DELETE FROM identities WHERE profile_id IN ${MEMBERS}`,
+	traits: `DELETE FROM profile_traits WHERE profile_id IN ${MEMBERS}`,
+	counts: `DELETE FROM profile_event_counts WHERE profile_id IN ${MEMBERS}`,
+	groups: `DELETE FROM profile_groups WHERE profile_id IN ${MEMBERS}`,
+	merges: `DELETE FROM profile_merges WHERE survivor_id IN ${MEMBERS} OR absorbed_id IN ${MEMBERS}`,
+	refusals: `DELETE FROM identity_refusals WHERE profile_id IN ${MEMBERS} OR refused_profile_id IN ${MEMBERS}`,
+	profiles: `DELETE FROM profiles WHERE id IN ${MEMBERS}`,
+};
 
 /** Races lost in a row (a consumer changed the profile meanwhile) before giving up. */
 const MAX_ATTEMPTS = 5;
 
 /**
- * Right to erasure: deletes a profile (following a merged id to its survivor), the profiles it
- * absorbed, its identities, traits, counts, group memberships, merge history and stored events,
- * in one D1 batch. In the same transaction it suppresses its identifiers (as hashes; events
- * carrying them are then dropped for the source's `suppressionDays`) and records the deletion
- * in profile_deletions for the destinations that support deletion. The batch is guarded like a
- * resolution: if a consumer changes the profile meanwhile, it is read and deleted again.
+ * Right to erasure, the part that happens at once: in one guarded D1 batch (a transaction) it
+ * deletes a profile (following a merged id to its survivor), the profiles it absorbed, their
+ * identities, traits, counts, group memberships, merge history and stored events; cancels and
+ * deletes the person's delivery-log rows (pending and retrying ones included — a DELIVERIES
+ * message still carrying their events finds the profile in erased_profiles and drops them);
+ * purges their parked rows; moves the archive objects indexed for them to the rewrite queue;
+ * suppresses their identifiers (as hashes: events carrying them are dropped for the source's
+ * `suppressionDays`); marks the profile ids erased; and records the deletion in
+ * profile_deletions for forwarding. What takes longer — forwarding, the archive rewrite, hashing
+ * the record — is finished by the crons (delivery/deletions.ts, finish-erasures.ts).
+ * If a consumer changes the profile meanwhile, the guard fails and it is read and deleted again.
  * Undefined when there is no such profile.
  *
  * @example
@@ -82,41 +101,96 @@ async function attemptDeletion(
 		value: String(r.value),
 	}));
 	const mergedProfileIds = (memberRows?.results ?? []).map((r) => String(r.id));
-	const members = JSON.stringify([profileId, ...mergedProfileIds]);
+	const person = [profileId, ...mergedProfileIds];
+	const members = JSON.stringify(person);
 	const keys = await Promise.all(identities.map(suppressionKey));
 	const at = now.toISOString();
-
-	const results = await db.batch([
-		db
-			.prepare(
-				`INSERT INTO resolution_guard (ok)
+	const userIds = valuesOf(identities, USER_ID);
+	const anonymousIds = valuesOf(identities, ANONYMOUS_ID);
+	// Log rows are keyed by the resolved profile id, or by the userId/anonymousId of an event
+	// that had none.
+	const [cancelled, deliveries] = profileDeliveriesStatements(db, [
+		...person,
+		...userIds,
+		...anonymousIds,
+	]);
+	const [objects, archive, unindex] = queueRewritesStatements(db, person, now);
+	const steps: [string, D1PreparedStatement][] = [
+		[
+			"guard",
+			db
+				.prepare(
+					`INSERT INTO resolution_guard (ok)
 				 SELECT COUNT(*) = 1 FROM profiles WHERE id = ?1 AND version = ?2 AND merged_into IS NULL`,
-			)
-			.bind(profileId, Number(row.version)),
-		db
-			.prepare(
-				`INSERT INTO identity_suppressions (key_hash, deleted_at)
+				)
+				.bind(profileId, Number(row.version)),
+		],
+		[
+			"suppress",
+			db
+				.prepare(
+					`INSERT INTO identity_suppressions (key_hash, deleted_at)
 				 SELECT value, ?2 FROM json_each(?1) WHERE true
 				 ON CONFLICT (key_hash) DO UPDATE SET deleted_at = excluded.deleted_at`,
-			)
-			.bind(JSON.stringify(keys), at),
-		db
-			.prepare(
-				"INSERT INTO profile_deletions (profile_id, identities, requested_at) VALUES (?1, ?2, ?3)",
-			)
-			.bind(profileId, JSON.stringify(identities), at),
-		...DELETE.map((sql) => db.prepare(sql).bind(members)),
-		db.prepare("DELETE FROM resolution_guard"),
-	]);
-	await cache.forget(
-		identities.map(identityKey),
-		[profileId, ...mergedProfileIds],
-		{ kv: true },
+				)
+				.bind(JSON.stringify(keys), at),
+		],
+		["record", insertDeletionStatement(db, profileId, identities, now)],
+		["erased", markErasedStatement(db, person, profileId, now)],
+		["objects", objects],
+		["archive", archive],
+		["unindex", unindex],
+		["cancelled", cancelled],
+		["deliveries", deliveries],
+		[
+			"parked",
+			purgeParkedStatement(db, { profileIds: person, userIds, anonymousIds }),
+		],
+		...Object.entries(DELETE).map(
+			([name, sql]) =>
+				[name, db.prepare(sql).bind(members)] as [string, D1PreparedStatement],
+		),
+		["unguard", db.prepare("DELETE FROM resolution_guard")],
+	];
+	const results = await db.batch<Record<string, unknown>>(
+		steps.map(([, statement]) => statement),
 	);
+	const result = new Map(steps.map(([name], i) => [name, results[i]]));
+	const changes = (name: string) => result.get(name)?.meta.changes ?? 0;
+	const deletionId = Number(result.get("record")?.meta.last_row_id);
+	const removed: Removed = {
+		profiles: changes("profiles"),
+		identities: changes("identities"),
+		traits: changes("traits"),
+		events: changes("events"),
+		deliveries: changes("deliveries"),
+		cancelledDeliveries: Number(result.get("cancelled")?.results[0]?.n ?? 0),
+		parked: changes("parked"),
+		archiveObjects: Number(result.get("objects")?.results[0]?.n ?? 0),
+	};
+	await cache.forget(identities.map(identityKey), person, { kv: true });
+	try {
+		await recordRemoved(db, deletionId, removed);
+	} catch (error) {
+		// The erasure is committed; only the figures its status reports are missing.
+		console.error(
+			JSON.stringify({
+				msg: "deletion figures not recorded",
+				deletionId,
+				error: String(error),
+			}),
+		);
+	}
 	return {
+		deletionId,
 		profileId,
 		mergedProfileIds,
 		identities,
-		events: results[3]?.meta.changes ?? 0,
+		events: removed.events,
+		removed,
 	};
+}
+
+function valuesOf(identities: readonly Identifier[], type: string): string[] {
+	return identities.filter((i) => i.type === type).map((i) => i.value);
 }

@@ -4,6 +4,7 @@ import { adminAuth } from "../middleware/admin-auth";
 import type { AppEnv } from "../types";
 import { deleteProfile } from "./delete-profile";
 import { isolateCache } from "./deps";
+import { erasureStatus } from "./erasure-status";
 import type { Identifier } from "./identifiers";
 import { loadProfile, type ProfileRef } from "./profile-view";
 import { ANONYMOUS_ID, USER_ID } from "./settings";
@@ -17,7 +18,10 @@ const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
  *   (`requestedId` says which was asked for).
  * - `GET /v1/profiles?user_id=…` (or `anonymous_id=`, `email=`, any identifier type) — the
  *   profile holding that identifier. Trait identifiers are matched lower-cased.
- * - `DELETE /v1/profiles/:id` — right to erasure (see deleteProfile); returns what was deleted.
+ * - `DELETE /v1/profiles/:id` — right to erasure (see deleteProfile); returns what was deleted
+ *   and the erasure's status per store (`erasure`).
+ * - `GET /v1/profiles/deletions/:deletionId` — the erasure's status per store, until it is
+ *   finished and after (see erasureStatus).
  *
  * @example
  * app.route("/v1/profiles", profileRoutes);
@@ -29,6 +33,21 @@ profileRoutes.use(adminAuth());
 
 profileRoutes.get("/", async (c) => answer(c, { identifier: identifierOf(c) }));
 
+profileRoutes.get("/deletions/:deletionId", async (c) => {
+	const raw = c.req.param("deletionId");
+	const deletionId = Number(raw);
+	if (!/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(deletionId))
+		throw new ApiError(
+			400,
+			"invalid_deletion_id",
+			"A deletion id is the positive integer `deletionId` a DELETE answered with",
+		);
+	const erasure = await erasureStatus(c.env.DB, deletionId);
+	if (!erasure)
+		throw new ApiError(404, "deletion_not_found", "No such deletion");
+	return c.json({ success: true, erasure });
+});
+
 profileRoutes.get("/:id", async (c) => answer(c, { id: c.req.param("id") }));
 
 profileRoutes.delete("/:id", async (c) => {
@@ -39,7 +58,21 @@ profileRoutes.delete("/:id", async (c) => {
 		new Date(),
 	);
 	if (!deleted) throw notFound();
-	return c.json({ success: true, deleted });
+	// The erasure is committed: a failing status read must not turn it into an error the client
+	// would retry (and get 404 for). GET /v1/profiles/deletions/:id reads it again.
+	const erasure = await erasureStatus(c.env.DB, deleted.deletionId).catch(
+		(error: unknown) => {
+			console.error(
+				JSON.stringify({
+					msg: "erasure status not read",
+					deletionId: deleted.deletionId,
+					error: String(error),
+				}),
+			);
+			return null;
+		},
+	);
+	return c.json({ success: true, deleted, erasure });
 });
 
 async function answer(c: Context<AppEnv>, ref: ProfileRef) {

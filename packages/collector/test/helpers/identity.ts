@@ -129,6 +129,9 @@ const TABLES = [
 	"identity_refusals",
 	"identity_suppressions",
 	"profile_deletions",
+	"erased_profiles",
+	"archive_index",
+	"archive_rewrites",
 ];
 
 /** Empties every table, the identity KV namespace and the isolate caches. */

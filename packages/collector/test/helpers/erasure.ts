@@ -1,0 +1,273 @@
+import { env, exports } from "cloudflare:workers";
+import { gunzipText } from "../../src/archive/objects";
+import { consumeDeliveries } from "../../src/delivery/consume";
+import type { DeliveryMessage } from "../../src/delivery/messages";
+import type { DeliveryItem } from "../../src/destinations/types";
+import type { EnrichedEvent, JsonObject } from "../../src/types";
+import { tenant, WRITE_KEY } from "../delivery-helpers";
+import { useConfig } from "../helpers";
+import { consume, message, ownerOf, toQueued } from "./identity";
+
+/** The source every erasure test sends from: phone numbers identify people too. */
+export function erasureConfig(destinations: unknown[] = []) {
+	return {
+		version: 1,
+		sources: [
+			{
+				id: "web",
+				writeKey: WRITE_KEY,
+				allowedOrigins: ["https://shop.example.com"],
+				rateLimit: false,
+				identity: { traitIdentifiers: ["email", "phone"] },
+			},
+		],
+		destinations,
+	};
+}
+
+/** A person's identifiers, unique per call so that a scan finds only theirs. */
+export interface Identifiers {
+	userId: string;
+	anonymousId: string;
+	/** A second device's anonymousId, merged into the person's profile by their sign-in. */
+	phoneAnonymousId: string;
+	email: string;
+	name: string;
+	phone: string;
+}
+
+export function identifiersOf(label: string): Identifiers {
+	const key = tenant();
+	return {
+		userId: `${label}-user-${key}`,
+		anonymousId: `${label}-anon-${key}`,
+		phoneAnonymousId: `${label}-phone-anon-${key}`,
+		email: `${label}.${key}@example.com`,
+		name: `${label} Quill-${key}`,
+		phone: `+44 7700 ${key.slice(0, 6)}`,
+	};
+}
+
+/** Every identifier of a person, as a scan looks for them. */
+export function needles(ids: Identifiers): string[] {
+	return [
+		ids.userId,
+		ids.anonymousId,
+		ids.phoneAnonymousId,
+		ids.email,
+		ids.name,
+		ids.phone,
+	];
+}
+
+/** Segment events of a person: a first identify with every trait, then tracks. */
+export function eventsOf(ids: Identifiers, tracks: number): JsonObject[] {
+	const now = Date.now();
+	const at = (i: number) => new Date(now - 60_000 + i * 1000).toISOString();
+	return [
+		{
+			type: "identify",
+			messageId: `${ids.userId}-identify`,
+			anonymousId: ids.anonymousId,
+			userId: ids.userId,
+			timestamp: at(0),
+			traits: { email: ids.email, name: ids.name, phone: ids.phone },
+		},
+		...Array.from({ length: tracks }, (_, i) => ({
+			type: "track",
+			messageId: `${ids.userId}-track-${i}`,
+			userId: ids.userId,
+			event: "Order Completed",
+			timestamp: at(i + 1),
+			properties: { revenue: 10 + i, email: ids.email },
+			context: { traits: { name: ids.name, phone: ids.phone } },
+		})),
+	];
+}
+
+export interface Person {
+	ids: Identifiers;
+	profileId: string;
+	/** The profile of the second device, absorbed into profileId. */
+	absorbedId: string;
+	/** The person's events as the consumer hands them to destinations (with context.profileId). */
+	items: DeliveryItem[];
+}
+
+/**
+ * A person made through the real EVENTS consumer (with the current config): `eventsOf`, then a
+ * page from a second device (its own profile) and an identify from it, which merges it in.
+ */
+export async function person(label: string, tracks = 4): Promise<Person> {
+	const ids = identifiersOf(label);
+	await consume(eventsOf(ids, tracks).map((e) => message(toQueued(e))));
+	const phonePage: JsonObject = {
+		type: "page",
+		messageId: `${ids.userId}-phone-page`,
+		anonymousId: ids.phoneAnonymousId,
+		timestamp: new Date().toISOString(),
+	};
+	await consume([message(toQueued(phonePage))]);
+	const absorbedId =
+		(await ownerOf("anonymous_id", ids.phoneAnonymousId)) ?? "";
+	await consume([
+		message(
+			toQueued({
+				type: "identify",
+				messageId: `${ids.userId}-phone-identify`,
+				anonymousId: ids.phoneAnonymousId,
+				userId: ids.userId,
+				timestamp: new Date().toISOString(),
+			}),
+		),
+	]);
+	const profileId = (await ownerOf("user_id", ids.userId)) ?? "";
+	if (!profileId || !absorbedId || profileId === absorbedId)
+		throw new Error(`${label}: expected two merged profiles`);
+	return { ids, profileId, absorbedId, items: await storedItems(ids.userId) };
+}
+
+/** Stored events whose messageId starts with a prefix, with their resolved profile. */
+async function storedItems(prefix: string): Promise<DeliveryItem[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT source_id, payload, profile_id FROM events WHERE message_id LIKE ?1 || '%' ORDER BY timestamp, id",
+	)
+		.bind(prefix)
+		.run<{ source_id: string; payload: string; profile_id: string | null }>();
+	return results.map((row) => {
+		const event = JSON.parse(row.payload) as EnrichedEvent;
+		return {
+			sourceId: row.source_id,
+			event: {
+				...event,
+				context: { ...event.context, profileId: row.profile_id ?? undefined },
+			},
+		};
+	});
+}
+
+/** Calls the admin API of the Worker under test. */
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+	const headers = new Headers(init.headers);
+	headers.set("Authorization", `Bearer ${env.ADMIN_TOKEN}`);
+	return exports.default.fetch(
+		new Request(`https://collector.example.com${path}`, { ...init, headers }),
+	);
+}
+
+/** DELETE /v1/profiles/:id, returning the answer's body. */
+export async function deleteProfileViaApi(profileId: string) {
+	const res = await api(`/v1/profiles/${profileId}`, { method: "DELETE" });
+	if (res.status !== 200)
+		throw new Error(`DELETE answered ${res.status}: ${await res.text()}`);
+	return (await res.json()) as {
+		deleted: { deletionId: number; removed: Record<string, number> };
+		erasure: ErasureBody;
+	};
+}
+
+/** GET /v1/profiles/deletions/:id, returning the erasure status. */
+export async function statusOf(deletionId: number): Promise<ErasureBody> {
+	const res = await api(`/v1/profiles/deletions/${deletionId}`);
+	return ((await res.json()) as { erasure: ErasureBody }).erasure;
+}
+
+/** The erasure status as JSON (see src/identity/erasure-status.ts). */
+export type ErasureBody = {
+	complete: boolean;
+	completedAt: string | null;
+	stores: Record<string, Record<string, unknown> & { complete: boolean }>;
+};
+
+/** What the DELIVERIES consumer did with a batch: acks and retries, by message id. */
+export interface ConsumeResult {
+	acks: string[];
+	retries: { msgId: string; delaySeconds?: number }[];
+}
+
+/** Runs the DELIVERIES consumer on messages, as the queue would deliver them (attempt `attempts`). */
+export async function consumeDeliveryMessages(
+	messages: DeliveryMessage[],
+	attempts = 1,
+	withEnv: Env = env,
+): Promise<ConsumeResult> {
+	const result: ConsumeResult = { acks: [], retries: [] };
+	const batch = {
+		queue: "conduit-deliveries",
+		messages: messages.map((body, i) => ({
+			id: `msg-${i}`,
+			timestamp: new Date(),
+			attempts,
+			body,
+			ack: () => result.acks.push(`msg-${i}`),
+			retry: (options?: QueueRetryOptions) =>
+				result.retries.push({ msgId: `msg-${i}`, ...options }),
+		})),
+		ackAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+		retryAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+	} as unknown as MessageBatch<DeliveryMessage>;
+	await consumeDeliveries(batch, withEnv);
+	return result;
+}
+
+/** Every user table of the database, from sqlite_master: a table added later is scanned too. */
+export async function userTables(): Promise<string[]> {
+	const { results } = await env.DB.prepare(
+		`SELECT name FROM sqlite_master WHERE type = 'table'
+AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY name`,
+	).run<{ name: string }>();
+	return results.map((row) => row.name);
+}
+
+/** Where each needle occurs in D1: "table: needle" for every table row holding it (any case). */
+export async function findInD1(needlesToFind: readonly string[]) {
+	const found: string[] = [];
+	for (const table of await userTables()) {
+		const { results } = await env.DB.prepare(`SELECT * FROM "${table}"`).run();
+		const text = JSON.stringify(results).toLowerCase();
+		for (const needle of needlesToFind)
+			if (text.includes(needle.toLowerCase()))
+				found.push(`${table}: ${needle}`);
+	}
+	return found;
+}
+
+/** Every archive object, read in full (gunzipped when so encoded), by key. */
+export async function archiveObjects(): Promise<Map<string, string>> {
+	const objects = new Map<string, string>();
+	let cursor: string | undefined;
+	do {
+		const page = await env.ARCHIVE.list(cursor ? { cursor } : {});
+		for (const { key } of page.objects) {
+			const object = await env.ARCHIVE.get(key);
+			if (!object) continue;
+			objects.set(
+				key,
+				object.httpMetadata?.contentEncoding === "gzip"
+					? await gunzipText(object.body)
+					: await object.text(),
+			);
+		}
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
+	return objects;
+}
+
+/** Where each needle occurs in R2: "key: needle" for every object holding it (any case). */
+export async function findInR2(needlesToFind: readonly string[]) {
+	const found: string[] = [];
+	for (const [key, text] of await archiveObjects())
+		for (const needle of needlesToFind)
+			if (text.toLowerCase().includes(needle.toLowerCase()))
+				found.push(`${key}: ${needle}`);
+	return found;
+}
+
+/** The config with the erasure source and the given destinations, written to KV. */
+export async function useErasureConfig(destinations: unknown[] = []) {
+	await useConfig(erasureConfig(destinations));
+}
