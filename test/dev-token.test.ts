@@ -1,7 +1,7 @@
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_TOKEN } from "../packages/collector/src/middleware/admin-auth";
 import { launchChromium } from "../packages/sdk/test/chromium";
 import { replayAll } from "../scripts/replay";
 import { type LocalCollector, startCollector } from "./support/collector";
@@ -15,6 +15,12 @@ import { type LocalCollector, startCollector } from "./support/collector";
  * the proxy rewrites Host to match, and CF-Connecting-IP comes from the socket unless the
  * client sent one.
  */
+
+/** The published token, as `npm run dev` copies it into .dev.vars. */
+const DEV_ADMIN_TOKEN =
+	/^ADMIN_TOKEN=(.+)$/m.exec(
+		readFileSync(new URL("../.dev.vars.example", import.meta.url), "utf8"),
+	)?.[1] ?? "";
 
 let collector: LocalCollector;
 let browser: Browser;
@@ -117,11 +123,12 @@ describe("the development admin token under wrangler dev", () => {
 	});
 
 	it("refuses a browser page, whatever its origin, and a client that says it is elsewhere", async () => {
-		for (const page of [
+		const pages: Record<string, string>[] = [
 			{ Origin: `http://evil.example:${collector.url.port}` },
 			{ Origin: "http://localhost:8788", "Sec-Fetch-Site": "same-site" },
 			{},
-		])
+		];
+		for (const page of pages)
 			expect(await send(PROFILE_PATH, { ...bearer, ...page })).toEqual({
 				status: 403,
 				error: "local_tool_required",

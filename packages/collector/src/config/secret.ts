@@ -83,6 +83,10 @@ export class MissingSecretError extends Error {
  * Thrown when a send asks for an env name destinations may not read (see `reservedSecret`), or
  * for a binding. A kind of MissingSecretError, so the delivery fails for good, as a config
  * problem, without retries.
+ *
+ * @example
+ * new RefusedSecretError("ADMIN_TOKEN", "the admin API's bearer token").message
+ * // "Worker env 'ADMIN_TOKEN' is the admin API's bearer token: destinations may not read it"
  */
 export class RefusedSecretError extends MissingSecretError {
 	constructor(secretName: string, why: string) {

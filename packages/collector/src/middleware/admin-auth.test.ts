@@ -125,13 +125,14 @@ describe("adminAuth", () => {
 		const request = appWith(DEV_ADMIN_TOKEN);
 		const bearer = `Bearer ${DEV_ADMIN_TOKEN}`;
 		const peer = { "CF-Connecting-IP": "127.0.0.1" };
-		for (const page of [
+		const pages: Record<string, string>[] = [
 			{},
 			{ Origin: "http://evil.example:8787" },
 			{ Origin: "http://localhost:8788", "Sec-Fetch-Site": "same-site" },
 			{ Origin: "null" },
 			{ "Sec-Conduit-Local": "true" },
-		]) {
+		];
+		for (const page of pages) {
 			const res = await request("http://localhost:8787/admin", bearer, {
 				...peer,
 				...page,

@@ -5,11 +5,16 @@ import ipaddr from "ipaddr.js";
  * to set any `Sec-` header (Fetch standard, "forbidden request-header"), so no web page can
  * send it — not even one that DNS rebinding has made same-origin with `wrangler dev`.
  */
-export const LOCAL_TOOL_HEADER = "Sec-Conduit-Local";
+const LOCAL_TOOL_HEADER = "Sec-Conduit-Local";
 
 const LOCAL_HOSTNAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-/** Why a request may not use the development token, and whether that makes it a deployment. */
+/**
+ * Why a request may not use the development token, and whether that makes it a deployment.
+ *
+ * @example
+ * { status: 403, reason: "works for local tools only: send 'Sec-Conduit-Local: 1' (web pages cannot)" }
+ */
 export interface DevTokenRefusal {
 	/** 503: the Worker looks deployed or reached from elsewhere; 403: a local request from a page. */
 	status: 403 | 503;

@@ -32,7 +32,7 @@ const RESERVED_HEADERS = new Set([
  * common stand-ins among receivers. Any other header is ordinary data that lands in logs, so a
  * secret there is refused.
  */
-export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
 	"authorization",
 	"x-api-key",
 	"api-key",
