@@ -92,7 +92,13 @@ function writeConfig(destinations: unknown[]): string {
 	};
 	writeFileSync(
 		file,
-		JSON.stringify({ version: 1, sources: [source], destinations }),
+		// The sinks listen on 127.0.0.1: a private host, which the config must opt in to.
+		JSON.stringify({
+			version: 1,
+			allowPrivateNetwork: true,
+			sources: [source],
+			destinations,
+		}),
 	);
 	return file;
 }

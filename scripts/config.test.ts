@@ -8,7 +8,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
+import { reservedSecret } from "../packages/collector/src/config/secret";
 import { ROOT } from "./wrangler";
 
 const state = mkdtempSync(join(tmpdir(), "conduit-config-"));
@@ -97,6 +99,108 @@ describe("npm run config", () => {
 		expect(diff.code).toBe(1);
 		expect(diff.out).toContain('-      "ipPolicy": "truncate"');
 		expect(diff.out).toContain('+      "ipPolicy": "none"');
+	});
+
+	it("refuses what could leak a secret, smuggle a header or reach an internal host (finding 9)", () => {
+		const file = join(state, "hostile.json");
+		const hostile = {
+			version: 1,
+			sources: [{ id: "web", writeKey: "wk_test_0123456789" }],
+			destinations: [
+				{
+					id: "leak",
+					type: "webhook",
+					settings: {
+						url: "http://169.254.169.254/latest/meta-data/",
+						headers: {
+							"X-Leak": { secret: "ADMIN_TOKEN" },
+							"X-Split\r\nInjected": "1",
+							"X-Value": "a\r\nInjected: 1",
+							Host: "internal.example",
+						},
+					},
+				},
+				{
+					id: "seg",
+					type: "segment",
+					settings: {
+						writeKey: { secret: "SEGMENT_WRITE_KEY" },
+						endpoint: "http://10.0.0.1",
+					},
+				},
+			],
+		};
+		writeFileSync(file, JSON.stringify(hostile));
+		const result = config("validate", file);
+		expect(result.code).toBe(1);
+		expect(result.out).toContain("is invalid (7 errors)");
+		for (const line of [
+			"destinations.0.settings.url: 169.254.169.254 is a link-local address",
+			"destinations.0.settings.headers.X-Leak.secret: 'ADMIN_TOKEN' is the admin API's bearer token, not a destination credential",
+			"destinations.0.settings.headers.X-Leak: a secret reference is only allowed in a credential header",
+			"destinations.0.settings.headers.X-Split\r\nInjected: a header name is an RFC 9110 token",
+			"destinations.0.settings.headers.X-Value: a header value may not contain CR, LF or NUL",
+			"destinations.0.settings.headers.Host: 'Host' is set by the runtime or the webhook itself and cannot be configured",
+			"destinations.1.settings.endpoint: 10.0.0.1 is a private address",
+		])
+			expect(result.out).toContain(line);
+
+		// The development opt-in lets the hosts through, says so, and hides nothing else.
+		writeFileSync(
+			file,
+			JSON.stringify({ ...hostile, allowPrivateNetwork: true }),
+		);
+		const opted = config("validate", file);
+		expect(opted.out).toContain("is invalid (5 errors)");
+		expect(opted.out).not.toContain("169.254.169.254");
+		writeFileSync(
+			file,
+			JSON.stringify({
+				...hostile,
+				allowPrivateNetwork: true,
+				destinations: [hostile.destinations[1]],
+			}),
+		);
+		expect(config("validate", file)).toEqual({
+			code: 0,
+			out: expect.stringContaining(
+				"It allows private, loopback and internal destination hosts (allowPrivateNetwork): for local development only.",
+			),
+		});
+	});
+
+	it("keeps the names destinations may not reference in step with wrangler.toml", () => {
+		const toml = parse(readFileSync(join(ROOT, "wrangler.toml"), "utf8")) as {
+			vars?: Record<string, unknown>;
+			secrets?: { required?: string[] };
+			[key: string]: unknown;
+		};
+		const bindings = [
+			"d1_databases",
+			"kv_namespaces",
+			"r2_buckets",
+			"ratelimits",
+			"durable_objects",
+			"services",
+		].flatMap((key) =>
+			((toml[key] as { binding?: string; name?: string }[] | undefined) ?? [])
+				.map((b) => b.binding ?? b.name)
+				.filter((name) => name !== undefined),
+		);
+		const producers =
+			(toml.queues as { producers?: { binding: string }[] } | undefined)
+				?.producers ?? [];
+		const names = [
+			...Object.keys(toml.vars ?? {}),
+			...(toml.secrets?.required ?? []),
+			...bindings,
+			...producers.map((p) => p.binding),
+		];
+		expect(names).toContain("ADMIN_TOKEN");
+		expect(names).toContain("DB");
+		expect(names.filter((name) => reservedSecret(name) === undefined)).toEqual(
+			[],
+		);
 	});
 
 	it("explains its usage", () => {

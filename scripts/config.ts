@@ -53,6 +53,10 @@ export function validate(text: string, name: string): Outcome {
 			? `Secrets it references (set each with \`npx wrangler secret put NAME\`; locally in .dev.vars): ${secrets.join(", ")}`
 			: "It references no secrets.",
 	];
+	if (config.allowPrivateNetwork)
+		lines.push(
+			"It allows private, loopback and internal destination hosts (allowPrivateNetwork): for local development only.",
+		);
 	return { code: 0, out: lines.join("\n") };
 }
 

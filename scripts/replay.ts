@@ -64,6 +64,8 @@ export async function replayAll(options: {
 			headers: {
 				authorization: `Bearer ${options.token}`,
 				"content-type": "application/json",
+				// Says "a local tool, not a web page" for the development token (admin-auth.ts).
+				"sec-conduit-local": "1",
 			},
 			body: JSON.stringify({
 				destination: options.destination,

@@ -39,6 +39,8 @@ export interface StartOptions {
 	consumer?: boolean;
 	/** The config document to load into KV instead of config/dev.json. */
 	config?: unknown;
+	/** Worker secrets, as `.dev.vars` would set them (e.g. the development ADMIN_TOKEN). */
+	secrets?: Record<string, string>;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function startCollector(
 
 function workerInput(options: StartOptions) {
 	if (options.rateLimit === undefined && options.consumer !== false) {
-		return { configPath: "wrangler.toml" };
+		return { configPath: "wrangler.toml", secrets: options.secrets };
 	}
 	const config = parse(readFileSync(`${root}wrangler.toml`, "utf8")) as Record<
 		string,
@@ -72,6 +74,7 @@ function workerInput(options: StartOptions) {
 	> & {
 		ratelimits: { simple: { limit: number } }[];
 		queues: { consumers?: unknown[] };
+		vars?: Record<string, string>;
 	};
 	if (options.rateLimit !== undefined) {
 		for (const limiter of config.ratelimits) {
@@ -79,6 +82,7 @@ function workerInput(options: StartOptions) {
 		}
 	}
 	if (options.consumer === false) delete config.queues.consumers;
+	if (options.secrets) config.vars = { ...config.vars, ...options.secrets };
 	return { config };
 }
 

@@ -68,13 +68,17 @@ export async function waitFor<T>(
 	return last;
 }
 
-/** A config with the `web` source and the given destinations. */
+/**
+ * A config with the `web` source and the given destinations. It opts in to private network
+ * hosts: the destinations point at the local vendor servers on 127.0.0.1.
+ */
 export function testConfig(
 	destinations: unknown[],
 	source: Record<string, unknown> = {},
 ) {
 	return {
 		version: 1,
+		allowPrivateNetwork: true,
 		sources: [
 			{
 				id: "web",

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isPrivateNetworkIssue } from "../destinations/settings/common";
 import { MAX_BATCH_EVENTS } from "../destinations/settings/limits";
 import { IdentitySettingsSchema } from "../identity/settings";
 import { SourceConsentSchema } from "../routing/consent";
@@ -53,6 +54,12 @@ export const SourceSchema = v.strictObject({
 export const ConfigSchema = v.pipe(
 	v.strictObject({
 		version: v.literal(1),
+		/**
+		 * Lets destination URLs name private, loopback, link-local and internal hosts (the local
+		 * vendor stand-ins of development and tests). Off in production: a config must not point the
+		 * Worker at a metadata service or the network it runs in.
+		 */
+		allowPrivateNetwork: v.optional(v.boolean(), false),
 		sources: v.array(SourceSchema),
 		destinations: v.optional(v.array(DestinationSchema), []),
 	}),
@@ -148,16 +155,22 @@ export function parseConfig(
 	input: unknown,
 ): { ok: true; config: LoadedConfig } | { ok: false; errors: string[] } {
 	const result = v.safeParse(ConfigSchema, input);
-	if (!result.success) {
+	// The private-host check lives in each URL field, which cannot see the document's opt-in;
+	// its issues are set aside here when the document opts in. They never make the output
+	// untyped, so the rest of the document is still checked in full.
+	const issues = (result.issues ?? []).filter(
+		(issue) => !(allowsPrivateNetwork(input) && isPrivateNetworkIssue(issue)),
+	);
+	if (issues.length > 0 || !result.typed) {
 		return {
 			ok: false,
-			errors: result.issues.map((issue) => {
+			errors: issues.map((issue) => {
 				const path = v.getDotPath(issue);
 				return path ? `${path}: ${describe(issue)}` : describe(issue);
 			}),
 		};
 	}
-	const config = result.output;
+	const config = result.output as Config;
 	const sourcesByWriteKey = new Map<string, Source>();
 	const origins = new Set<string>();
 	const sourcesById = new Map(config.sources.map((s) => [s.id, s]));
@@ -177,6 +190,14 @@ export function parseConfig(
 			destinationsById,
 		},
 	};
+}
+
+function allowsPrivateNetwork(input: unknown): boolean {
+	return (
+		typeof input === "object" &&
+		input !== null &&
+		(input as { allowPrivateNetwork?: unknown }).allowPrivateNetwork === true
+	);
 }
 
 /** Object-level issues speak of keys; say it plainly. */

@@ -1,6 +1,7 @@
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { EnrichedEvent } from "../types";
-import { applyMapping, sha256Hex } from "./mapping";
+import { applyMapping, MappingSchema, sha256Hex } from "./mapping";
 
 const event: EnrichedEvent = {
 	type: "track",
@@ -15,6 +16,48 @@ const event: EnrichedEvent = {
 };
 
 describe("applyMapping", () => {
+	it("renames an event only by the table's own keys: toString, __proto__, constructor stay (finding 9)", async () => {
+		const names = [
+			"toString",
+			"__proto__",
+			"constructor",
+			"hasOwnProperty",
+			"valueOf",
+		];
+		const mapping = v.parse(MappingSchema, {
+			events: { "Order Completed": "purchase" },
+		});
+		for (const name of names) {
+			const mapped = await applyMapping({ ...event, event: name }, mapping);
+			expect(mapped.event, name).toBe(name);
+		}
+	});
+
+	it("renames prototype-named events and keys when the document names them", async () => {
+		// As the config arrives from KV: JSON.parse makes "__proto__" an ordinary key.
+		const mapping = v.parse(
+			MappingSchema,
+			JSON.parse(
+				'{"events": {"__proto__": "proto_event", "constructor": "ctor", "toString": "to_string"}, "properties": {"coupon": "__proto__"}}',
+			),
+		);
+		for (const [name, renamed] of [
+			["__proto__", "proto_event"],
+			["constructor", "ctor"],
+			["toString", "to_string"],
+		])
+			expect(
+				(await applyMapping({ ...event, event: name }, mapping)).event,
+			).toBe(renamed);
+		const mapped = await applyMapping(event, mapping);
+		// An own key, not the copy's prototype.
+		expect(Object.hasOwn(mapped.properties ?? {}, "__proto__")).toBe(true);
+		expect(Object.getPrototypeOf(mapped.properties)).toBe(Object.prototype);
+		expect(JSON.stringify(mapped.properties)).toBe(
+			'{"revenue":12,"__proto__":"X"}',
+		);
+	});
+
 	it("renames events and properties", async () => {
 		const mapped = await applyMapping(event, {
 			events: { "Order Completed": "purchase" },

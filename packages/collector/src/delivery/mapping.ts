@@ -1,10 +1,39 @@
 import * as v from "valibot";
-import { updateAt, valueAt } from "../routing/path";
+import { ownValue, updateAt, valueAt } from "../routing/path";
 import type { EnrichedEvent, JsonObject } from "../types";
 
 /**
+ * A rename table, `{ "stored name": "name the destination receives" }`, kept with every key the
+ * document holds: valibot's record would drop `__proto__`, `constructor` and `prototype`
+ * without a word, yet an event may be called that. Object.fromEntries defines own properties,
+ * so such a key is an ordinary entry, found only by `ownValue`.
+ */
+const RenameSchema = v.pipe(
+	v.custom<Record<string, unknown>>(
+		(input) =>
+			typeof input === "object" && input !== null && !Array.isArray(input),
+		"must be an object of names",
+	),
+	v.rawCheck(({ dataset, addIssue }) => {
+		const table = dataset.value as Record<string, unknown>;
+		for (const [key, value] of Object.entries(table))
+			if (typeof value !== "string" || value === "")
+				addIssue({
+					message: "must be a non-empty string",
+					path: [{ type: "object", origin: "value", input: table, key, value }],
+				});
+	}),
+	v.transform(
+		(table) =>
+			Object.fromEntries(Object.entries(table)) as Record<string, string>,
+	),
+);
+
+/**
  * How a destination's copy of an event differs from the stored one. Applied in this order:
- * rename events, rename properties and traits, hash, drop.
+ * rename events, rename properties and traits, hash, drop. Names are looked up as the table's
+ * own keys only, so an event called `toString` or `hasOwnProperty` keeps its name unless the
+ * table names it.
  *
  * @example
  * { "events": { "Order Completed": "purchase" }, "properties": { "revenue": "value" },
@@ -12,11 +41,9 @@ import type { EnrichedEvent, JsonObject } from "../types";
  */
 export const MappingSchema = v.strictObject({
 	/** Track event names: stored name → name the destination receives. */
-	events: v.optional(v.record(v.string(), v.pipe(v.string(), v.minLength(1)))),
+	events: v.optional(RenameSchema),
 	/** Keys of `properties` and `traits`: stored key → key the destination receives. */
-	properties: v.optional(
-		v.record(v.string(), v.pipe(v.string(), v.minLength(1))),
-	),
+	properties: v.optional(RenameSchema),
 	/** Dot paths whose string values are replaced by their SHA-256 (hex, after trim and lower-case). */
 	hash: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
 	/** Dot paths removed before sending (PII the destination must not get). */
@@ -38,10 +65,10 @@ export async function applyMapping(
 	if (!mapping) return event;
 	let mapped: EnrichedEvent = { ...event };
 	const renamed =
-		mapped.type === "track" && mapped.event
-			? mapping.events?.[mapped.event]
+		mapped.type === "track" && mapped.event && mapping.events
+			? ownValue(mapping.events, mapped.event)
 			: undefined;
-	if (renamed) mapped.event = renamed;
+	if (renamed !== undefined) mapped.event = renamed;
 	if (mapping.properties) {
 		for (const key of ["properties", "traits"] as const) {
 			const bag = mapped[key];
@@ -59,14 +86,17 @@ export async function applyMapping(
 	return mapped;
 }
 
+/** Object.fromEntries defines own properties, so no key can reach a prototype setter. */
 function renameKeys(
 	bag: JsonObject,
 	names: Record<string, string>,
 ): JsonObject {
-	const out: JsonObject = {};
-	for (const [key, value] of Object.entries(bag))
-		out[Object.hasOwn(names, key) ? (names[key] as string) : key] = value;
-	return out;
+	return Object.fromEntries(
+		Object.entries(bag).map(([key, value]) => [
+			ownValue(names, key) ?? key,
+			value,
+		]),
+	);
 }
 
 const encoder = new TextEncoder();

@@ -19,6 +19,22 @@ const track = (
 });
 
 describe("toGa4Event", () => {
+	it("looks names up as own keys: an event or property called toString or constructor is itself", () => {
+		expect(toGa4Event(track("toString", { valueOf: 1 }), now)).toEqual({
+			name: "to_string",
+			params: { valueOf: 1 },
+		});
+		expect(
+			toGa4Event(
+				track("Order Completed", { constructor: "x", toString: 2, revenue: 5 }),
+				now,
+			),
+		).toEqual({
+			name: "purchase",
+			params: { constructor: "x", toString: 2, value: 5 },
+		});
+	});
+
 	it("maps Order Completed to purchase with items", () => {
 		const products = [
 			{

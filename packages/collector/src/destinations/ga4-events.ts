@@ -1,3 +1,4 @@
+import { ownValue } from "../routing/path";
 import type { EnrichedEvent, JsonObject } from "../types";
 
 /*
@@ -165,7 +166,7 @@ function translate(event: EnrichedEvent): Ga4Event | { dropped: string } {
 		}
 		case "track": {
 			const name = event.event ?? "";
-			const recommended = RECOMMENDED[name];
+			const recommended = ownValue(RECOMMENDED, name);
 			return recommended
 				? { name: recommended, params: ecommerceParams(properties) }
 				: { name: snakeCase(name), params: scalarParams(properties) };
@@ -187,7 +188,7 @@ function ecommerceParams(properties: JsonObject): JsonObject {
 	for (const [key, value] of Object.entries(properties)) {
 		if (key === "products" || (hasProduct && PRODUCT_KEYS.has(key))) continue;
 		if (!isScalar(value)) continue;
-		params[PARAMS[key] ?? key] = value;
+		params[ownValue(PARAMS, key) ?? key] = value;
 	}
 	// GA4 reads `value` as the monetary value: Segment's revenue or total, or the product's price.
 	if (params.value === undefined) {
@@ -206,7 +207,7 @@ function ecommerceParams(properties: JsonObject): JsonObject {
 function toItem(product: JsonObject): JsonObject {
 	const item: JsonObject = {};
 	for (const [key, value] of Object.entries(product)) {
-		const field = ITEM_FIELDS[key];
+		const field = ownValue(ITEM_FIELDS, key);
 		// product_id wins over sku for item_id.
 		if (!field || !isScalar(value) || (key === "sku" && item.item_id)) continue;
 		item[field] = value;
@@ -233,7 +234,7 @@ function paramsProblem(params: JsonObject): string | undefined {
 		}
 		const problem = nameProblem(name, "parameter name");
 		if (problem) return problem;
-		const limit = LONG_PARAMS[name] ?? GA4_LIMITS.paramValueLength;
+		const limit = ownValue(LONG_PARAMS, name) ?? GA4_LIMITS.paramValueLength;
 		if (typeof value === "string" && value.length > limit)
 			return `parameter '${name}' is ${value.length} characters; GA4 takes at most ${limit}`;
 	}

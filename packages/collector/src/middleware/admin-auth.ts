@@ -1,18 +1,20 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppEnv } from "../types";
+import { devTokenRefusal } from "./local-tool";
 
-/** The token in .dev.vars.example, for `npm run dev`: refused on every host but localhost. */
+/** The token in .dev.vars.example, for `npm run dev`: accepted only from local tools (local-tool.ts). */
 export const DEV_ADMIN_TOKEN = "conduit-dev-admin-token-local-only";
 /** Shorter tokens are guessable; the Worker refuses to run the admin API with one. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
-const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * Guards the admin API with `Authorization: Bearer <ADMIN_TOKEN>` (the Worker secret). A
  * missing or wrong token → 401. The Worker itself refuses (503) when the secret is unset,
- * shorter than 32 characters, or the documented development token on a non-local host, so a
- * deployment can never run with a known token. Tokens are compared as SHA-256 digests with
+ * shorter than 32 characters, or the documented development token anywhere but a connection
+ * from this machine, so a deployment can never run with a known token; and it refuses (403) the
+ * development token to a request that does not prove it comes from a local tool rather than a
+ * web page (see `devTokenRefusal`). Tokens are compared as SHA-256 digests with
  * `crypto.subtle.timingSafeEqual`, so the comparison takes the same time however much matches.
  *
  * @example
@@ -26,12 +28,17 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
 			throw unavailable(
 				`The admin API needs an ADMIN_TOKEN secret of at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
 			);
-		if (
-			expected === DEV_ADMIN_TOKEN &&
-			!LOCAL_HOSTS.has(new URL(c.req.url).hostname)
-		)
+		const refusal =
+			expected === DEV_ADMIN_TOKEN ? devTokenRefusal(c.req.raw) : undefined;
+		if (refusal?.status === 503)
 			throw unavailable(
-				"The development ADMIN_TOKEN only works on localhost; set a secret with `wrangler secret put ADMIN_TOKEN`",
+				`The development ADMIN_TOKEN ${refusal.reason}; set a secret with \`wrangler secret put ADMIN_TOKEN\``,
+			);
+		if (refusal)
+			throw new ApiError(
+				403,
+				"local_tool_required",
+				`The development ADMIN_TOKEN ${refusal.reason}`,
 			);
 		const match = /^Bearer\s+(\S+)\s*$/i.exec(
 			c.req.header("authorization") ?? "",

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { EnrichedEvent } from "../types";
+import { ownValue } from "./path";
 
 const CategorySchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 
@@ -40,9 +41,11 @@ export function deniedCategory(
 	const gpc = event.context.gpc === true;
 	return required.find((category) => {
 		if (gpc && consent.gpcDenies.includes(category)) return true;
-		const stated = preferences[category];
+		const stated = ownValue(preferences, category);
 		const granted =
-			typeof stated === "boolean" ? stated : consent.defaults[category];
+			typeof stated === "boolean"
+				? stated
+				: ownValue(consent.defaults, category);
 		return granted !== true;
 	});
 }

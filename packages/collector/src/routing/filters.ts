@@ -20,12 +20,23 @@ const OPERATORS = [
 	"missing",
 ] as const;
 
+/** What a condition compares with: `eq` compares by identity, so objects could never match. */
+const ScalarSchema = v.union(
+	[v.string(), v.number(), v.boolean(), v.null()],
+	"must be a string, number, boolean or null",
+);
+
 /** One property condition: `{ "path": "properties.revenue", "op": "gt", "value": 0 }`. */
 const ConditionSchema = v.pipe(
 	v.strictObject({
 		path: v.pipe(v.string(), v.minLength(1)),
 		op: v.picklist(OPERATORS),
-		value: v.optional(v.unknown()),
+		value: v.optional(
+			v.union(
+				[ScalarSchema, v.array(ScalarSchema)],
+				"must be a string, number, boolean or null, or an array of them",
+			),
+		),
 	}),
 	v.check(
 		(c) => c.op === "exists" || c.op === "missing" || c.value !== undefined,

@@ -44,3 +44,17 @@ export function updateAt<T extends JsonObject>(
 	copy[key] = updateAt(child as JsonObject, rest.join("."), change);
 	return copy as T;
 }
+
+/**
+ * `table[key]` when the table has `key` as its own property, else undefined: a lookup by a
+ * client-chosen name (an event name, a property key) never finds Object.prototype's members.
+ *
+ * @example
+ * ownValue({ "Order Completed": "purchase" }, "toString") // undefined
+ */
+export function ownValue<V>(
+	table: Readonly<Record<string, V>>,
+	key: string,
+): V | undefined {
+	return Object.hasOwn(table, key) ? table[key] : undefined;
+}

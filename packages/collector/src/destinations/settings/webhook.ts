@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { SecretRefSchema } from "../../config/secret";
 import { HttpUrlSchema } from "./common";
+import { WebhookHeadersSchema } from "./headers";
 
 /**
  * Settings of a `webhook` destination.
@@ -14,10 +15,7 @@ export const WebhookSettingsSchema = v.strictObject({
 	url: HttpUrlSchema,
 	/** Standard Webhooks `whsec_` secrets; list the new one too while rotating (each signs). */
 	secrets: v.optional(v.pipe(v.array(SecretRefSchema), v.maxLength(5)), []),
-	/** Extra request headers; a value may be a secret reference. */
-	headers: v.optional(
-		v.record(v.string(), v.union([v.string(), SecretRefSchema])),
-		{},
-	),
+	/** Extra request headers; a credential header's value may be a secret reference. */
+	headers: v.optional(WebhookHeadersSchema, {}),
 });
 export type WebhookSettings = v.InferOutput<typeof WebhookSettingsSchema>;
