@@ -2,11 +2,15 @@ import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { drainSpool } from "./db/spool";
 import { forwardDeletions } from "./delivery/deletions";
+import { sweepStuckDeliveries } from "./delivery/sweep";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
-	/** Every minute: move messages spooled in D1 (while the queue refused them) to the queue. */
+	/**
+	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
+	 * queue again delivery-log rows whose DELIVERIES message was lost (delivery/sweep.ts).
+	 */
 	drainSpool: "* * * * *",
 	/**
 	 * Hourly: delete stored events, finished delivery-log rows, old identity refusals and
@@ -28,8 +32,33 @@ export async function runScheduled(
 	env: Env,
 ): Promise<void> {
 	if (controller.cron === CRONS.drainSpool) {
-		const moved = await drainSpool(env.DB, env.EVENTS);
-		if (moved > 0) console.log(JSON.stringify({ msg: "spool drained", moved }));
+		// Independent best-effort jobs, like the hourly ones below.
+		const [drained, swept] = await Promise.allSettled([
+			drainSpool(env.DB, env.EVENTS),
+			sweepStuckDeliveries(env, new Date(controller.scheduledTime)),
+		]);
+		if (drained.status === "fulfilled" && drained.value > 0)
+			console.log(
+				JSON.stringify({ msg: "spool drained", moved: drained.value }),
+			);
+		if (
+			swept.status === "fulfilled" &&
+			Object.keys({ ...swept.value.requeued, ...swept.value.gaveUp }).length > 0
+		)
+			console.log(
+				JSON.stringify({ msg: "stuck deliveries swept", ...swept.value }),
+			);
+		for (const [job, result] of [
+			["spool drain", drained],
+			["delivery sweep", swept],
+		] as const)
+			if (result.status === "rejected")
+				console.error(
+					JSON.stringify({
+						msg: `${job} failed`,
+						error: String(result.reason),
+					}),
+				);
 		return;
 	}
 	const days = Math.max(1, Number(env.EVENT_RETENTION_DAYS) || 30);
