@@ -1,9 +1,12 @@
 /**
  * Re-sends a destination's failed or dead deliveries from the delivery log, through the
- * Worker's admin API (`POST /admin/replay`, Bearer ADMIN_TOKEN), page by page.
+ * Worker's admin API (`POST /admin/replay`, Bearer ADMIN_TOKEN), page by page. `--status
+ * pending` (or `retrying`) re-sends rows whose queue message was lost, without waiting for the
+ * sweeper.
  *
  *   npm run replay -- --destination hooks                       # local `npm run dev`
  *   npm run replay -- --destination hooks --status dead --since 2026-11-01T00:00:00Z
+ *   npm run replay -- --destination hooks --status pending,retrying
  *   ADMIN_TOKEN=… npm run replay -- --destination hooks --url https://collector.example.com
  *
  * The token comes from --token, else $ADMIN_TOKEN, else .dev.vars (local development).
@@ -13,8 +16,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./wrangler";
 
+/** What `POST /admin/replay` takes (ReplayRequestSchema in delivery/replay.ts). */
+const STATUSES = ["failed", "dead", "pending", "retrying"] as const;
+type Status = (typeof STATUSES)[number];
+
 const USAGE =
-	"usage: npm run replay -- --destination <id> [--since <iso>] [--status failed|dead] [--url <collector>] [--token <admin token>]";
+	"usage: npm run replay -- --destination <id> [--since <iso>] [--status failed|dead|pending|retrying] [--url <collector>] [--token <admin token>]";
 
 interface Page {
 	success: boolean;
@@ -52,7 +59,7 @@ export async function replayAll(options: {
 	url: string;
 	token: string;
 	destination: string;
-	status?: ("failed" | "dead")[];
+	status?: Status[];
 	since?: string;
 }): Promise<{ replayed: number; missing: number; reenabled: boolean }> {
 	const totals = { replayed: 0, missing: 0, reenabled: false };
@@ -108,8 +115,8 @@ async function main(): Promise<number> {
 	if (values.help) return say(USAGE, 0);
 	if (!values.destination) return say(USAGE, 2);
 	const statuses = values.status?.flatMap((s) => s.split(","));
-	if (statuses?.some((s) => s !== "failed" && s !== "dead"))
-		return say(`--status takes failed or dead.\n${USAGE}`, 2);
+	if (statuses?.some((s) => !(STATUSES as readonly string[]).includes(s)))
+		return say(`--status takes ${STATUSES.join(", ")}.\n${USAGE}`, 2);
 	const token = adminToken(values.token);
 	if (!token)
 		return say(
@@ -120,7 +127,7 @@ async function main(): Promise<number> {
 		url: values.url,
 		token,
 		destination: values.destination,
-		status: statuses as ("failed" | "dead")[] | undefined,
+		status: statuses as Status[] | undefined,
 		since: values.since,
 	});
 	console.log(

@@ -3,6 +3,7 @@ import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { drainSpool } from "./db/spool";
 import { forwardDeletions } from "./delivery/deletions";
+import { sweepStuckDeliveries } from "./delivery/sweep";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 import { type FinishRun, finishErasures } from "./identity/finish-erasures";
 
@@ -10,7 +11,8 @@ import { type FinishRun, finishErasures } from "./identity/finish-erasures";
 export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
-	 * finish erasures (archive rewrites, hashing deletion records).
+	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log rows
+	 * whose DELIVERIES message was lost (delivery/sweep.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
@@ -34,18 +36,24 @@ export async function runScheduled(
 ): Promise<void> {
 	if (controller.cron === CRONS.drainSpool) {
 		const now = new Date(controller.scheduledTime);
-		// Independent best-effort jobs: one failing does not stop the other.
-		const [drained, erasures] = await Promise.allSettled([
+		// Independent best-effort jobs: one failing does not stop the others.
+		const [drained, erasures, swept] = await Promise.allSettled([
 			drainSpool(env.DB, env.EVENTS),
 			finishErasures(env, now),
+			sweepStuckDeliveries(env, now),
 		]);
 		if (drained.status === "fulfilled" && drained.value > 0)
 			console.log(
 				JSON.stringify({ msg: "spool drained", moved: drained.value }),
 			);
-		// Logged when there was something to do: this runs every minute.
+		// Logged when there was something to do: these run every minute.
 		if (erasures.status === "rejected" || busy(erasures.value))
 			report([["erasures finished", erasures]]);
+		if (
+			swept.status === "rejected" ||
+			Object.keys({ ...swept.value.requeued, ...swept.value.gaveUp }).length > 0
+		)
+			report([["stuck deliveries swept", swept]]);
 		if (drained.status === "rejected") throw drained.reason;
 		return;
 	}

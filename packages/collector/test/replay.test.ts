@@ -13,6 +13,7 @@ import {
 	webhookEvents,
 } from "./delivery-helpers";
 import { useConfig } from "./helpers";
+import { lostDeliveries } from "./helpers/lost-deliveries";
 
 function replay(
 	body: unknown,
@@ -26,6 +27,22 @@ function replay(
 		},
 		body: JSON.stringify(body),
 	});
+}
+
+const segment = (id: string, key: string) => ({
+	id,
+	type: "segment",
+	settings: {
+		writeKey: { secret: "SEGMENT_WRITE_KEY" },
+		endpoint: vendorUrl("segment", key),
+	},
+});
+
+/** The events carried by Segment batch requests, in order. */
+function segmentEvents(requests: { body: unknown }[]) {
+	return requests.flatMap(
+		(r) => (r.body as { batch: Record<string, unknown>[] }).batch,
+	);
 }
 
 /** Three trips through the real queues, each with its 1 s batch window. */
@@ -78,6 +95,80 @@ describe("replay from the delivery log", () => {
 			attempts: 1,
 			last_error: null,
 		});
+	});
+
+	it("re-sends pending rows whose message was lost, when asked to", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const key = tenant();
+		const id = `seg-${key}`;
+		await useConfig(testConfig([segment(id, key)]));
+		const [lost] = await lostDeliveries(id, "prof_lost", 1);
+
+		const byDefault = await replay({ destination: id });
+		expect(await byDefault.json()).toMatchObject({ replayed: 0 });
+		const response = await replay({ destination: id, status: ["pending"] });
+		expect(await response.json()).toMatchObject({ replayed: 1, missing: 0 });
+		await waitFor(async () => (await logOf(id))[0]?.status === "delivered");
+		expect(segmentEvents(await received("segment", key))).toEqual([
+			expect.objectContaining({
+				messageId: lost?.messageId,
+				context: { profileId: "prof_lost" },
+			}),
+		]);
+	});
+
+	it("never lets a client's context.profileId reach a destination, by fan-out or replay (issue 9, finding 4)", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const key = tenant();
+		const id = `seg-${key}`;
+		await useConfig(
+			testConfig([{ ...segment(id, key), retry: { maxAttempts: 1 } }]),
+		);
+		await script("segment", key, [{ status: 400 }]);
+		const forged = { profileId: "prof_forged_by_client" };
+		const known = trackEvent({
+			userId: `user-${key}`,
+			context: { ...(trackEvent().context as object), ...forged },
+		});
+		// "guest" is never an identifier: this event gets no profile at all.
+		const unresolved = trackEvent({
+			anonymousId: "guest",
+			context: { ...(trackEvent().context as object), ...forged },
+		});
+		expect((await postBatch([known, unresolved])).status).toBe(200);
+		await waitFor(async () => {
+			const rows = await logOf(id);
+			return rows.length === 2 && rows.every((r) => r.status === "failed");
+		}, 8000);
+		const resolved = await env.DB.prepare(
+			"SELECT profile_id FROM events WHERE message_id = ?1",
+		)
+			.bind(known.messageId)
+			.first<{ profile_id: string }>();
+		expect(resolved?.profile_id).toMatch(/^prof_/);
+
+		expect((await replay({ destination: id, status: ["failed"] })).status).toBe(
+			200,
+		);
+		await waitFor(async () =>
+			(await logOf(id)).every((r) => r.status === "delivered"),
+		);
+		const requests = await received("segment", key);
+		expect(requests.map((r) => r.status)).toEqual([400, 200]);
+		for (const request of requests) {
+			const profileIds = Object.fromEntries(
+				segmentEvents([request]).map((e) => [
+					e.messageId,
+					(e.context as { profileId?: string }).profileId,
+				]),
+			);
+			expect(profileIds).toEqual({
+				[known.messageId as string]: resolved?.profile_id,
+				[unresolved.messageId as string]: undefined,
+			});
+		}
 	});
 
 	it("switches a destination disabled by a 410 back on", async () => {

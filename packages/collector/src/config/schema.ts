@@ -39,6 +39,12 @@ export const SourceSchema = v.strictObject({
 	allowedOrigins: v.optional(v.array(OriginSchema), []),
 	/** What is kept of the client's IP address: all of it, its network prefix, or nothing. */
 	ipPolicy: v.optional(v.picklist(["full", "truncate", "none"]), "truncate"),
+	/**
+	 * Whose writes win trait conflicts: a `server` source's traits are never overwritten by a
+	 * `client` source's. Default: `client` when allowedOrigins is not empty, else `server`
+	 * (identity/trust.ts).
+	 */
+	trust: v.optional(v.picklist(["client", "server"])),
 	/** Whether the RATE_LIMITER binding applies to this source. */
 	rateLimit: v.optional(v.boolean(), true),
 	enabled: v.optional(v.boolean(), true),

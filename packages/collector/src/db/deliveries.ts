@@ -166,17 +166,19 @@ WHERE deliveries.destination_id = ?1 AND deliveries.source_id = u.source_id AND 
 /**
  * For each event given, the latest retry time of an earlier event of the same profile that is
  * still on its way to this destination (pending or retrying, and not given up on: its
- * next attempt is after `staleBefore`), by keyString. Events of the batch itself never hold
- * each other back: they are sent together, in order.
+ * next attempt is after `staleBefore`, or after `sweptStaleBefore` once the sweeper has
+ * re-queued it), by keyString. Events of the batch itself never hold each other back: they are
+ * sent together, in order.
  *
  * @example
- * const held = await heldBack(env.DB, "hooks", [{ key: ["web", "m2"], profileKey: "u1", eventTime }], staleBefore);
+ * const held = await heldBack(env.DB, "hooks", [{ key: ["web", "m2"], profileKey: "u1", eventTime }], staleBefore, sweptStaleBefore);
  */
 export async function heldBack(
 	db: D1Database,
 	destinationId: string,
 	items: readonly { key: EventKey; profileKey: string; eventTime: string }[],
 	staleBefore: Date,
+	sweptStaleBefore: Date = staleBefore,
 ): Promise<Map<string, string>> {
 	const held = new Map<string, string>();
 	if (items.length === 0) return held;
@@ -187,7 +189,7 @@ FROM json_each(?2) AS j
 JOIN deliveries AS d
   ON d.destination_id = ?1 AND d.profile_key = json_extract(j.value, '$.p')
  AND d.status IN ('pending', 'retrying') AND d.event_time < json_extract(j.value, '$.t')
- AND d.next_attempt_at > ?3
+ AND d.next_attempt_at > ?3 AND (d.sweeps = 0 OR d.next_attempt_at > ?4)
  AND (d.source_id || char(31) || d.message_id) NOT IN (SELECT json_extract(value, '$.k') FROM json_each(?2))
 GROUP BY k`,
 		)
@@ -201,6 +203,7 @@ GROUP BY k`,
 				})),
 			),
 			staleBefore.toISOString(),
+			sweptStaleBefore.toISOString(),
 		)
 		.run<{ k: string; until: string }>();
 	for (const row of results) held.set(row.k, row.until);
@@ -233,6 +236,43 @@ WHERE destination_id = ?1 AND status IN ('failed', 'dead')
 }
 
 /**
+ * When the consumer will next look at held events (status unchanged): the end of their hold.
+ * The sweeper counts a row as stuck only once this is long past, so a held event is not taken
+ * for a lost one.
+ *
+ * @example
+ * await recordHeld(env.DB, "hooks", [{ sourceId: "web", messageId: "m2", nextAttemptAt }], new Date());
+ */
+export async function recordHeld(
+	db: D1Database,
+	destinationId: string,
+	rows: readonly { sourceId: string; messageId: string; nextAttemptAt: Date }[],
+	now: Date,
+): Promise<void> {
+	if (rows.length === 0) return;
+	await db
+		.prepare(
+			`UPDATE deliveries SET next_attempt_at = h.next_attempt_at, updated_at = ?2
+FROM (SELECT value ->> 0 AS source_id, value ->> 1 AS message_id, value ->> 2 AS next_attempt_at
+      FROM json_each(?3)) AS h
+WHERE deliveries.destination_id = ?1 AND deliveries.source_id = h.source_id
+  AND deliveries.message_id = h.message_id AND deliveries.status IN ('pending', 'retrying')`,
+		)
+		.bind(
+			destinationId,
+			now.toISOString(),
+			JSON.stringify(
+				rows.map((r) => [
+					r.sourceId,
+					r.messageId,
+					r.nextAttemptAt.toISOString(),
+				]),
+			),
+		)
+		.run();
+}
+
+/**
  * The statement that deletes the still-`pending` rows of events, at every destination, for an
  * EVENTS consumer that parks them after fan-out failed on them: nothing is on its way for
  * them, and a replay routes them again. A row a DELIVERIES consumer is working on is recreated
@@ -251,6 +291,175 @@ export function forgetPendingStatement(
   AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
 		)
 		.bind(JSON.stringify(keys));
+}
+
+/**
+ * A log row with what it takes to queue it again: the stored event and its resolved profile
+ * (kind event), or the deletion record (kind deletion). The joined columns are null when the
+ * event or deletion is gone.
+ */
+export interface LoggedWork {
+	id: number;
+	destination_id: string;
+	source_id: string;
+	message_id: string;
+	kind: string;
+	status: DeliveryStatus;
+	attempts: number;
+	sweeps: number;
+	last_status: number | null;
+	/** The event as stored (events.payload). */
+	payload: string | null;
+	/** events.profile_id: the profile identity resolved the event to (merges keep it current). */
+	event_profile_id: string | null;
+	deletion_id: number | null;
+	profile_id: string | null;
+	identities: string | null;
+	requested_at: string | null;
+}
+
+const LOGGED_WORK = `
+SELECT d.id, d.destination_id, d.source_id, d.message_id, d.kind, d.status, d.attempts, d.sweeps,
+       d.last_status, e.payload, e.profile_id AS event_profile_id,
+       p.id AS deletion_id, p.profile_id, p.identities, p.requested_at
+FROM deliveries AS d
+LEFT JOIN events AS e ON d.kind = 'event' AND e.source_id = d.source_id AND e.message_id = d.message_id
+LEFT JOIN profile_deletions AS p ON d.kind = 'deletion' AND d.message_id = 'deletion:' || p.id`;
+
+/**
+ * One page of a destination's rows in the given statuses, created at or after `since`, after
+ * row id `after`, in id order: what a replay re-sends.
+ *
+ * @example
+ * await loggedWork(env.DB, { destinationId: "hooks", statuses: ["dead"], since: "", after: 0, limit: 1000 })
+ */
+export async function loggedWork(
+	db: D1Database,
+	page: {
+		destinationId: string;
+		statuses: readonly DeliveryStatus[];
+		since: string;
+		after: number;
+		limit: number;
+	},
+): Promise<LoggedWork[]> {
+	const { results } = await db
+		.prepare(
+			`${LOGGED_WORK}
+WHERE d.destination_id = ?1 AND d.status IN (SELECT value FROM json_each(?2))
+  AND d.created_at >= ?3 AND d.id > ?4
+ORDER BY d.id LIMIT ?5`,
+		)
+		.bind(
+			page.destinationId,
+			JSON.stringify(page.statuses),
+			page.since,
+			page.after,
+			page.limit,
+		)
+		.run<LoggedWork>();
+	return results;
+}
+
+/**
+ * Resets rows to be sent again from scratch (a replay): `pending`, no attempts, no sweeps.
+ *
+ * @example
+ * await resetForReplay(env.DB, [12, 13], new Date());
+ */
+export async function resetForReplay(
+	db: D1Database,
+	ids: readonly number[],
+	now: Date,
+): Promise<void> {
+	if (ids.length === 0) return;
+	await db
+		.prepare(
+			`UPDATE deliveries SET status = 'pending', attempts = 0, sweeps = 0, last_error = 'replayed',
+  updated_at = ?1, next_attempt_at = ?1
+WHERE id IN (SELECT value FROM json_each(?2))`,
+		)
+		.bind(now.toISOString(), JSON.stringify(ids))
+		.run();
+}
+
+/**
+ * In-flight rows (pending or retrying) whose next look by the consumer was due before
+ * `stuckBefore`: their DELIVERIES message was lost, or it gave up. Oldest first.
+ *
+ * @example
+ * await stuckDeliveries(env.DB, new Date(Date.now() - 300_000), 1000)
+ */
+export async function stuckDeliveries(
+	db: D1Database,
+	stuckBefore: Date,
+	limit: number,
+): Promise<LoggedWork[]> {
+	const { results } = await db
+		.prepare(
+			`${LOGGED_WORK}
+WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at < ?1
+ORDER BY d.next_attempt_at LIMIT ?2`,
+		)
+		.bind(stuckBefore.toISOString(), limit)
+		.run<LoggedWork>();
+	return results;
+}
+
+/**
+ * Marks stuck rows as queued again (`pending`, next look now, one more sweep) — only those
+ * still stuck, so a row the consumer finished meanwhile is left alone — and returns their ids.
+ *
+ * @example
+ * const ids = await markSwept(env.DB, [12], stuckBefore, new Date());
+ */
+export async function markSwept(
+	db: D1Database,
+	ids: readonly number[],
+	stuckBefore: Date,
+	now: Date,
+): Promise<number[]> {
+	if (ids.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`UPDATE deliveries SET status = 'pending', sweeps = sweeps + 1, updated_at = ?1, next_attempt_at = ?1
+WHERE id IN (SELECT value FROM json_each(?2))
+  AND status IN ('pending', 'retrying') AND next_attempt_at < ?3
+RETURNING id`,
+		)
+		.bind(now.toISOString(), JSON.stringify(ids), stuckBefore.toISOString())
+		.run<{ id: number }>();
+	return results.map((r) => r.id);
+}
+
+/**
+ * Gives up on stuck rows (`dead`, with the reason), only those still stuck; returns their ids.
+ *
+ * @example
+ * const ids = await markStuckDead(env.DB, [{ id: 12, error: "…" }], stuckBefore, new Date());
+ */
+export async function markStuckDead(
+	db: D1Database,
+	rows: readonly { id: number; error: string }[],
+	stuckBefore: Date,
+	now: Date,
+): Promise<number[]> {
+	if (rows.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`UPDATE deliveries SET status = 'dead', last_error = g.error, updated_at = ?1
+FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS error FROM json_each(?2)) AS g
+WHERE deliveries.id = g.row_id
+  AND deliveries.status IN ('pending', 'retrying') AND deliveries.next_attempt_at < ?3
+RETURNING id`,
+		)
+		.bind(
+			now.toISOString(),
+			JSON.stringify(rows.map((r) => [r.id, r.error])),
+			stuckBefore.toISOString(),
+		)
+		.run<{ id: number }>();
+	return results.map((r) => r.id);
 }
 
 /**

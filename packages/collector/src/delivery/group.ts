@@ -8,6 +8,7 @@ import {
 	FINAL_STATUSES,
 	heldBack,
 	keyString,
+	recordHeld,
 	recordResults,
 	recordRouted,
 } from "../db/deliveries";
@@ -18,17 +19,15 @@ import { erasedAmong } from "../identity/erased";
 import { profileKeyOf } from "../routing/route";
 import { chunk } from "./chunk";
 import { type DeadLetter, deadLetter } from "./dead-letter";
+import {
+	holdSeconds,
+	nextLooks,
+	ORDERING_STALE_MS,
+	SWEPT_STALE_MS,
+} from "./hold";
 import { applyMapping } from "./mapping";
 import { type DeliveryMessage, itemsOf } from "./messages";
 import { type Settlement, settle } from "./settle";
-
-/**
- * Per-profile ordering waits for an earlier event only while it is still being worked on; one
- * whose next attempt is this long overdue (its message lost, say) stops holding the profile back.
- */
-const ORDERING_STALE_MS = 10 * 60 * 1000;
-/** Longest a held-back event waits before it is looked at again. */
-const MAX_HOLD_SECONDS = 3600;
 
 /** What happened to one event of the group. */
 export type Decision =
@@ -259,7 +258,7 @@ async function send(
 	}
 }
 
-/** Events held back for ordering, with how long to wait (until the earlier event's next try). */
+/** Events held back for ordering, with how long to wait (hold.ts `holdSeconds`). */
 async function holds(
 	env: Env,
 	destinationId: string,
@@ -283,12 +282,11 @@ async function holds(
 		destinationId,
 		candidates,
 		new Date(now - ORDERING_STALE_MS),
+		new Date(now - SWEPT_STALE_MS),
 	);
 	const held = new Map<string, number>();
-	for (const [key, at] of until) {
-		const seconds = Math.ceil((Date.parse(at) - now) / 1000) + 1;
-		held.set(key, Math.min(MAX_HOLD_SECONDS, Math.max(1, seconds)));
-	}
+	for (const [key, at] of until)
+		held.set(key, holdSeconds(Date.parse(at), now));
 	return held;
 }
 
@@ -308,7 +306,11 @@ async function guarded(
 	}
 }
 
-/** Writes the log, the dead letters and a 410's switch-off. */
+/**
+ * Writes the log, the dead letters and a 410's switch-off. A retrying or held event's
+ * next_attempt_at is when the consumer will see it again (its message's retry, or the end of
+ * its hold), so the sweeper never takes a waiting event for a lost one.
+ */
 async function record(
 	env: Env,
 	destinationId: string,
@@ -320,6 +322,26 @@ async function record(
 	const updates: DeliveryUpdate[] = [];
 	const letters: DeadLetter[] = [];
 	let gone: string | undefined;
+	const looks = nextLooks(
+		[...new Set(work.flatMap((w) => w.messages))].map((m) => ({
+			keys: itemsOf(m.body).map((i) =>
+				keyString([i.sourceId, i.event.messageId]),
+			),
+		})),
+		decisions,
+	);
+	const held = work.flatMap((w) => {
+		const seconds = looks.get(w.key);
+		return decisions.get(w.key)?.status === "held" && seconds !== undefined
+			? [
+					{
+						sourceId: w.item.sourceId,
+						messageId: w.item.event.messageId,
+						nextAttemptAt: new Date(at + seconds * 1000),
+					},
+				]
+			: [];
+	});
 	for (const w of work) {
 		const d = decisions.get(w.key);
 		if (
@@ -337,8 +359,8 @@ async function record(
 		};
 		if (d.lastStatus !== undefined) update.lastStatus = d.lastStatus;
 		if (d.error !== undefined) update.lastError = d.error;
-		if (d.delaySeconds !== undefined)
-			update.nextAttemptAt = new Date(at + d.delaySeconds * 1000);
+		const next = looks.get(w.key) ?? d.delaySeconds;
+		if (next !== undefined) update.nextAttemptAt = new Date(at + next * 1000);
 		updates.push(update);
 		if (d.disable) gone = d.error;
 		if (d.status !== "failed" && d.status !== "dead") continue;
@@ -360,6 +382,7 @@ async function record(
 		letters.push(letter);
 	}
 	await recordResults(env.DB, destinationId, updates, new Date(at));
+	await recordHeld(env.DB, destinationId, held, new Date(at));
 	await deadLetter(env, letters);
 	if (gone) await disableDestination(env.DB, destinationId, gone, new Date(at));
 }

@@ -1,11 +1,13 @@
 import * as v from "valibot";
 import type { LoadedConfig } from "../config/schema";
+import { loggedWork, resetForReplay } from "../db/deliveries";
 import { enableDestination } from "../db/destination-state";
-import type { ProfileDeletion } from "../destinations/types";
 import { ApiError } from "../errors";
-import type { EnrichedEvent } from "../types";
-import { MAX_EVENTS_PER_MESSAGE } from "./fanout";
-import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
+import { enqueueAll } from "./messages";
+import { type Rebuilt, rebuild, requeueMessages } from "./rebuild";
+
+/** Statuses a replay takes: given up on, or in flight (a lost message; see the sweeper). */
+export const REPLAYABLE = ["failed", "dead", "pending", "retrying"] as const;
 
 /**
  * The body of `POST /admin/replay`.
@@ -15,10 +17,8 @@ import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
  */
 export const ReplayRequestSchema = v.strictObject({
 	destination: v.string(),
-	status: v.optional(v.array(v.picklist(["failed", "dead"])), [
-		"failed",
-		"dead",
-	]),
+	/** Default: failed and dead; `pending` and `retrying` re-send rows whose message was lost. */
+	status: v.optional(v.array(v.picklist(REPLAYABLE)), ["failed", "dead"]),
 	since: v.optional(
 		v.pipe(v.string(), v.isoTimestamp("must be an ISO-8601 timestamp")),
 	),
@@ -41,23 +41,15 @@ export interface ReplayResult {
 	reenabled: boolean;
 }
 
-interface Row {
-	id: number;
-	source_id: string;
-	message_id: string;
-	kind: string;
-	payload: string | null;
-	profile_id: string | null;
-	identities: string | null;
-	requested_at: string | null;
-	deletion_id: number | null;
-}
-
 /**
- * Re-sends one page of a destination's failed/dead deliveries: each row goes back to `pending`
- * with its attempts reset and is queued again with the stored event (current mapping and
- * settings apply). Replaying also switches a destination back on after a 410. Idempotency keys
- * do not change, so an event the destination did get after all is deduplicated there.
+ * Re-sends one page of a destination's deliveries in the given statuses (by default failed and
+ * dead): each row goes back to `pending` with its attempts reset and is queued again, rebuilt
+ * from the stored event (current mapping and settings apply; `context.profileId` is the
+ * resolved profile, never what the client sent) or deletion record. `pending` and `retrying`
+ * rows can be replayed too, for a message that was lost; the consumer skips a copy of one that
+ * was delivered meanwhile. Replaying also switches a destination back on after a 410.
+ * Idempotency keys do not change, so an event the destination did get after all is
+ * deduplicated there.
  *
  * @throws ApiError 404 when the destination is not in the config.
  * @example
@@ -78,78 +70,32 @@ export async function replay(
 			`No destination '${request.destination}' in the config`,
 		);
 	const reenabled = await enableDestination(env.DB, destination.id);
-	const { results } = await env.DB.prepare(
-		`SELECT d.id, d.source_id, d.message_id, d.kind, e.payload,
-        p.id AS deletion_id, p.profile_id, p.identities, p.requested_at
-FROM deliveries AS d
-LEFT JOIN events AS e ON d.kind = 'event' AND e.source_id = d.source_id AND e.message_id = d.message_id
-LEFT JOIN profile_deletions AS p ON d.kind = 'deletion' AND d.message_id = 'deletion:' || p.id
-WHERE d.destination_id = ?1 AND d.status IN (SELECT value FROM json_each(?2))
-  AND d.created_at >= ?3 AND d.id > ?4
-ORDER BY d.id LIMIT ?5`,
-	)
-		.bind(
-			destination.id,
-			JSON.stringify(request.status),
-			request.since ? new Date(request.since).toISOString() : "",
-			request.after,
-			request.limit,
-		)
-		.run<Row>();
-	const items: { sourceId: string; event: EnrichedEvent }[] = [];
-	const deletions: DeliveryMessage[] = [];
+	const rows = await loggedWork(env.DB, {
+		destinationId: destination.id,
+		statuses: request.status,
+		since: request.since ? new Date(request.since).toISOString() : "",
+		after: request.after,
+		limit: request.limit,
+	});
+	const rebuilt: Rebuilt[] = [];
 	const ids: number[] = [];
-	for (const row of results) {
-		if (row.kind === "event" && row.payload) {
-			items.push({
-				sourceId: row.source_id,
-				event: JSON.parse(row.payload) as EnrichedEvent,
-			});
-			ids.push(row.id);
-		} else if (row.kind === "deletion" && row.deletion_id !== null) {
-			deletions.push({
-				kind: "deletion",
-				destinationId: destination.id,
-				deletion: deletionOf(row),
-			});
-			ids.push(row.id);
-		}
+	for (const row of rows) {
+		const work = rebuild(row);
+		if (!work) continue;
+		rebuilt.push(work);
+		ids.push(row.id);
 	}
-	if (ids.length > 0)
-		await env.DB.prepare(
-			`UPDATE deliveries SET status = 'pending', attempts = 0, last_error = 'replayed', updated_at = ?1, next_attempt_at = ?1
-WHERE id IN (SELECT value FROM json_each(?2))`,
-		)
-			.bind(now.toISOString(), JSON.stringify(ids))
-			.run();
-	await enqueueAll(env.DELIVERIES, [
-		...eventMessages(
-			destination.id,
-			items,
-			Math.min(
-				destination.batchSize ?? MAX_EVENTS_PER_MESSAGE,
-				MAX_EVENTS_PER_MESSAGE,
-			),
-		),
-		...deletions,
-	]);
+	await resetForReplay(env.DB, ids, now);
+	await enqueueAll(
+		env.DELIVERIES,
+		requeueMessages(destination.id, destination.batchSize, rebuilt),
+	);
 	const result: ReplayResult = {
 		replayed: ids.length,
-		missing: results.length - ids.length,
+		missing: rows.length - ids.length,
 		reenabled,
 	};
-	const last = results.at(-1);
-	if (last && results.length === request.limit) result.next = last.id;
+	const last = rows.at(-1);
+	if (last && rows.length === request.limit) result.next = last.id;
 	return result;
-}
-
-function deletionOf(row: Row): ProfileDeletion {
-	return {
-		id: row.deletion_id ?? 0,
-		profileId: row.profile_id ?? "",
-		identities: JSON.parse(
-			row.identities ?? "[]",
-		) as ProfileDeletion["identities"],
-		requestedAt: row.requested_at ?? "",
-	};
 }

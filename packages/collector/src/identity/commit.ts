@@ -5,7 +5,10 @@ export interface EventWrite {
 	rowId: number;
 	profileId: string;
 	type: string;
+	/** The event's time for last-write-wins and first/last seen: already clamped (orderingTime). */
 	timestamp: string;
+	/** The writing source's trust rank (trust.ts TRUST_RANK). */
+	trustRank: number;
 	lifetimeValue: number | undefined;
 	/** identify traits as [key, JSON value]. */
 	traits: [string, string][];
@@ -43,15 +46,21 @@ UPDATE profiles SET version = version + 1, updated_at = ?2 WHERE id IN (SELECT v
 /* Merges: ?1 is [[survivor, absorbed, source, message], …] with final survivors. */
 const M = "(SELECT value ->> 0 AS s, value ->> 1 AS x FROM json_each(?1))";
 const ABSORBED = "(SELECT value ->> 1 FROM json_each(?1))";
+/*
+ * Trait last-write-wins: a higher trust rank always wins; within a rank the later time (ties:
+ * the larger JSON value, so every order of writes ends the same). A client source can
+ * therefore never replace what a server source wrote, and reapplying a write changes nothing.
+ */
 const LWW = (table: string) => `
-ON CONFLICT DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-WHERE excluded.updated_at > ${table}.updated_at
-   OR (excluded.updated_at = ${table}.updated_at AND excluded.value > ${table}.value)`;
+ON CONFLICT DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+  trust_rank = excluded.trust_rank
+WHERE (excluded.trust_rank, excluded.updated_at, excluded.value)
+    > (${table}.trust_rank, ${table}.updated_at, ${table}.value)`;
 const MERGE = [
 	`UPDATE identities SET profile_id = m.s FROM ${M} AS m WHERE identities.profile_id = m.x
 RETURNING type, value, profile_id`,
-	`INSERT INTO profile_traits (profile_id, key, value, updated_at)
-SELECT m.s, t.key, t.value, t.updated_at FROM ${M} AS m JOIN profile_traits AS t ON t.profile_id = m.x
+	`INSERT INTO profile_traits (profile_id, key, value, updated_at, trust_rank)
+SELECT m.s, t.key, t.value, t.updated_at, t.trust_rank FROM ${M} AS m JOIN profile_traits AS t ON t.profile_id = m.x
 WHERE true ${LWW("profile_traits")}`,
 	`DELETE FROM profile_traits WHERE profile_id IN ${ABSORBED}`,
 	`INSERT INTO profile_event_counts (profile_id, type, count)
@@ -105,10 +114,10 @@ WHERE profiles.id = a.p`;
 const SET_EVENT_PROFILES = `
 UPDATE events SET profile_id = f.value ->> 1 FROM json_each(?1) AS f WHERE events.id = f.value ->> 0`;
 
-/* Traits are last-write-wins by event timestamp (ties: the larger JSON value), so reapplying is harmless. */
+/* ?1 is [[owner, key, JSON value, time, trust rank], …]; LWW above decides each conflict. */
 const UPSERT_TRAITS = (table: string, owner: string) => `
-INSERT INTO ${table} (${owner}, key, value, updated_at)
-SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)
+INSERT INTO ${table} (${owner}, key, value, updated_at, trust_rank)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)
 WHERE true ${LWW(table)}`;
 const UPSERT_GROUPS = `
 INSERT INTO profile_groups (profile_id, group_id, first_seen, last_seen)
@@ -203,7 +212,13 @@ export function commitStatements(
 		add(COUNT_EVENTS, facts);
 		add(SEEN_AND_VALUE, facts);
 		const traits = events.flatMap((e) =>
-			e.traits.map(([key, value]) => [e.profileId, key, value, e.timestamp]),
+			e.traits.map(([key, value]) => [
+				e.profileId,
+				key,
+				value,
+				e.timestamp,
+				e.trustRank,
+			]),
 		);
 		if (traits.length > 0)
 			add(UPSERT_TRAITS("profile_traits", "profile_id"), traits);
@@ -218,6 +233,7 @@ export function commitStatements(
 						key,
 						value,
 						e.timestamp,
+						e.trustRank,
 					])
 				: [],
 		);

@@ -5,6 +5,7 @@ import { countingD1, type D1Calls } from "./d1-counter";
 import { Lru } from "./lru";
 import type { IdentityDeps } from "./resolve";
 import { type IdentitySettings, identitySettings } from "./settings";
+import { sourceTrust } from "./trust";
 
 /*
  * One cache per isolate, shared by every batch it consumes. Sizes: an entry is ~100 bytes, so
@@ -26,8 +27,9 @@ let profileUlid: ULIDFactory | undefined;
 /**
  * The identity stage's dependencies for one batch: the real D1 (counted, so the consumer can
  * log round trips), this isolate's cache in front of the IDENTITY_CACHE KV namespace, each
- * source's identity rules from the loaded config (a source no longer in the config gets the
- * defaults, which are the strict ones), and `ctx.waitUntil` for cache writes, when given.
+ * source's identity rules and trust from the loaded config (a source no longer in the config
+ * gets the defaults, which are the strict ones, and client trust), and `ctx.waitUntil` for
+ * cache writes, when given.
  *
  * @example
  * const deps = identityDeps(env, await loadConfig(env));
@@ -59,6 +61,7 @@ export function identityDeps(
 			}
 			return found;
 		},
+		trustFor: (sourceId) => sourceTrust(config.sourcesById.get(sourceId)),
 		now: () => new Date(),
 		...(ctx && { defer: (work: Promise<unknown>) => ctx.waitUntil(work) }),
 		newProfileId() {

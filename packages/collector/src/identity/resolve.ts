@@ -2,7 +2,12 @@ import type { StoredEvent } from "../db/events";
 import type { IdentityCache } from "./cache";
 import { commitStatements, type DroppedWrite, type EventWrite } from "./commit";
 import { isConflict } from "./conflict";
-import { groupOf, lifetimeValueOf, traitRows } from "./event-facts";
+import {
+	groupOf,
+	lifetimeValueOf,
+	orderingTime,
+	traitRows,
+} from "./event-facts";
 import { type Identifier, identifiersOf, identityKey } from "./identifiers";
 import {
 	type GraphProfile,
@@ -14,6 +19,7 @@ import {
 import { readGraph } from "./read";
 import { ANONYMOUS_ID, type IdentitySettings, USER_ID } from "./settings";
 import { suppressionKey, suppressionVerdict } from "./suppression";
+import { type SourceTrust, TRUST_RANK } from "./trust";
 
 /*
  * Stage 3 of the pipeline (in the queue consumer, after storage) — must pass. If resolution
@@ -34,6 +40,12 @@ import { suppressionKey, suppressionVerdict } from "./suppression";
  * - Redelivery: counts and lifetime value are only added for events whose row has no profile
  *   yet, and the same transaction sets it; everything else (identities, merges, traits by
  *   timestamp, groups, refusals) is naturally idempotent against the graph it reads.
+ * - Time and trust: everything ordered by time uses the event's timestamp clamped to its
+ *   receivedAt plus a small allowance (event-facts.ts `orderingTime`), so no client dates a
+ *   write into the future; a trait written by a `server` source is never replaced by a
+ *   `client` source's (trust.ts), in a merge as in an identify.
+ * - `context.profileId` belongs to the collector: a resolved event gets its profile's id, an
+ *   unresolved one loses whatever the client sent.
  */
 
 /** What the identity stage needs from the outside world. */
@@ -41,6 +53,8 @@ export interface IdentityDeps {
 	db: D1Database;
 	cache: IdentityCache;
 	settingsFor(sourceId: string): IdentitySettings;
+	/** Whose trait writes win conflicts (trust.ts `sourceTrust`). */
+	trustFor(sourceId: string): SourceTrust;
 	now(): Date;
 	newProfileId(): string;
 	/**
@@ -70,7 +84,10 @@ export interface IdentityStats {
 }
 
 export interface IdentityResult {
-	/** The batch minus dropped events, each with `context.profileId` when it has a profile. */
+	/**
+	 * The batch minus dropped events, each with `context.profileId` set to its profile, or
+	 * without one when it has no profile (a client's own value never passes).
+	 */
 	events: StoredEvent[];
 	stats: IdentityStats;
 }
@@ -81,6 +98,9 @@ const MAX_ATTEMPTS = 5;
 interface Prepared {
 	stored: StoredEvent;
 	settings: IdentitySettings;
+	/** The event's time for ordering (clamped; see orderingTime). */
+	time: string;
+	trust: SourceTrust;
 	identifiers: Identifier[];
 	previousId?: string;
 }
@@ -148,7 +168,7 @@ export async function resolveIdentities(
 	for (const item of stored) {
 		if (droppedRows.has(item.rowId)) continue;
 		const profileId = profileOfRow.get(item.rowId);
-		events.push(profileId ? withProfileId(item, profileId) : item);
+		events.push(withProfileId(item, profileId));
 	}
 	stats.resolved = profileOfRow.size;
 	stats.unresolved = planned.length - profileOfRow.size;
@@ -183,7 +203,7 @@ async function attempt(
 	const writes: EventWrite[] = [];
 	planned.forEach((p, i) => {
 		const profileId = plan.profiles[i];
-		if (profileId) writes.push(eventWrite(p.stored, profileId));
+		if (profileId) writes.push(eventWrite(p, profileId));
 	});
 	const droppedWrites: DroppedWrite[] = await Promise.all(
 		dropped.map(async (p) => ({
@@ -352,7 +372,13 @@ async function planOnRead(
 
 function prepare(stored: StoredEvent, deps: IdentityDeps): Prepared {
 	const settings = deps.settingsFor(stored.sourceId);
-	return { stored, settings, ...identifiersOf(stored.event, settings) };
+	return {
+		stored,
+		settings,
+		time: orderingTime(stored.event),
+		trust: deps.trustFor(stored.sourceId),
+		...identifiersOf(stored.event, settings),
+	};
 }
 
 /** The event's identifiers plus, for an alias, both readings of its previousId. */
@@ -378,14 +404,15 @@ function planEvent(p: Prepared, identifiers: Identifier[]): PlanEvent {
 	};
 }
 
-function eventWrite(stored: StoredEvent, profileId: string): EventWrite {
-	const { event } = stored;
+function eventWrite(p: Prepared, profileId: string): EventWrite {
+	const { event } = p.stored;
 	const group = groupOf(event);
 	return {
-		rowId: stored.rowId,
+		rowId: p.stored.rowId,
 		profileId,
 		type: event.type,
-		timestamp: event.timestamp,
+		timestamp: p.time,
+		trustRank: TRUST_RANK[p.trust],
 		lifetimeValue: lifetimeValueOf(event),
 		traits:
 			event.type === "identify" && event.traits ? traitRows(event.traits) : [],
@@ -395,18 +422,26 @@ function eventWrite(stored: StoredEvent, profileId: string): EventWrite {
 	};
 }
 
-function withProfileId(stored: StoredEvent, profileId: string): StoredEvent {
+/** The event with the resolved profile as `context.profileId`, or with none when unresolved. */
+function withProfileId(
+	stored: StoredEvent,
+	profileId: string | undefined,
+): StoredEvent {
 	const { event } = stored;
-	return {
-		...stored,
-		event: { ...event, context: { ...event.context, profileId } },
-	};
+	if (profileId)
+		return {
+			...stored,
+			event: { ...event, context: { ...event.context, profileId } },
+		};
+	if (!Object.hasOwn(event.context, "profileId")) return stored;
+	const { profileId: _client, ...context } = event.context;
+	return { ...stored, event: { ...event, context } };
 }
 
 function byEventTime(a: Prepared, b: Prepared): number {
+	if (a.time !== b.time) return a.time < b.time ? -1 : 1;
 	const x = a.stored.event;
 	const y = b.stored.event;
-	if (x.timestamp !== y.timestamp) return x.timestamp < y.timestamp ? -1 : 1;
 	if (x.messageId !== y.messageId) return x.messageId < y.messageId ? -1 : 1;
 	return a.stored.rowId - b.stored.rowId;
 }

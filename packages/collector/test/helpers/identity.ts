@@ -21,6 +21,7 @@ import {
 	type IdentitySettingsInput,
 	identitySettings,
 } from "../../src/identity/settings";
+import type { SourceTrust } from "../../src/identity/trust";
 import worker from "../../src/index";
 import { correctTimestamps } from "../../src/pipeline/enrich/timestamps";
 import { pack } from "../../src/pipeline/ingest";
@@ -209,6 +210,7 @@ export function depsFor(
 	options: {
 		db?: D1Database;
 		identity?: IdentitySettingsInput;
+		trust?: SourceTrust;
 		now?: () => Date;
 		newProfileId?: () => string;
 	} = {},
@@ -220,6 +222,7 @@ export function depsFor(
 		d1,
 		cache,
 		settingsFor: () => settings,
+		trustFor: () => options.trust ?? "server",
 		now: options.now ?? (() => new Date()),
 		newProfileId: options.newProfileId ?? (() => `prof_${crypto.randomUUID()}`),
 	};
