@@ -2,10 +2,12 @@ import type { Source } from "../config/schema";
 import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
-import type { EventType, JsonObject, SegmentEvent } from "../types";
+import type { EventType, JsonObject } from "../types";
 import { enrichEvent, type RequestFacts } from "./enrich";
+import { serialiseEnriched, utf8Length } from "./enrich/fit";
 import { UNSAFE_KEYS } from "./json";
 import { messageIdFor } from "./message-id";
+import { storableIssue } from "./storable";
 import { validateEvent } from "./validate";
 
 /** Why one event of a batch was not accepted. */
@@ -63,11 +65,16 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 }
 
 /**
- * Runs each event through validate (must pass) and enrich (best effort), then hands the
- * accepted ones to the EVENTS queue. Resolves only once every accepted event is durably kept —
- * taken by the queue or, if the queue refuses, written to D1's spool; if neither works, throws
- * 503 so the client keeps the batch and retries (the consumer deduplicates by messageId, so a
- * partly enqueued batch is safe to resend).
+ * Runs each event through validate and the storage checks (must pass) and enrich (best
+ * effort), then hands the accepted ones to the EVENTS queue. Resolves only once every accepted
+ * event is durably kept — taken by the queue or, if the queue refuses, written to D1's spool;
+ * if neither works, throws 503 so the client keeps the batch and retries (the consumer
+ * deduplicates by messageId, so a partly enqueued batch is safe to resend).
+ *
+ * An event is accepted only when it can be stored as it is: it passes the Segment Spec, its
+ * timestamps lie in 1970–9999, nothing in it nests deeper than `LIMITS.maxDepth` or holds
+ * invalid Unicode (`storableIssue`), it is at most `LIMITS.maxEventBytes` as sent and at most
+ * `LIMITS.maxEnrichedEventBytes` enriched. Anything else is rejected with its reason, alone.
  *
  * @example
  * const { accepted, rejected } = await ingest(env, events, facts, source);
@@ -86,46 +93,37 @@ export async function ingest(
 			routeType && asObject(input)
 				? { ...(input as JsonObject), type: routeType }
 				: input;
-		const checked = validateEvent(prepared);
-		if (!checked.ok) {
-			rejected.push({ index, ...messageIdOf(input), error: checked.error });
-			continue;
-		}
-		if (!checked.event.messageId) {
-			checked.event.messageId = await messageIdFor(
-				source.id,
-				checked.event,
-				facts.receivedAtMs,
-			);
-		}
-		const json = JSON.stringify(enrichEvent(checked.event, facts, source));
-		const size = clientSize(json, checked.event);
-		if (size > LIMITS.maxEventBytes) {
-			rejected.push({
-				index,
-				...messageIdOf(input),
-				error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
-			});
-			continue;
-		}
-		accepted.push(json);
+		const outcome = await prepare(prepared, facts, source);
+		if (outcome.ok) accepted.push(outcome.json);
+		else rejected.push({ index, ...messageIdOf(input), error: outcome.error });
 	}
 	await enqueue(sinks, source.id, accepted);
 	return { accepted: accepted.length, rejected };
 }
 
-const encoder = new TextEncoder();
+type Prepared = { ok: true; json: string } | { ok: false; error: string };
 
-/**
- * The size of the event as the client sent it. Enrichment only adds to an event, apart from an
- * IP address it may remove, so a short enriched form proves the client's form is under the
- * limit without a second serialisation (a UTF-16 unit is at most 3 UTF-8 bytes). Only events
- * near the limit are serialised again and measured exactly.
- */
-function clientSize(enrichedJson: string, validated: SegmentEvent): number {
-	const IP_ROOM = 64;
-	if ((enrichedJson.length + IP_ROOM) * 3 <= LIMITS.maxEventBytes) return 0;
-	return encoder.encode(JSON.stringify(validated)).byteLength;
+/** One event from client input to the JSON line the queue carries, or the reason it cannot be. */
+async function prepare(
+	input: unknown,
+	facts: RequestFacts,
+	source: Source,
+): Promise<Prepared> {
+	const checked = validateEvent(input);
+	if (!checked.ok) return checked;
+	const { event } = checked;
+	// Before anything serialises the event: JSON.stringify recurses as deep as the event does.
+	const issue = storableIssue(event);
+	if (issue) return { ok: false, error: issue };
+	if (!event.messageId)
+		event.messageId = await messageIdFor(source.id, event, facts.receivedAtMs);
+	const size = utf8Length(JSON.stringify(event), LIMITS.maxEventBytes);
+	if (size > LIMITS.maxEventBytes)
+		return {
+			ok: false,
+			error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
+		};
+	return serialiseEnriched(enrichEvent(event, facts, source), event.context);
 }
 
 /**
@@ -219,20 +217,27 @@ function messageIdOf(input: unknown): { messageId?: string } {
 }
 
 /**
- * A copy of `own` with what it lacks taken from `shared`, recursively for nested objects.
+ * A copy of `own` with what it lacks taken from `shared`, recursively for nested objects. It
+ * stops merging past `LIMITS.maxDepth` levels (keeping `own`'s value there), so a hostile batch
+ * cannot make it recurse without end; an event that deep is refused by the storage check anyway.
  *
  * @example
  * mergeMissing({ app: { name: "a" } }, { app: { version: "1" }, locale: "de" })
  * // { app: { name: "a", version: "1" }, locale: "de" }
  */
-export function mergeMissing(own: JsonObject, shared: JsonObject): JsonObject {
+export function mergeMissing(
+	own: JsonObject,
+	shared: JsonObject,
+	depth = 2,
+): JsonObject {
 	const merged: JsonObject = { ...own };
 	for (const key of Object.keys(shared)) {
 		if (UNSAFE_KEYS.has(key)) continue;
 		const mine = asObject(merged[key]);
 		const theirs = asObject(shared[key]);
 		if (merged[key] === undefined) merged[key] = shared[key];
-		else if (mine && theirs) merged[key] = mergeMissing(mine, theirs);
+		else if (mine && theirs && depth < LIMITS.maxDepth)
+			merged[key] = mergeMissing(mine, theirs, depth + 1);
 	}
 	return merged;
 }
