@@ -126,17 +126,26 @@ async function prepare(
 	return serialiseEnriched(enrichEvent(event, facts, source), event.context);
 }
 
+/** Room in a message for its header line (a source id is at most 64 characters) and newlines. */
+const MESSAGE_FRAMING_BYTES = 1000;
+const MAX_SHARED_UNITS = Math.floor(
+	(LIMITS.maxQueueMessageBytes - MESSAGE_FRAMING_BYTES) / 3,
+);
+
 /**
  * Packs serialised events into queue messages: NDJSON text, a header line `{"sourceId":…}`
- * then one event per line (JSON.stringify never writes a raw newline, so lines are events). At
- * most 100 events and 40,000 UTF-16 units each, so a message stays under Queues' 128 KB limit
- * even when every character takes 3 bytes; the consumer stores each line as it is.
+ * then one event per line (JSON.stringify never writes a raw newline, so lines are events); the
+ * consumer stores each line as it is.
+ *
+ * A message stays within `LIMITS.maxQueueMessageBytes` whatever the characters: several events
+ * share a message only while they total at most `MAX_SHARED_UNITS` UTF-16 units (a unit takes
+ * at most 3 UTF-8 bytes), and a longer event travels alone, which fits because ingest holds
+ * every event to `LIMITS.maxEnrichedEventBytes`. At most 100 events go in one message.
  *
  * @example
  * pack("web", ['{"type":"page",…}']) // ['{"sourceId":"web"}\n{"type":"page",…}']
  */
 export function pack(sourceId: string, events: readonly string[]): string[] {
-	const MAX_UNITS = 40_000;
 	const header = JSON.stringify({ sourceId });
 	const messages: string[] = [];
 	let part: string[] = [];
@@ -145,7 +154,7 @@ export function pack(sourceId: string, events: readonly string[]): string[] {
 		if (
 			part.length > 0 &&
 			(part.length === LIMITS.eventsPerQueueMessage ||
-				units + json.length > MAX_UNITS)
+				units + json.length > MAX_SHARED_UNITS)
 		) {
 			messages.push(`${header}\n${part.join("\n")}`);
 			part = [];
