@@ -116,6 +116,18 @@ describe("nesting deeper than storage can read", () => {
 		},
 	);
 
+	it("refuses only the deep event when a neighbour holds a \\u escape (which makes the parser look for prototype keys)", async () => {
+		const goodId = uniqueId();
+		const raw = `{"batch":[{"type":"track","event":"Caf\\u00e9","userId":"u","messageId":"${goodId}"},{"type":"track","event":"Deep","userId":"u","properties":${nestedJson(20_000)}}]}`;
+		const response = await post("/v1/batch", null, { raw });
+		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({
+			accepted: 1,
+			rejected: [{ index: 1, error: expect.stringContaining("nests deeper") }],
+		});
+		await processedOnFirstAttempt([goodId]);
+	});
+
 	it("answers a single call nested too deep with 400 and the reason", async () => {
 		const raw = `{"event":"Deep","userId":"u","properties":${nestedJson(1200)}}`;
 		const response = await post("/v1/track", null, { raw });
