@@ -35,6 +35,16 @@ describe("eventsOfBatch", () => {
 		]);
 	});
 
+	it("leaves an event's own context or integrations that is not an object for validation to refuse", () => {
+		expect(
+			eventsOfBatch({
+				context: { locale: "en" },
+				integrations: { All: true },
+				batch: [{ type: "page", context: "x", integrations: 5 }],
+			}),
+		).toEqual([{ type: "page", context: "x", integrations: 5 }]);
+	});
+
 	it("requires an array of at most 2,500 events", () => {
 		expect(() => eventsOfBatch({ batch: {} })).toThrow(ApiError);
 		expect(() => eventsOfBatch({})).toThrow(

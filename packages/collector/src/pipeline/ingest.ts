@@ -52,9 +52,14 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 	return batch.map((item) => {
 		if (!asObject(item)) return item;
 		const event: JsonObject = { ...(item as JsonObject) };
-		if (context)
+		// An event's own context or integrations that is not an object stays as it is, for
+		// validation to refuse: the batch's values never paper over it.
+		if (context && (event.context === undefined || asObject(event.context)))
 			event.context = mergeMissing(asObject(event.context) ?? {}, context);
-		if (integrations)
+		if (
+			integrations &&
+			(event.integrations === undefined || asObject(event.integrations))
+		)
 			event.integrations = mergeMissing(
 				asObject(event.integrations) ?? {},
 				integrations,
