@@ -165,6 +165,51 @@ describe("size after enrichment", () => {
 	});
 });
 
+describe("the client's own size", () => {
+	it.each([
+		["a server-owned field", { profileId: "p".repeat(34_000) }],
+		["a context.ip that is no IP", { ip: "i".repeat(34_000) }],
+		[
+			"empty values in an object enrichment completes",
+			{
+				browser: Object.fromEntries(
+					Array.from({ length: 3_000 }, (_, i) => [`key_${i}`, null]),
+				),
+				userAgent:
+					"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+			},
+		],
+	])(
+		"counts the event as sent, even when ingest drops %s",
+		async (_name, context) => {
+			const messageId = uniqueId();
+			const event = {
+				type: "track",
+				event: "A",
+				userId: "u",
+				messageId,
+				context,
+			};
+			expect(bytes(JSON.stringify(event))).toBeGreaterThan(
+				LIMITS.maxEventBytes,
+			);
+			const { response } = await send({ batch: [event] }, {});
+			expect(await response.json()).toMatchObject({
+				accepted: 0,
+				rejected: [
+					{
+						index: 0,
+						messageId,
+						error: expect.stringMatching(
+							/^event is \d+ bytes; the limit is 32768$/,
+						),
+					},
+				],
+			});
+		},
+	);
+});
+
 describe("fields the collector owns", () => {
 	it("never keeps a client's context.profileId, isBot, enrichment note or receivedAt", async () => {
 		const messageId = uniqueId();

@@ -29,8 +29,15 @@ import { UNSAFE_KEYS } from "./json";
  * Enrichment also fills `context.ip` by the source's IP policy, and `userAgent`, `browser`,
  * `os`, `device`, `location`, `campaign`, `referrer` and `gpc` where the client left them
  * empty: those stay the client's to send (server libraries relay them for their users).
+ *
+ * @example
+ * SERVER_OWNED_CONTEXT.includes("profileId") // true
  */
-const SERVER_OWNED_CONTEXT = ["profileId", "isBot", "enrichment"] as const;
+export const SERVER_OWNED_CONTEXT = [
+	"profileId",
+	"isBot",
+	"enrichment",
+] as const;
 
 /** What the request tells about its sender, read once per request. */
 export interface RequestFacts {

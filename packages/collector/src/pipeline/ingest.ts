@@ -2,12 +2,12 @@ import type { Source } from "../config/schema";
 import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
-import type { EventType, JsonObject } from "../types";
-import { enrichEvent, type RequestFacts } from "./enrich";
+import type { EventType, JsonObject, SegmentEvent } from "../types";
+import { enrichEvent, type RequestFacts, SERVER_OWNED_CONTEXT } from "./enrich";
 import { serialiseEnriched, utf8Length } from "./enrich/fit";
 import { UNSAFE_KEYS } from "./json";
 import { messageIdFor } from "./message-id";
-import { storableIssue } from "./storable";
+import { nestingIssue, unicodeIssue } from "./storable";
 import { validateEvent } from "./validate";
 
 /** Why one event of a batch was not accepted. */
@@ -78,7 +78,7 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
  *
  * An event is accepted only when it can be stored as it is: it passes the Segment Spec, its
  * timestamps lie in 1970–9999, nothing in it nests deeper than `LIMITS.maxDepth` or holds
- * invalid Unicode (`storableIssue`), it is at most `LIMITS.maxEventBytes` as sent and at most
+ * invalid Unicode (storable.ts), it is at most `LIMITS.maxEventBytes` as sent and at most
  * `LIMITS.maxEnrichedEventBytes` enriched. Anything else is rejected with its reason, alone.
  *
  * @example
@@ -118,17 +118,61 @@ async function prepare(
 	if (!checked.ok) return checked;
 	const { event } = checked;
 	// Before anything serialises the event: JSON.stringify recurses as deep as the event does.
-	const issue = storableIssue(event);
-	if (issue) return { ok: false, error: issue };
+	const tooDeep = nestingIssue(event);
+	if (tooDeep) return { ok: false, error: tooDeep };
 	if (!event.messageId)
 		event.messageId = await messageIdFor(source.id, event, facts.receivedAtMs);
-	const size = utf8Length(JSON.stringify(event), LIMITS.maxEventBytes);
+	const enriched = enrichEvent(event, facts, source);
+	const fitted = serialiseEnriched(enriched, event.context);
+	if (!fitted.ok) return fitted;
+	// What is stored must be valid Unicode; what enrichment dropped does not matter.
+	const invalidText = unicodeIssue(enriched, fitted.json);
+	if (invalidText) return { ok: false, error: invalidText };
+	const size = clientSize(fitted.json, event);
 	if (size > LIMITS.maxEventBytes)
 		return {
 			ok: false,
 			error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
 		};
-	return serialiseEnriched(enrichEvent(event, facts, source), event.context);
+	return fitted;
+}
+
+/**
+ * Characters enrichment may take from what it keeps of a client's event: a timestamp rewritten
+ * in canonical form (up to 12 shorter) and a valid IP rewritten by the source's policy (up to 43).
+ */
+const REWRITE_ROOM = 64;
+/** Context objects enrichment completes, dropping the client's empty (null or "") values. */
+const COMPLETED_CONTEXT = ["browser", "os", "device", "location"] as const;
+
+/**
+ * The event's size as the client sent it (UTF-8 bytes of its JSON), or 0 when it is surely
+ * within `LIMITS.maxEventBytes`. Enrichment adds to an event and rewrites little of it (see
+ * REWRITE_ROOM), so a short enriched form proves the client's is short too without a second
+ * serialisation (a UTF-16 unit takes at most 3 bytes). The client's form is serialised and
+ * measured when the enriched one is near the limit, or when enrichment may have removed more:
+ * a server-owned field, a `context.ip` that is no IP, empty values in an object it completes.
+ */
+function clientSize(enrichedJson: string, event: SegmentEvent): number {
+	const limit = LIMITS.maxEventBytes;
+	if (
+		!removesClientData(event) &&
+		(enrichedJson.length + REWRITE_ROOM) * 3 <= limit
+	)
+		return 0;
+	return utf8Length(JSON.stringify(event), limit);
+}
+
+function removesClientData(event: SegmentEvent): boolean {
+	const { context } = event;
+	if (!context) return false;
+	const { ip } = context;
+	if (ip !== undefined && !(typeof ip === "string" && ip.length <= 45))
+		return true;
+	return (
+		SERVER_OWNED_CONTEXT.some((key) => context[key] !== undefined) ||
+		COMPLETED_CONTEXT.some((key) => context[key] !== undefined)
+	);
 }
 
 /** Room in a message for its header line (a source id is at most 64 characters) and newlines. */

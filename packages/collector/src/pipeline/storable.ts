@@ -19,27 +19,40 @@ import type { JsonObject } from "../types";
  */
 
 /**
- * Why an event cannot be stored as it is, or undefined when it can. Reasons name the field,
- * like validation's: `properties.cart: nests deeper than 32 levels`.
+ * Why an event nests deeper than storage can hold, or undefined. Call it before anything
+ * serialises the event: JSON.stringify recurses as deep as the event does. Only objects and
+ * arrays are visited.
  *
  * @example
- * storableIssue({ type: "track", event: "A", userId: "u", properties: { name: "\ud800" } })
- * // "properties.name: contains an unpaired UTF-16 surrogate; text must be valid Unicode"
+ * nestingIssue({ type: "track", event: "A", userId: "u", properties: deep })
+ * // "properties.a.a.a.…: nests deeper than 32 levels"
  */
-export function storableIssue(event: JsonObject): string | undefined {
-	const problem = check(event, 1);
-	if (!problem) return undefined;
-	const keys = problem.path.reverse();
-	const path = keys.slice(0, MAX_PATH_KEYS).map(printable).join(".");
-	const more = keys.length > MAX_PATH_KEYS ? ".…" : "";
-	return `${path}${more}: ${problem.reason}`;
+export function nestingIssue(event: JsonObject): string | undefined {
+	const problem = nesting(event, 1);
+	return problem && describe(problem, TOO_DEEP);
 }
 
-interface Problem {
-	/** Keys from the problem up to the event (reversed when printed). */
-	path: (string | number)[];
-	reason: string;
+/**
+ * Why an event holds text that is not valid Unicode (an unpaired UTF-16 surrogate, in a key or
+ * a value), or undefined. `json` is the event as JSON.stringify wrote it: JSON.stringify writes
+ * an unpaired surrogate as a `\ud800`–`\udfff` escape, so an event whose text holds no `\ud`
+ * needs no walk, and most events never pay for one.
+ *
+ * @example
+ * unicodeIssue(event, JSON.stringify(event))
+ * // "properties.name: contains an unpaired UTF-16 surrogate; text must be valid Unicode"
+ */
+export function unicodeIssue(
+	event: JsonObject,
+	json: string,
+): string | undefined {
+	if (!json.includes("\\ud")) return undefined;
+	const problem = unicode(event);
+	return problem && describe(problem, SURROGATE);
 }
+
+/** Keys from the problem up to the event (reversed when printed). */
+type Path = (string | number)[];
 
 /** Keys of a path an error message shows; a 33-level path says no more than its start. */
 const MAX_PATH_KEYS = 4;
@@ -47,29 +60,49 @@ const TOO_DEEP = `nests deeper than ${LIMITS.maxDepth} levels`;
 const SURROGATE =
 	"contains an unpaired UTF-16 surrogate; text must be valid Unicode";
 
-/** One walk over the event; it stops at the first problem and never recurses past the limit. */
-function check(value: unknown, depth: number): Problem | undefined {
-	if (typeof value === "string")
-		return value.isWellFormed() ? undefined : { path: [], reason: SURROGATE };
-	if (typeof value !== "object" || value === null) return undefined;
-	if (depth > LIMITS.maxDepth) return { path: [], reason: TOO_DEEP };
+function describe(path: Path, reason: string): string {
+	const keys = path.reverse();
+	const shown = keys.slice(0, MAX_PATH_KEYS).map(printable).join(".");
+	const more = keys.length > MAX_PATH_KEYS ? ".…" : "";
+	return `${shown}${more}: ${reason}`;
+}
+
+/** The path to the first object or array past the depth limit; never recurses past it. */
+function nesting(value: object, depth: number): Path | undefined {
+	if (depth > LIMITS.maxDepth) return [];
 	if (Array.isArray(value)) {
 		for (let i = 0; i < value.length; i++) {
-			const problem = check(value[i], depth + 1);
-			if (problem) {
-				problem.path.push(i);
-				return problem;
-			}
+			const item: unknown = value[i];
+			if (typeof item !== "object" || item === null) continue;
+			const path = nesting(item, depth + 1);
+			if (path) return [...path, i];
 		}
 		return undefined;
 	}
 	for (const key in value) {
-		if (!key.isWellFormed()) return { path: [key], reason: SURROGATE };
-		const problem = check((value as JsonObject)[key], depth + 1);
-		if (problem) {
-			problem.path.push(key);
-			return problem;
+		const item = (value as JsonObject)[key];
+		if (typeof item !== "object" || item === null) continue;
+		const path = nesting(item, depth + 1);
+		if (path) return [...path, key];
+	}
+	return undefined;
+}
+
+/** The path to the first key or string that is not well-formed UTF-16. */
+function unicode(value: unknown): Path | undefined {
+	if (typeof value === "string") return value.isWellFormed() ? undefined : [];
+	if (typeof value !== "object" || value === null) return undefined;
+	if (Array.isArray(value)) {
+		for (let i = 0; i < value.length; i++) {
+			const path = unicode(value[i]);
+			if (path) return [...path, i];
 		}
+		return undefined;
+	}
+	for (const key in value) {
+		if (!key.isWellFormed()) return [key];
+		const path = unicode((value as JsonObject)[key]);
+		if (path) return [...path, key];
 	}
 	return undefined;
 }

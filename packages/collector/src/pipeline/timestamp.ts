@@ -40,16 +40,30 @@ export function parseTimestamp(text: string): number | undefined {
 	if (zoneHours > 23 || zoneMinutes > 59) return undefined;
 	const offset =
 		(sign === "-" ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * 60_000;
-	// Date.UTC reads the years 0–99 as 1900–1999: set the full year separately.
+	const millis = fraction
+		? Number(
+				fraction.length >= 3 ? fraction.slice(0, 3) : fraction.padEnd(3, "0"),
+			)
+		: 0;
+	return utc(year, month - 1, day, hour, minute, second, millis) - offset;
+}
+
+/** Date.UTC, except that it reads the years 0–99 as written, not as 1900–1999. */
+function utc(
+	year: number,
+	monthIndex: number,
+	day: number,
+	hour: number,
+	minute: number,
+	second: number,
+	millis: number,
+): number {
+	if (year >= 100)
+		return Date.UTC(year, monthIndex, day, hour, minute, second, millis);
 	const date = new Date(0);
-	date.setUTCFullYear(year, month - 1, day);
-	date.setUTCHours(
-		hour,
-		minute,
-		second,
-		Number((fraction ?? "").slice(0, 3).padEnd(3, "0")),
-	);
-	return date.getTime() - offset;
+	date.setUTCFullYear(year, monthIndex, day);
+	date.setUTCHours(hour, minute, second, millis);
+	return date.getTime();
 }
 
 /**

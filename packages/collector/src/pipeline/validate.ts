@@ -40,14 +40,14 @@ const TimestampSchema = v.pipe(
 	v.isoTimestamp(
 		"must be an ISO-8601 timestamp with a time zone, e.g. 2026-11-01T08:01:08.400Z",
 	),
-	v.check(
-		(value) => parseTimestamp(value) !== undefined,
-		"is not a valid date",
-	),
-	v.check(
-		(value) => inTimestampRange(parseTimestamp(value) ?? Number.NaN),
-		`must be between ${TIMESTAMP_RANGE_TEXT}`,
-	),
+	// One reading for both checks: a real calendar day, then the accepted range.
+	v.rawCheck(({ dataset, addIssue }) => {
+		if (!dataset.typed) return;
+		const ms = parseTimestamp(dataset.value);
+		if (ms === undefined) addIssue({ message: "is not a valid date" });
+		else if (!inTimestampRange(ms))
+			addIssue({ message: `must be between ${TIMESTAMP_RANGE_TEXT}` });
+	}),
 );
 
 const NameSchema = v.pipe(

@@ -11,8 +11,9 @@ import type { JsonObject } from "../../types";
  *
  * Paths are relative to `context`. `truncated`: a string enrichment added (from a request
  * header, the page URL or Cloudflare's request data) was cut to `LIMITS.maxEnrichedStringLength`
- * characters. `dropped`: a context field enrichment would have added or completed was left as
- * the client sent it, because the event would otherwise exceed `LIMITS.maxEnrichedEventBytes`.
+ * characters. `dropped` (written by `serialiseEnriched`, enrich/fit.ts): a context field
+ * enrichment would have added or completed was left as the client sent it, because the event
+ * would otherwise exceed `LIMITS.maxEnrichedEventBytes`.
  * The field is absent when nothing was cut; it is the collector's, and a client's value is
  * removed at ingest.
  *
@@ -22,13 +23,13 @@ import type { JsonObject } from "../../types";
  * notes.writeTo(context);
  */
 export class EnrichmentNotes {
-	readonly truncated: string[] = [];
-	readonly dropped: string[] = [];
+	truncated?: string[];
 
 	/** `value` cut to the limit, at a code point boundary, noting `path` when cut. */
 	cap(value: string, path: string): string {
 		const max = LIMITS.maxEnrichedStringLength;
 		if (value.length <= max) return value;
+		this.truncated ??= [];
 		this.truncated.push(path);
 		// Never split a surrogate pair: its first half alone is not valid Unicode.
 		const code = value.charCodeAt(max - 1);
@@ -37,19 +38,21 @@ export class EnrichmentNotes {
 	}
 
 	/** Each string value of `object` capped, under `path`; other values kept. */
-	capStrings(object: JsonObject, path: string): JsonObject {
-		for (const [key, value] of Object.entries(object))
-			if (typeof value === "string")
-				object[key] = this.cap(value, `${path}.${key}`);
+	capStrings<T extends object>(object: T, path: string): T {
+		const values = object as JsonObject;
+		for (const key in values) {
+			const value = values[key];
+			if (
+				typeof value === "string" &&
+				value.length > LIMITS.maxEnrichedStringLength
+			)
+				values[key] = this.cap(value, `${path}.${key}`);
+		}
 		return object;
 	}
 
-	/** Sets `context.enrichment` when something was cut or dropped. */
+	/** Sets `context.enrichment` when something was cut. */
 	writeTo(context: JsonObject): void {
-		if (this.truncated.length === 0 && this.dropped.length === 0) return;
-		const note: JsonObject = {};
-		if (this.truncated.length > 0) note.truncated = [...this.truncated];
-		if (this.dropped.length > 0) note.dropped = [...this.dropped];
-		context.enrichment = note;
+		if (this.truncated) context.enrichment = { truncated: [...this.truncated] };
 	}
 }

@@ -1,5 +1,8 @@
 import { clampToTimestampRange, parseTimestamp } from "../timestamp";
 
+/** ISO-8601 as Date#toISOString writes it: such a value is already canonical. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /**
  * Segment's clock-skew correction: a client whose clock is off stamps both `timestamp` and
  * `sentAt` with the same error, so `receivedAt − (sentAt − timestamp)` is when the event really
@@ -21,6 +24,9 @@ export function correctTimestamps(
 	receivedAtMs: number,
 ): { timestamp: string; originalTimestamp?: string } {
 	const original = event.originalTimestamp ?? event.timestamp;
+	// The common case, already validated (a real day in range) and canonical: nothing to compute.
+	if (original !== undefined && !event.sentAt && CANONICAL.test(original))
+		return { timestamp: original, originalTimestamp: original };
 	const happened =
 		original === undefined ? undefined : parseTimestamp(original);
 	if (original === undefined || happened === undefined)
