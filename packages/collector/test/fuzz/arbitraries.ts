@@ -42,6 +42,20 @@ const id = fc.oneof(
 	fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 40 }),
 	fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }),
 	fc.integer({ min: 0, max: 2 ** 40 }),
+	// Ids that end up in D1 columns, KV keys and URLs: NUL, escapes, separators.
+	fc
+		.constantFrom(
+			"a\u0000b",
+			"%",
+			"%zz",
+			"a/b",
+			"..",
+			" padded ",
+			"\t",
+			"🙂",
+			"x".repeat(255),
+		)
+		.chain((odd) => fc.nat(999).map((n) => `${odd}${n}`.slice(-255))),
 );
 /** Ids that are present: not only whitespace. */
 const presentId = id.filter((v) => typeof v === "number" || v.trim() !== "");
