@@ -1,6 +1,8 @@
 /**
- * Wire limits of the ingest API. They follow the Segment HTTP Tracking API so that existing
- * clients, which already split their batches to these sizes, work unchanged.
+ * Wire and storage limits of the ingest API. The wire limits follow the Segment HTTP Tracking
+ * API so that existing clients, which already split their batches to these sizes, work
+ * unchanged; the others keep every accepted event within what D1, Queues and the destinations
+ * can hold, so that an event the collector answered 200 for can always be stored.
  *
  * @example
  * if (bytes > LIMITS.maxRequestBytes) throw new ApiError(413, "payload_too_large", "…");
@@ -8,8 +10,26 @@
 export const LIMITS = {
 	/** Largest request body, counted after decompression. */
 	maxRequestBytes: 500 * 1024,
-	/** Largest single event, as serialised JSON. */
+	/** Largest single event as the client sent it, as serialised JSON (UTF-8 bytes). */
 	maxEventBytes: 32 * 1024,
+	/**
+	 * Largest event after enrichment, as serialised JSON (UTF-8 bytes). One event then always
+	 * fits in an EVENTS message, in a DELIVERIES message, and in a dead letter that also carries
+	 * a 4 KB vendor response.
+	 */
+	maxEnrichedEventBytes: 64 * 1024,
+	/**
+	 * Longest string that enrichment adds from the request (the User-Agent header, campaign
+	 * values read from the page URL, the referrer host, location names); longer ones are cut
+	 * and listed in `context.enrichment.truncated`.
+	 */
+	maxEnrichedStringLength: 1024,
+	/**
+	 * Deepest nesting of objects and arrays in an event, the event itself being level 1 and its
+	 * `properties` level 2. Real events rarely pass 6; SQLite's JSON functions, which store the
+	 * events, refuse anything past 1,000 levels, and the destinations wrap events a few more.
+	 */
+	maxDepth: 32,
 	/** Most events in one batch. */
 	maxBatchEvents: 2500,
 	/** Longest messageId (Segment's own limit). */
@@ -18,6 +38,16 @@ export const LIMITS = {
 	maxIdLength: 255,
 	/** Longest track event name, page/screen name or category. */
 	maxNameLength: 200,
-	/** Events packed into one queue message at most (a message may hold 128 KB). */
+	/** Events packed into one queue message at most. */
 	eventsPerQueueMessage: 100,
+	/** Largest queue message Cloudflare Queues takes (128 KB, counted as 128,000 bytes). */
+	maxQueueMessageBytes: 128_000,
+	/**
+	 * Earliest and latest instant a client timestamp (`timestamp`, `originalTimestamp`, `sentAt`)
+	 * may name, in epoch milliseconds: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z.
+	 * Within it every instant has a four-digit-year ISO form, which sorts as text in time order,
+	 * and a ULID time part.
+	 */
+	minTimestampMs: 0,
+	maxTimestampMs: 253_402_300_799_999,
 } as const;

@@ -3,6 +3,7 @@ import type { Source } from "../config/schema";
 import type { EnrichedEvent, JsonObject, SegmentEvent } from "../types";
 import { campaignFromUrl } from "./enrich/campaign";
 import { applyIpPolicy } from "./enrich/ip";
+import { EnrichmentNotes } from "./enrich/notes";
 import { classifyReferrer } from "./enrich/referrer";
 import { correctTimestamps } from "./enrich/timestamps";
 import { parseUserAgent } from "./enrich/user-agent";
@@ -11,8 +12,32 @@ import { UNSAFE_KEYS } from "./json";
 /*
  * Stage 2 of the pipeline — best effort. Ids and timestamps are always set; every lookup after
  * that (IP, location, user agent, campaign, referrer, bot) fills only what the client left
- * empty, and a failure in one is logged and skipped, never a reason to lose the event.
+ * empty, and a failure in one is logged and skipped, never a reason to lose the event. What
+ * enrichment adds is bounded (see enrich/notes.ts and enrich/fit.ts), so an accepted event
+ * always fits `LIMITS.maxEnrichedEventBytes`.
  */
+
+/**
+ * Fields the collector owns: whatever a client sends in them is removed or overwritten here,
+ * at ingest, before anything reads the event.
+ * - `receivedAt`: when the collector received the event (overwritten).
+ * - `timestamp`: recomputed from the client's times (clock-skew correction, overwritten); the
+ *   client's own value is kept as `originalTimestamp`.
+ * - `context.profileId`: the profile identity resolution assigned (removed; set by the consumer).
+ * - `context.isBot`: the collector's bot verdict (removed, then set).
+ * - `context.enrichment`: what enrichment cut to stay within the limits (removed, then set).
+ * Enrichment also fills `context.ip` by the source's IP policy, and `userAgent`, `browser`,
+ * `os`, `device`, `location`, `campaign`, `referrer` and `gpc` where the client left them
+ * empty: those stay the client's to send (server libraries relay them for their users).
+ *
+ * @example
+ * SERVER_OWNED_CONTEXT.includes("profileId") // true
+ */
+export const SERVER_OWNED_CONTEXT = [
+	"profileId",
+	"isBot",
+	"enrichment",
+] as const;
 
 /** What the request tells about its sender, read once per request. */
 export interface RequestFacts {
@@ -58,6 +83,8 @@ export function enrichEvent(
 	source: Source,
 ): EnrichedEvent {
 	const context: JsonObject = input.context ? { ...input.context } : {};
+	for (const key of SERVER_OWNED_CONTEXT) delete context[key];
+	const notes = new EnrichmentNotes();
 	const { receivedAt } = facts;
 	const times = correctTimestamps(input, facts.receivedAtMs);
 	const event: EnrichedEvent = {
@@ -77,17 +104,28 @@ export function enrichEvent(
 	if (ip) context.ip = ip;
 	else delete context.ip;
 
+	// Cloudflare's bot verdict is about whoever sent the request: it speaks for the event only
+	// when that sender is the event's user agent (a browser), not a server relaying events.
+	let botManagement =
+		typeof context.userAgent === "string" &&
+		context.userAgent === facts.userAgent
+			? facts.cf?.botManagement
+			: undefined;
 	if (
 		facts.fromBrowser &&
 		typeof context.userAgent !== "string" &&
 		facts.userAgent
-	)
-		context.userAgent = facts.userAgent;
+	) {
+		// The header may be as long as the runtime lets a request be: the event takes a bounded part.
+		context.userAgent = notes.cap(facts.userAgent, "userAgent");
+		botManagement = facts.cf?.botManagement;
+	}
 	if (facts.gpc) context.gpc = true;
 
-	bestEffort("location", () => addLocation(context, facts.cf));
-	bestEffort("user-agent", () => addUserAgent(context, facts));
-	bestEffort("campaign", () => addCampaignAndReferrer(context));
+	bestEffort("location", () => addLocation(context, facts.cf, notes));
+	bestEffort("user-agent", () => addUserAgent(context, botManagement));
+	bestEffort("campaign", () => addCampaignAndReferrer(context, notes));
+	notes.writeTo(context);
 	return event;
 }
 
@@ -108,6 +146,7 @@ function bestEffort(step: string, run: () => void): void {
 function addLocation(
 	context: JsonObject,
 	cf: RequestCfFacts | undefined,
+	notes: EnrichmentNotes,
 ): void {
 	if (!cf) return;
 	const found: JsonObject = {};
@@ -122,10 +161,16 @@ function addLocation(
 		if (cf[key] !== undefined && cf[key] !== "") found[key] = cf[key];
 	}
 	if (Object.keys(found).length === 0) return;
-	context.location = fillMissing(objectAt(context, "location"), found);
+	context.location = fillMissing(
+		objectAt(context, "location"),
+		notes.capStrings(found, "location"),
+	);
 }
 
-function addUserAgent(context: JsonObject, facts: RequestFacts): void {
+function addUserAgent(
+	context: JsonObject,
+	bm: RequestCfFacts["botManagement"],
+): void {
 	const userAgent =
 		typeof context.userAgent === "string" ? context.userAgent : undefined;
 	const parsed = userAgent ? parseUserAgent(userAgent) : undefined;
@@ -134,25 +179,22 @@ function addUserAgent(context: JsonObject, facts: RequestFacts): void {
 	if (parsed?.os) context.os = fillMissing(objectAt(context, "os"), parsed.os);
 	if (parsed?.device)
 		context.device = fillMissing(objectAt(context, "device"), parsed.device);
-	// Cloudflare's verdict is about whoever sent the request: it speaks for the event only when
-	// that sender is the event's user agent (a browser), not a server relaying events.
-	const bm =
-		userAgent !== undefined && userAgent === facts.userAgent
-			? facts.cf?.botManagement
-			: undefined;
 	const cfSaysBot =
 		bm?.verifiedBot === true ||
 		(typeof bm?.score === "number" && bm.score < BOT_SCORE_THRESHOLD);
 	context.isBot = Boolean(parsed?.isBot || cfSaysBot);
 }
 
-function addCampaignAndReferrer(context: JsonObject): void {
+function addCampaignAndReferrer(
+	context: JsonObject,
+	notes: EnrichmentNotes,
+): void {
 	const page = objectAt(context, "page");
 	const url = typeof page.url === "string" ? page.url : undefined;
 	const search = typeof page.search === "string" ? page.search : undefined;
 	if (context.campaign === undefined) {
 		const campaign = campaignFromUrl(url, search);
-		if (campaign) context.campaign = campaign;
+		if (campaign) context.campaign = notes.capStrings(campaign, "campaign");
 	}
 	if (
 		context.referrer === undefined &&
@@ -163,7 +205,10 @@ function addCampaignAndReferrer(context: JsonObject): void {
 			typeof campaign.medium === "string" ? campaign.medium : undefined;
 		const referrer =
 			typeof page.referrer === "string" ? page.referrer : undefined;
-		context.referrer = classifyReferrer(referrer, url, medium);
+		context.referrer = notes.capStrings(
+			classifyReferrer(referrer, url, medium),
+			"referrer",
+		);
 	}
 }
 

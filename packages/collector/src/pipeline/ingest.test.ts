@@ -1,5 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../errors";
+import { LIMITS } from "../limits";
 import { eventsOfBatch, mergeMissing, pack } from "./ingest";
 
 describe("eventsOfBatch", () => {
@@ -31,6 +33,16 @@ describe("eventsOfBatch", () => {
 				sentAt: "2026-11-01T09:00:00.000Z",
 			},
 		]);
+	});
+
+	it("leaves an event's own context or integrations that is not an object for validation to refuse", () => {
+		expect(
+			eventsOfBatch({
+				context: { locale: "en" },
+				integrations: { All: true },
+				batch: [{ type: "page", context: "x", integrations: 5 }],
+			}),
+		).toEqual([{ type: "page", context: "x", integrations: 5 }]);
 	});
 
 	it("requires an array of at most 2,500 events", () => {
@@ -90,5 +102,38 @@ describe("pack", () => {
 		for (const message of messages)
 			expect(message.length * 3).toBeLessThan(128 * 1024);
 		expect(messages.flatMap((m) => m.split("\n").slice(1))).toEqual(events);
+	});
+
+	it("never builds a message over Queues' limit from events within the enriched bound", () => {
+		const encoder = new TextEncoder();
+		const bytes = (text: string) => encoder.encode(text).byteLength;
+		// One event: a JSON line of one repeated character (1 to 4 UTF-8 bytes, 1 or 2 UTF-16
+		// units) as long as the bound allows or shorter.
+		const eventLine = fc
+			.record({
+				char: fc.constantFrom("a", "é", "€", "😀"),
+				share: fc.double({ min: 0, max: 1, noNaN: true }),
+			})
+			.map(({ char, share }) => {
+				const room = LIMITS.maxEnrichedEventBytes - bytes('{"p":""}');
+				const count = Math.floor((room / bytes(char)) * share);
+				return JSON.stringify({ p: char.repeat(count) });
+			});
+		const longestSourceId = "s".repeat(64);
+		fc.assert(
+			fc.property(fc.array(eventLine, { maxLength: 120 }), (events) => {
+				const messages = pack(longestSourceId, events);
+				for (const message of messages) {
+					expect(bytes(message)).toBeLessThanOrEqual(
+						LIMITS.maxQueueMessageBytes,
+					);
+					expect(message.split("\n").length - 1).toBeLessThanOrEqual(
+						LIMITS.eventsPerQueueMessage,
+					);
+				}
+				expect(messages.flatMap((m) => m.split("\n").slice(1))).toEqual(events);
+			}),
+			{ numRuns: 150 },
+		);
 	});
 });

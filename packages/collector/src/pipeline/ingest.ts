@@ -3,9 +3,11 @@ import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { LIMITS } from "../limits";
 import type { EventType, JsonObject, SegmentEvent } from "../types";
-import { enrichEvent, type RequestFacts } from "./enrich";
+import { enrichEvent, type RequestFacts, SERVER_OWNED_CONTEXT } from "./enrich";
+import { serialiseEnriched, utf8Length } from "./enrich/fit";
 import { UNSAFE_KEYS } from "./json";
 import { messageIdFor } from "./message-id";
+import { nestingIssue, unicodeIssue } from "./storable";
 import { validateEvent } from "./validate";
 
 /** Why one event of a batch was not accepted. */
@@ -50,9 +52,14 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 	return batch.map((item) => {
 		if (!asObject(item)) return item;
 		const event: JsonObject = { ...(item as JsonObject) };
-		if (context)
+		// An event's own context or integrations that is not an object stays as it is, for
+		// validation to refuse: the batch's values never paper over it.
+		if (context && (event.context === undefined || asObject(event.context)))
 			event.context = mergeMissing(asObject(event.context) ?? {}, context);
-		if (integrations)
+		if (
+			integrations &&
+			(event.integrations === undefined || asObject(event.integrations))
+		)
 			event.integrations = mergeMissing(
 				asObject(event.integrations) ?? {},
 				integrations,
@@ -63,11 +70,16 @@ export function eventsOfBatch(body: JsonObject): unknown[] {
 }
 
 /**
- * Runs each event through validate (must pass) and enrich (best effort), then hands the
- * accepted ones to the EVENTS queue. Resolves only once every accepted event is durably kept —
- * taken by the queue or, if the queue refuses, written to D1's spool; if neither works, throws
- * 503 so the client keeps the batch and retries (the consumer deduplicates by messageId, so a
- * partly enqueued batch is safe to resend).
+ * Runs each event through validate and the storage checks (must pass) and enrich (best
+ * effort), then hands the accepted ones to the EVENTS queue. Resolves only once every accepted
+ * event is durably kept — taken by the queue or, if the queue refuses, written to D1's spool;
+ * if neither works, throws 503 so the client keeps the batch and retries (the consumer
+ * deduplicates by messageId, so a partly enqueued batch is safe to resend).
+ *
+ * An event is accepted only when it can be stored as it is: it passes the Segment Spec, its
+ * timestamps lie in 1970–9999, nothing in it nests deeper than `LIMITS.maxDepth` or holds
+ * invalid Unicode (storable.ts), it is at most `LIMITS.maxEventBytes` as sent and at most
+ * `LIMITS.maxEnrichedEventBytes` enriched. Anything else is rejected with its reason, alone.
  *
  * @example
  * const { accepted, rejected } = await ingest(env, events, facts, source);
@@ -86,59 +98,103 @@ export async function ingest(
 			routeType && asObject(input)
 				? { ...(input as JsonObject), type: routeType }
 				: input;
-		const checked = validateEvent(prepared);
-		if (!checked.ok) {
-			rejected.push({ index, ...messageIdOf(input), error: checked.error });
-			continue;
-		}
-		if (!checked.event.messageId) {
-			checked.event.messageId = await messageIdFor(
-				source.id,
-				checked.event,
-				facts.receivedAtMs,
-			);
-		}
-		const json = JSON.stringify(enrichEvent(checked.event, facts, source));
-		const size = clientSize(json, checked.event);
-		if (size > LIMITS.maxEventBytes) {
-			rejected.push({
-				index,
-				...messageIdOf(input),
-				error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
-			});
-			continue;
-		}
-		accepted.push(json);
+		const outcome = await prepare(prepared, facts, source);
+		if (outcome.ok) accepted.push(outcome.json);
+		else rejected.push({ index, ...messageIdOf(input), error: outcome.error });
 	}
 	await enqueue(sinks, source.id, accepted);
 	return { accepted: accepted.length, rejected };
 }
 
-const encoder = new TextEncoder();
+type Prepared = { ok: true; json: string } | { ok: false; error: string };
 
-/**
- * The size of the event as the client sent it. Enrichment only adds to an event, apart from an
- * IP address it may remove, so a short enriched form proves the client's form is under the
- * limit without a second serialisation (a UTF-16 unit is at most 3 UTF-8 bytes). Only events
- * near the limit are serialised again and measured exactly.
- */
-function clientSize(enrichedJson: string, validated: SegmentEvent): number {
-	const IP_ROOM = 64;
-	if ((enrichedJson.length + IP_ROOM) * 3 <= LIMITS.maxEventBytes) return 0;
-	return encoder.encode(JSON.stringify(validated)).byteLength;
+/** One event from client input to the JSON line the queue carries, or the reason it cannot be. */
+async function prepare(
+	input: unknown,
+	facts: RequestFacts,
+	source: Source,
+): Promise<Prepared> {
+	const checked = validateEvent(input);
+	if (!checked.ok) return checked;
+	const { event } = checked;
+	// Before anything serialises the event: JSON.stringify recurses as deep as the event does.
+	const tooDeep = nestingIssue(event);
+	if (tooDeep) return { ok: false, error: tooDeep };
+	if (!event.messageId)
+		event.messageId = await messageIdFor(source.id, event, facts.receivedAtMs);
+	const enriched = enrichEvent(event, facts, source);
+	const fitted = serialiseEnriched(enriched, event.context);
+	if (!fitted.ok) return fitted;
+	// What is stored must be valid Unicode; what enrichment dropped does not matter.
+	const invalidText = unicodeIssue(enriched, fitted.json);
+	if (invalidText) return { ok: false, error: invalidText };
+	const size = clientSize(fitted.json, event);
+	if (size > LIMITS.maxEventBytes)
+		return {
+			ok: false,
+			error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
+		};
+	return fitted;
 }
 
 /**
+ * Characters enrichment may take from what it keeps of a client's event: a timestamp rewritten
+ * in canonical form (up to 12 shorter) and a valid IP rewritten by the source's policy (up to 43).
+ */
+const REWRITE_ROOM = 64;
+/** Context objects enrichment completes, dropping the client's empty (null or "") values. */
+const COMPLETED_CONTEXT = ["browser", "os", "device", "location"] as const;
+
+/**
+ * The event's size as the client sent it (UTF-8 bytes of its JSON), or 0 when it is surely
+ * within `LIMITS.maxEventBytes`. Enrichment adds to an event and rewrites little of it (see
+ * REWRITE_ROOM), so a short enriched form proves the client's is short too without a second
+ * serialisation (a UTF-16 unit takes at most 3 bytes). The client's form is serialised and
+ * measured when the enriched one is near the limit, or when enrichment may have removed more:
+ * a server-owned field, a `context.ip` that is no IP, empty values in an object it completes.
+ */
+function clientSize(enrichedJson: string, event: SegmentEvent): number {
+	const limit = LIMITS.maxEventBytes;
+	if (
+		!removesClientData(event) &&
+		(enrichedJson.length + REWRITE_ROOM) * 3 <= limit
+	)
+		return 0;
+	return utf8Length(JSON.stringify(event), limit);
+}
+
+function removesClientData(event: SegmentEvent): boolean {
+	const { context } = event;
+	if (!context) return false;
+	const { ip } = context;
+	if (ip !== undefined && !(typeof ip === "string" && ip.length <= 45))
+		return true;
+	return (
+		SERVER_OWNED_CONTEXT.some((key) => context[key] !== undefined) ||
+		COMPLETED_CONTEXT.some((key) => context[key] !== undefined)
+	);
+}
+
+/** Room in a message for its header line (a source id is at most 64 characters) and newlines. */
+const MESSAGE_FRAMING_BYTES = 1000;
+const MAX_SHARED_UNITS = Math.floor(
+	(LIMITS.maxQueueMessageBytes - MESSAGE_FRAMING_BYTES) / 3,
+);
+
+/**
  * Packs serialised events into queue messages: NDJSON text, a header line `{"sourceId":…}`
- * then one event per line (JSON.stringify never writes a raw newline, so lines are events). At
- * most 100 events and 40,000 UTF-16 units each, so a message stays under Queues' 128 KB limit
- * even when every character takes 3 bytes; the consumer stores each line as it is.
+ * then one event per line (JSON.stringify never writes a raw newline, so lines are events); the
+ * consumer stores each line as it is.
+ *
+ * A message stays within `LIMITS.maxQueueMessageBytes` whatever the characters: several events
+ * share a message only while they total at most `MAX_SHARED_UNITS` UTF-16 units (a unit takes
+ * at most 3 UTF-8 bytes), and a longer event travels alone, which fits because ingest holds
+ * every event to `LIMITS.maxEnrichedEventBytes`. At most 100 events go in one message.
  *
  * @example
  * pack("web", ['{"type":"page",…}']) // ['{"sourceId":"web"}\n{"type":"page",…}']
  */
 export function pack(sourceId: string, events: readonly string[]): string[] {
-	const MAX_UNITS = 40_000;
 	const header = JSON.stringify({ sourceId });
 	const messages: string[] = [];
 	let part: string[] = [];
@@ -147,7 +203,7 @@ export function pack(sourceId: string, events: readonly string[]): string[] {
 		if (
 			part.length > 0 &&
 			(part.length === LIMITS.eventsPerQueueMessage ||
-				units + json.length > MAX_UNITS)
+				units + json.length > MAX_SHARED_UNITS)
 		) {
 			messages.push(`${header}\n${part.join("\n")}`);
 			part = [];
@@ -219,20 +275,27 @@ function messageIdOf(input: unknown): { messageId?: string } {
 }
 
 /**
- * A copy of `own` with what it lacks taken from `shared`, recursively for nested objects.
+ * A copy of `own` with what it lacks taken from `shared`, recursively for nested objects. It
+ * stops merging past `LIMITS.maxDepth` levels (keeping `own`'s value there), so a hostile batch
+ * cannot make it recurse without end; an event that deep is refused by the storage check anyway.
  *
  * @example
  * mergeMissing({ app: { name: "a" } }, { app: { version: "1" }, locale: "de" })
  * // { app: { name: "a", version: "1" }, locale: "de" }
  */
-export function mergeMissing(own: JsonObject, shared: JsonObject): JsonObject {
+export function mergeMissing(
+	own: JsonObject,
+	shared: JsonObject,
+	depth = 2,
+): JsonObject {
 	const merged: JsonObject = { ...own };
 	for (const key of Object.keys(shared)) {
 		if (UNSAFE_KEYS.has(key)) continue;
 		const mine = asObject(merged[key]);
 		const theirs = asObject(shared[key]);
 		if (merged[key] === undefined) merged[key] = shared[key];
-		else if (mine && theirs) merged[key] = mergeMissing(mine, theirs);
+		else if (mine && theirs && depth < LIMITS.maxDepth)
+			merged[key] = mergeMissing(mine, theirs, depth + 1);
 	}
 	return merged;
 }

@@ -15,4 +15,12 @@ describe("parseJson", () => {
 		expect(Object.getPrototypeOf(parsed.a)).toBe(Object.prototype);
 		expect(({} as Record<string, unknown>).x).toBeUndefined();
 	});
+
+	it("parses bodies nested far deeper than the call stack, escapes and all", () => {
+		const levels = 200_000;
+		const text = `{"k\\u0041":${"[".repeat(levels)}{"__proto__":1}${"]".repeat(levels)}}`;
+		let value = (parseJson(text) as Record<string, unknown>).kA;
+		for (let i = 0; i < levels; i++) value = (value as unknown[])[0];
+		expect(value).toEqual({});
+	});
 });

@@ -38,4 +38,19 @@ describe("messageIdFor", () => {
 		expect(decodeTime(a)).toBe(now);
 		expect(a).not.toBe(b);
 	});
+
+	it("never throws for a time a ULID cannot hold: it is clamped, and stays stable", async () => {
+		// ulid() reads a time of 0 as "now": the earliest time used is 1 ms.
+		for (const [timestamp, time] of [
+			["1969-12-31T23:59:59Z", 1],
+			["1970-01-01T00:00:00Z", 1],
+			["0000-01-01T00:00:00Z", 1],
+			["9999-12-31T23:59:59Z", Date.parse("9999-12-31T23:59:59Z")],
+		] as const) {
+			const id = await messageIdFor("web", { ...event, timestamp }, Date.now());
+			expect(isValid(id)).toBe(true);
+			expect(decodeTime(id)).toBe(time);
+			expect(await messageIdFor("web", { ...event, timestamp }, 5)).toBe(id);
+		}
+	});
 });

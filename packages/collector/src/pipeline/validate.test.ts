@@ -106,6 +106,33 @@ describe("validateEvent", () => {
 		}
 	});
 
+	it("requires timestamps to name a real day between 1970 and 9999", () => {
+		for (const key of ["timestamp", "sentAt", "originalTimestamp"]) {
+			for (const ok of [
+				"1970-01-01T00:00:00Z",
+				"9999-12-31T23:59:59.999Z",
+				"2026-11-01T13:00:00+05",
+			])
+				expect(validateEvent({ type: "page", ...base, [key]: ok }).ok).toBe(
+					true,
+				);
+			for (const early of [
+				"1969-12-31T23:59:59Z",
+				"0000-01-01T00:00:00Z",
+				"1970-01-01T00:30:00+01:00",
+			])
+				expect(errorOf({ type: "page", ...base, [key]: early })).toBe(
+					`${key}: must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z`,
+				);
+			expect(
+				errorOf({ type: "page", ...base, [key]: "9999-12-31T23:59:59-01:00" }),
+			).toMatch(/must be between/);
+			expect(
+				errorOf({ type: "page", ...base, [key]: "2026-02-30T00:00:00Z" }),
+			).toBe(`${key}: is not a valid date`);
+		}
+	});
+
 	it("limits messageId to 100 characters and ids and names to their lengths", () => {
 		expect(
 			validateEvent({ type: "page", ...base, messageId: "m".repeat(100) }).ok,

@@ -6,6 +6,11 @@ import {
 	type JsonObject,
 	type SegmentEvent,
 } from "../types";
+import {
+	inTimestampRange,
+	parseTimestamp,
+	TIMESTAMP_RANGE_TEXT,
+} from "./timestamp";
 
 /*
  * Stage 1 of the pipeline — must pass. An event that fails is rejected with a reason and never
@@ -35,7 +40,14 @@ const TimestampSchema = v.pipe(
 	v.isoTimestamp(
 		"must be an ISO-8601 timestamp with a time zone, e.g. 2026-11-01T08:01:08.400Z",
 	),
-	v.check((value) => !Number.isNaN(Date.parse(value)), "is not a valid date"),
+	// One reading for both checks: a real calendar day, then the accepted range.
+	v.rawCheck(({ dataset, addIssue }) => {
+		if (!dataset.typed) return;
+		const ms = parseTimestamp(dataset.value);
+		if (ms === undefined) addIssue({ message: "is not a valid date" });
+		else if (!inTimestampRange(ms))
+			addIssue({ message: `must be between ${TIMESTAMP_RANGE_TEXT}` });
+	}),
 );
 
 const NameSchema = v.pipe(
