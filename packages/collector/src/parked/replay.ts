@@ -16,6 +16,7 @@ import { MAX_EVENTS_PER_MESSAGE } from "../delivery/fanout";
 import { enqueueAll, eventMessages } from "../delivery/messages";
 import type { DeliveryItem } from "../destinations/types";
 import { pack } from "../pipeline/ingest";
+import { storedForm } from "../pipeline/storable";
 import { validateEvent } from "../pipeline/validate";
 
 const Id = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -58,9 +59,6 @@ export interface ParkedReplayResult {
 	/** Pass as `after` to continue a page-wise replay; absent on the last page. */
 	next?: number;
 }
-
-/** Queues takes messages of up to 128,000 bytes, about 100 of them its own metadata. */
-const MAX_MESSAGE_BYTES = 128_000 - 100;
 
 /**
  * Replays parked rows. An event row goes through the same validation ingest applies
@@ -177,13 +175,8 @@ function eventOf(row: ParkedRow): { json: string } | { error: string } {
 	if (!checked.ok) return { error: checked.error };
 	if (!checked.event.messageId)
 		return { error: "the parked event has no messageId" };
-	const json = JSON.stringify(checked.event);
-	const bytes = new TextEncoder().encode(json).byteLength;
-	if (bytes + row.sourceId.length + 20 > MAX_MESSAGE_BYTES)
-		return {
-			error: `the event is ${bytes} bytes, more than a queue message holds`,
-		};
-	return { json };
+	const stored = storedForm(checked.event);
+	return stored.ok ? { json: stored.json } : { error: stored.error };
 }
 
 /** A delivery row as the item to queue for its destination, or why it cannot be. */

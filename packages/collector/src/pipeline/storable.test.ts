@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../limits";
-import { nestingIssue, unicodeIssue } from "./storable";
+import { nestingIssue, storedForm, unicodeIssue } from "./storable";
 
 /** `levels` nested objects (or arrays) around a leaf. */
 function nested(levels: number, array = false): unknown {
@@ -82,5 +82,27 @@ describe("unicodeIssue", () => {
 		});
 		expect(nestingIssue(event)).toBeUndefined();
 		expect(unicodeOf(event)).toBeUndefined();
+	});
+});
+
+describe("storedForm", () => {
+	it("applies every storage rule to an event queued again, before serialising it", () => {
+		const fine = track({ properties: { a: 1 } });
+		expect(storedForm(fine)).toEqual({ ok: true, json: JSON.stringify(fine) });
+		expect(storedForm(track({ properties: nested(5000) }))).toMatchObject({
+			ok: false,
+			error: `properties.a.a.a.…: nests deeper than ${LIMITS.maxDepth} levels`,
+		});
+		expect(storedForm(track({ name: "\ud800" }))).toMatchObject({
+			ok: false,
+			error: expect.stringContaining("unpaired UTF-16 surrogate"),
+		});
+		const big = track({ properties: { text: "é".repeat(40_000) } });
+		expect(storedForm(big)).toMatchObject({
+			ok: false,
+			error: expect.stringContaining(
+				`the limit after enrichment is ${LIMITS.maxEnrichedEventBytes}`,
+			),
+		});
 	});
 });

@@ -112,3 +112,28 @@ function printable(key: string | number): string {
 	const text = String(key).toWellFormed();
 	return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
+
+/**
+ * An event that was already accepted once (a parked event being replayed) as the JSON line to
+ * queue again, or why it could not be stored now: ingest's storage rules — nesting (checked
+ * before anything serialises the event), Unicode and the enriched size bound.
+ *
+ * @example
+ * storedForm(event) // { ok: true, json: "{…}" }, or { ok: false, error: "properties.a.a.…: nests deeper than 32 levels" }
+ */
+export function storedForm(
+	event: JsonObject,
+): { ok: true; json: string } | { ok: false; error: string } {
+	const tooDeep = nestingIssue(event);
+	if (tooDeep) return { ok: false, error: tooDeep };
+	const json = JSON.stringify(event);
+	const invalidText = unicodeIssue(event, json);
+	if (invalidText) return { ok: false, error: invalidText };
+	const bytes = new TextEncoder().encode(json).byteLength;
+	return bytes > LIMITS.maxEnrichedEventBytes
+		? {
+				ok: false,
+				error: `event is ${bytes} bytes; the limit after enrichment is ${LIMITS.maxEnrichedEventBytes}`,
+			}
+		: { ok: true, json };
+}
