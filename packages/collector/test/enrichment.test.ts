@@ -193,6 +193,25 @@ describe("context enrichment", () => {
 		});
 	});
 
+	it("adds no location for a server source, or for an event that names another IP", async () => {
+		const cf = { country: "DE", city: "Berlin", colo: "TXL" };
+		// `no-ip` allows no browser origin: a server source, relaying events from elsewhere.
+		const [relayed] = await sendAndLoad([{ type: "page", anonymousId: "a" }], {
+			cf,
+			writeKey: "wk_test_no_ip_0",
+		});
+		expect(relayed?.context.location).toBeUndefined();
+		const [forwarded, own] = await sendAndLoad(
+			[
+				{ type: "page", anonymousId: "a", context: { ip: "198.51.100.7" } },
+				{ type: "page", anonymousId: "a", context: { ip: "203.0.113.9" } },
+			],
+			{ cf, headers: { "cf-connecting-ip": "203.0.113.9" } },
+		);
+		expect(forwarded?.context.location).toBeUndefined();
+		expect(own?.context.location).toEqual(cf);
+	});
+
 	it("parses the user agent into browser, os and device, without overriding what the client sent", async () => {
 		const iphone =
 			"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";

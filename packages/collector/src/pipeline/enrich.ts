@@ -1,5 +1,6 @@
 import { ulid } from "ulid";
 import type { Source } from "../config/schema";
+import { sourceTrust } from "../identity/trust";
 import type { EnrichedEvent, JsonObject, SegmentEvent } from "../types";
 import { campaignFromUrl } from "./enrich/campaign";
 import { applyIpPolicy } from "./enrich/ip";
@@ -122,7 +123,13 @@ export function enrichEvent(
 	}
 	if (facts.gpc) context.gpc = true;
 
-	bestEffort("location", () => addLocation(context, facts.cf, notes));
+	// Where the request came from says where the event happened only when the device itself
+	// sent it: not for a server source relaying events, nor for an event that names another IP.
+	const sentByDevice =
+		sourceTrust(source) === "client" &&
+		(typeof input.context?.ip !== "string" || input.context.ip === facts.ip);
+	if (sentByDevice)
+		bestEffort("location", () => addLocation(context, facts.cf, notes));
 	bestEffort("user-agent", () => addUserAgent(context, botManagement));
 	bestEffort("campaign", () => addCampaignAndReferrer(context, notes));
 	notes.writeTo(context);
