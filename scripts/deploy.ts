@@ -9,17 +9,22 @@
  *   npm run deploy -- --dry-run                     # the plan, offline: Cloudflare is not called
  *   npm run deploy -- --check                       # the plan against the account, read only
  *
- * Why ids are written into wrangler.toml. wrangler 4.155 provisions missing D1, KV, R2 and
- * producer queues itself on `wrangler deploy` (when a binding has no id), but (1) it only writes
- * the new ids back to wrangler.toml in an interactive terminal, not in CI; without them a later
- * deploy finds its namespaces through the deployed Worker's current bindings, so a deleted or
- * renamed Worker silently gets new, empty ones; (2) it creates neither dead-letter queues nor
- * queues only a consumer names; and (3) it creates the database during the deploy, so the
- * migrations could only run after the new code is live. So this script creates each resource
- * itself, under the name wrangler would give it (a namespace an earlier `wrangler deploy`
- * provisioned is found and kept), and writes `database_id` and the KV `id`s into wrangler.toml
- * before deploying: the file says exactly what the Worker is bound to, and `wrangler deploy`
- * provisions nothing. Commit those lines in your deployment's copy of the repository.
+ * Why this script creates resources and writes their ids into wrangler.toml itself, although
+ * wrangler 4.155's `deploy` provisions missing D1 databases, KV namespaces, R2 buckets and
+ * producer queues when a binding has no id (its hidden --x-provision and --x-auto-create flags,
+ * both on by default):
+ * (1) it writes the new ids back only in an interactive terminal, and never into a TOML file
+ *     with comments ("cannot patch .toml config if comments are present"), which ours has; a
+ *     later deploy then finds its namespaces through the deployed Worker's current bindings, so
+ *     a deleted or renamed Worker silently gets new, empty ones;
+ * (2) it creates neither dead-letter queues nor queues that only a consumer names;
+ * (3) it creates the database during the deploy, so the migrations could only run once the new
+ *     code is already live.
+ * So each resource is created here under the name wrangler would give it (a namespace an
+ * earlier plain `wrangler deploy` provisioned is found and kept), `database_id` and the KV `id`s
+ * are written into wrangler.toml before deploying, and `wrangler deploy` provisions nothing:
+ * the file says exactly what the Worker is bound to. Commit those lines in your deployment's
+ * copy of the repository.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

@@ -3,6 +3,7 @@
  * only), or assumed for an offline dry run. Must pass: a list that fails for any other reason
  * than "not found" stops the deploy before anything is created.
  */
+import { stripVTControlCharacters } from "node:util";
 import type { Runner, WranglerResult } from "../wrangler";
 import type { Resources } from "./resources";
 
@@ -189,7 +190,10 @@ export function must(
 }
 
 function failure(args: string[], result: WranglerResult): Error {
-	const output = `${result.stderr}${result.stdout}`.trim();
+	// wrangler colours its errors even with FORCE_COLOR=0; the message is relayed as plain text.
+	const output = stripVTControlCharacters(
+		`${result.stderr}${result.stdout}`,
+	).trim();
 	return new Error(
 		`npx wrangler ${args.join(" ")} failed (exit ${result.status})${output ? `:\n${output}` : "; its output is above."}`,
 	);
