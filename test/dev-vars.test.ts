@@ -133,8 +133,17 @@ beforeAll(async () => {
 	// Applying the migrations to a fresh local D1 alone takes about 15 s on two busy cores.
 }, 120_000);
 
-afterAll(() => {
-	if (dev?.pid) process.kill(-dev.pid, "SIGTERM");
+afterAll(async () => {
+	const running = dev;
+	if (running?.pid && running.exitCode === null) {
+		const exited = new Promise((resolve) => running.once("exit", resolve));
+		process.kill(-running.pid, "SIGTERM");
+		// workerd writes to the state folder until it stops: remove the folder after that.
+		await Promise.race([
+			exited,
+			new Promise((resolve) => setTimeout(resolve, 10_000)),
+		]);
+	}
 	receiver?.server.close();
 	rmSync(dir, { recursive: true, force: true });
 });
