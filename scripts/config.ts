@@ -4,9 +4,9 @@
  *
  *   npm run config -- validate config/dev.json
  *   npm run config -- push config/dev.json --local        # wrangler dev's local state
- *   npm run config -- push config/prod.json --remote      # the deployed namespace
+ *   npm run config -- push config/production.json --remote  # the deployed namespace
  *   npm run config -- pull [file] [--local|--remote]      # to a file, or stdout
- *   npm run config -- diff config/prod.json --remote      # exit 1 when they differ
+ *   npm run config -- diff config/production.json --remote  # exit 1 when they differ
  *
  * A change is live on every isolate within CONFIG_CACHE_SECONDS (wrangler.toml), no redeploy.
  */
@@ -15,7 +15,13 @@ import { parseArgs } from "node:util";
 import { createTwoFilesPatch } from "diff";
 import { parseConfig } from "../packages/collector/src/config/schema";
 import { secretNames } from "../packages/collector/src/config/secret";
-import { type Target, targetFlags, wrangler } from "./wrangler";
+import {
+	type Runner,
+	runWrangler,
+	type Target,
+	targetFlags,
+	wrangler,
+} from "./wrangler";
 
 const KEY = "config";
 const USAGE = `usage: npm run config -- <validate|push|pull|diff> [file] [--local|--remote] [--persist-to <dir>]`;
@@ -60,39 +66,52 @@ export function validate(text: string, name: string): Outcome {
 	return { code: 0, out: lines.join("\n") };
 }
 
-/** The document currently in KV, or undefined when the key is empty. */
-export function pull(target: Target): string | undefined {
-	const text = wrangler([
-		"kv",
-		"key",
-		"get",
-		KEY,
-		"--binding",
-		"CONFIG",
-		"--text",
-		...targetFlags(target),
-	]);
+/** The document currently in KV, or undefined when the key is empty (`run`: see {@link Runner}). */
+export function pull(
+	target: Target,
+	run: Runner = runWrangler,
+): string | undefined {
+	const text = wrangler(
+		[
+			"kv",
+			"key",
+			"get",
+			KEY,
+			"--binding",
+			"CONFIG",
+			"--text",
+			...targetFlags(target),
+		],
+		run,
+	);
 	// wrangler prints this (and exits 0) for a missing key.
 	if (text.trim() === "Value not found") return undefined;
 	return text;
 }
 
 /** Validates the file and, only when valid, writes it to KV. */
-export function push(file: string, target: Target): Outcome {
+export function push(
+	file: string,
+	target: Target,
+	run: Runner = runWrangler,
+): Outcome {
 	const checked = validate(readFileSync(file, "utf8"), file);
 	if (checked.code !== 0)
 		return { code: 1, out: `${checked.out}\nNothing was pushed.` };
-	wrangler([
-		"kv",
-		"key",
-		"put",
-		KEY,
-		"--path",
-		file,
-		"--binding",
-		"CONFIG",
-		...targetFlags(target),
-	]);
+	wrangler(
+		[
+			"kv",
+			"key",
+			"put",
+			KEY,
+			"--path",
+			file,
+			"--binding",
+			"CONFIG",
+			...targetFlags(target),
+		],
+		run,
+	);
 	const where = target.remote
 		? "the remote CONFIG namespace"
 		: "local CONFIG state";
@@ -106,9 +125,13 @@ export function push(file: string, target: Target): Outcome {
  * A unified diff of KV's document against the file's, both pretty-printed; exit code 1 when
  * they differ (like diff(1)).
  */
-export function diff(file: string, target: Target): Outcome {
+export function diff(
+	file: string,
+	target: Target,
+	run: Runner = runWrangler,
+): Outcome {
 	const local = pretty(readFileSync(file, "utf8"));
-	const current = pull(target);
+	const current = pull(target, run);
 	const remote = current === undefined ? "" : pretty(current);
 	if (local === remote)
 		return { code: 0, out: `No differences between ${file} and KV.` };

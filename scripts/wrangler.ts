@@ -14,19 +14,52 @@ export interface Target {
 	persistTo?: string;
 }
 
+/** How a wrangler command ended. */
+export interface WranglerResult {
+	status: number;
+	stdout: string;
+	stderr: string;
+}
+
+/** Runs a wrangler command: {@link runWrangler}, or a stand-in in tests. */
+export type Runner = (
+	args: string[],
+	options?: { stream?: boolean },
+) => WranglerResult;
+
 /**
  * Runs the project's wrangler with the Node running this script (wrangler needs Node 22, which
- * the root package pins) and returns its stdout; throws an Error with stderr when it fails.
+ * the root package pins) and returns how it ended, whatever its exit code. `stream` shows its
+ * output as it goes instead of capturing it (for long commands such as `deploy`); its stdin is
+ * never a terminal, so wrangler takes the non-interactive path and never waits for an answer.
+ *
+ * @example
+ * runWrangler(["d1", "list", "--json"]) // { status: 0, stdout: "[…]", stderr: "" }
+ */
+export const runWrangler: Runner = (args, options = {}) => {
+	const result = spawnSync(process.execPath, [WRANGLER, ...args], {
+		cwd: ROOT,
+		encoding: "utf8",
+		stdio: options.stream ? ["ignore", "inherit", "inherit"] : "pipe",
+		env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+	});
+	if (result.error) throw result.error;
+	return {
+		status: result.status ?? 1,
+		stdout: result.stdout ?? "",
+		stderr: result.stderr ?? "",
+	};
+};
+
+/**
+ * Runs the project's wrangler (or `run`) and returns its stdout; throws an Error with stderr
+ * when it fails.
  *
  * @example
  * wrangler(["kv", "key", "get", "config", "--binding", "CONFIG", ...targetFlags({ remote: false })])
  */
-export function wrangler(args: string[]): string {
-	const result = spawnSync(process.execPath, [WRANGLER, ...args], {
-		cwd: ROOT,
-		encoding: "utf8",
-		env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
-	});
+export function wrangler(args: string[], run: Runner = runWrangler): string {
+	const result = run(args);
 	if (result.status !== 0)
 		throw new Error(
 			`wrangler ${args.join(" ")} failed:\n${result.stderr || result.stdout}`,

@@ -5,10 +5,9 @@ import { TEST_SECRETS } from "./test/vendors/secrets.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-// wrangler.toml requires the ADMIN_TOKEN secret. Tests set it the way wrangler reads secrets
-// from the environment (no .dev.vars is committed), and bind it explicitly below.
+// The admin API's bearer token, a Worker secret: no .dev.vars is committed, so it is bound
+// explicitly below.
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij";
-process.env.ADMIN_TOKEN = ADMIN_TOKEN;
 
 /** Only the local vendor servers (test/vendors) may be reached from the Worker. */
 function isLocal(url: string): boolean {
