@@ -39,7 +39,7 @@ describe("npm run config", () => {
 		expect(config("validate", "config/dev.json")).toMatchObject({
 			code: 0,
 			out: expect.stringContaining(
-				"config/dev.json is valid: 1 source(s), 0 destination(s).",
+				"config/dev.json is valid: 2 source(s), 0 destination(s).",
 			),
 		});
 		const example = config("validate", "config/example.json");

@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		name: "e2e",
-		include: ["test/**/*.test.ts"],
+		// The examples' own unit tests run here too, beside the end-to-end tests that drive them.
+		include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
 		root: new URL("..", import.meta.url).pathname,
 		environment: "node",
 		// Starting workerd and building the Worker takes a few seconds per file.
