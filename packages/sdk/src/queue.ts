@@ -31,6 +31,11 @@ export interface Queue {
 	_persist(on: boolean): void;
 	/** Whether events are in IndexedDB, so other tabs share them. */
 	_shared(): boolean;
+	/**
+	 * How many events the store holds; asked at start, before this page adds any, it counts
+	 * what earlier visits and other tabs left unsent (0 without storage).
+	 */
+	_stored(): Promise<number>;
 }
 
 /** IndexedDB database and object store; the version is in the name, like every stored key. */
@@ -145,5 +150,7 @@ export function createQueue(
 			}
 		},
 		_shared: () => !!store,
+		// A read-only transaction made before this page's first write sees the store without it.
+		_stored: async () => (await idb(entries, []))?.length ?? 0,
 	};
 }

@@ -18,3 +18,7 @@ it("sends an oversized item alone", () => {
 it("returns no runs for no items", () => {
 	expect(split([], id, 7)).toEqual([]);
 });
+
+it("caps the number of items per run", () => {
+	expect(split([1, 1, 1, 1, 1], id, 100, 2)).toEqual([[1, 1], [1, 1], [1]]);
+});

@@ -1,0 +1,123 @@
+import { createApi } from "./api";
+import type { Call, Instance } from "./call";
+import { consentSetter } from "./consent-set";
+import { staticContext, timeZone } from "./context";
+import type { Core } from "./core";
+import { identitySaver, KEY } from "./identity";
+import { ids } from "./ids";
+import { inert } from "./inert";
+import { createQueue } from "./queue";
+import { reporter } from "./report";
+import type { Runtime } from "./runtime";
+import { createSender } from "./sender";
+import { allowed, consentRules, createState, loadState, userOf } from "./state";
+import { createTracker } from "./tracker";
+import { KEEPALIVE_BYTES } from "./transport";
+import type { Options } from "./types";
+
+declare const __BROWSER__: boolean;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Builds the SDK on a runtime (see `createAnalytics` for the public entry): state (state.ts),
+ * the tracker that turns calls into queued events (tracker.ts), consent changes
+ * (consent-set.ts), the sender (sender.ts) and the public methods (api.ts), then listens to the
+ * page's life. Without a runtime (server-side rendering) every method is a safe no-op. `calls`
+ * are replayed in order once the state is loaded.
+ *
+ * Start-up does only what the first call needs; the time zone is read when the browser is idle
+ * (or at the first send), and events that earlier visits left stored are sent at once.
+ *
+ * @example
+ * const analytics = start({ writeKey: "wk_…", endpoint: "https://collect.example.com" }, browserRuntime());
+ */
+export function start(
+	options: Options,
+	runtime: Runtime | undefined,
+	calls: Call[] = [],
+): Instance {
+	const {
+		writeKey,
+		endpoint,
+		flushAt = 20,
+		flushInterval = 2000,
+		maxQueue = 1000,
+		maxAge = 7 * DAY_MS,
+		consent = {},
+	} = options;
+	const r = reporter(options);
+	const id = ids(Date.now, Math.random);
+	const rules = consentRules(consent, runtime);
+	const s = createState(id());
+	loadState(s, runtime, rules);
+
+	// The script-tag build only runs in browsers: the flag drops this branch from it.
+	if (!__BROWSER__ && !runtime)
+		return inert(
+			() => userOf(s),
+			() => ({ ...s._prefs }),
+		);
+	const rt = runtime as Runtime;
+	const w = rt._w;
+	const d = w.document;
+	const queue = createQueue(rt, maxQueue, maxAge, r._report);
+	const sender = createSender(
+		rt,
+		queue,
+		{
+			_url: `${endpoint}/v1/batch`,
+			_writeKey: writeKey,
+			_flushAt: flushAt,
+			_flushInterval: flushInterval,
+		},
+		r,
+		id(),
+	);
+	const core: Core = {
+		_rt: rt,
+		_s: s,
+		_rules: rules,
+		_queue: queue,
+		_sender: sender,
+		_r: r,
+		_id: id,
+		_save: identitySaver(rt, options.cookieDomain),
+	};
+	const tracker = createTracker(core, staticContext(w));
+	const api = createApi(core, tracker, consentSetter(core, tracker));
+
+	const on = (
+		target: EventTarget,
+		type: string,
+		listener: (e: Event) => void,
+	) => target.addEventListener(type, r._safe(listener));
+	on(w, "pagehide", sender._unload);
+	on(
+		d,
+		"visibilitychange",
+		() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
+	);
+	on(w, "online", sender._online);
+	// Another tab identified, reset or changed consent: follow it.
+	on(
+		w,
+		"storage",
+		(e) =>
+			(e as StorageEvent).key?.startsWith(KEY) && loadState(s, rt, rules, true),
+	);
+
+	if (allowed(s)) {
+		queue._persist(true);
+		core._save(s);
+		// Asked before the replayed calls below add anything: what an earlier visit or a closed tab
+		// left unsent goes now, not one flushInterval later.
+		queue._stored().then((stored) => {
+			if (stored) sender._flush();
+		});
+	}
+	for (const call of calls) api._call(call);
+	// Safari has no requestIdleCallback: there the first send reads the time zone.
+	w.requestIdleCallback?.(() => timeZone());
+	return api;
+}
