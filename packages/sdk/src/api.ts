@@ -7,19 +7,32 @@ import type { JsonObject, Middleware, Preferences } from "./types";
 
 /**
  * The public API: Segment's argument shapes read into events, every method wrapped so that it
- * never throws into the page (errors are reported as `internal`). `_call` replays a call the
- * snippet recorded, with its time and page.
+ * never throws into the page (errors are reported as `internal`) and loads the state first if
+ * start-up has not yet. `_call` replays a call the snippet recorded, with its time and page.
  *
  * @example
  * const api = createApi(core, tracker, consentSetter(core, tracker));
  * api.page("Docs", "Setup");
  */
 export function createApi(
-	{ _rt: rt, _s: s, _r: r, _sender: sender, _save: save, _id: id }: Core,
+	{
+		_rt: rt,
+		_s: s,
+		_r: r,
+		_sender: sender,
+		_save: save,
+		_id: id,
+		_load: load,
+		_loaded: loaded,
+	}: Core,
 	{ _record: record }: Tracker,
 	setConsent: (choices: Preferences) => void,
 ): Instance {
-	const { _safe: safe } = r;
+	const safe = <A extends unknown[], R>(fn: (...args: A) => R) =>
+		r._safe((...args: A) => {
+			load();
+			return fn(...args);
+		});
 	const d = rt._w.document;
 	const saveId = () => allowed(s) && save(s);
 	const api: Instance = {
@@ -64,11 +77,11 @@ export function createApi(
 			s._traits = {};
 			saveId();
 		}),
-		flush: () => sender._flush(),
-		user: () => userOf(s),
+		flush: safe(() => sender._flush()),
+		user: safe(() => userOf(s)),
 		consent: {
 			set: safe(setConsent),
-			get: () => ({ ...s._prefs }),
+			get: safe(() => ({ ...s._prefs })),
 			onChange: (listener: (preferences: Preferences) => void) => {
 				s._listeners.push(listener);
 				return () => {
@@ -76,8 +89,8 @@ export function createApi(
 				};
 			},
 		},
-		ready: safe((callback: () => void) => {
-			Promise.resolve().then(safe(callback));
+		ready: r._safe((callback: () => void) => {
+			loaded.then(r._safe(callback));
 		}),
 		use: safe((middleware: Middleware) => {
 			s._middleware.push(middleware);

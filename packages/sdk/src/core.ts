@@ -10,7 +10,7 @@ import type { ConsentRules, State } from "./state";
  * consent setter and the public API: each takes what it needs from it.
  *
  * @example
- * const core: Core = { _rt, _s, _rules, _queue, _sender, _r, _id, _save };
+ * const core: Core = { _rt, _s, _rules, _queue, _sender, _r, _id, _save, _load, _loaded };
  * const tracker = createTracker(core, staticContext(window));
  */
 export interface Core {
@@ -24,4 +24,11 @@ export interface Core {
 	_id: () => string;
 	/** Saves the identity (null erases it); see `identitySaver`. */
 	_save: (identity: Identity | null) => void;
+	/**
+	 * Loads the state from storage and replays the snippet's calls, once: start-up leaves it to
+	 * idle time, and the first call that needs the state runs it earlier.
+	 */
+	_load: () => void;
+	/** Resolves once `_load` has run. */
+	_loaded: Promise<void>;
 }

@@ -50,14 +50,15 @@ export function start(
 	const id = ids(Date.now, Math.random);
 	const rules = consentRules(consent, runtime);
 	const s = createState(id());
-	loadState(s, runtime, rules);
 
 	// The script-tag build only runs in browsers: the flag drops this branch from it.
-	if (!__BROWSER__ && !runtime)
+	if (!__BROWSER__ && !runtime) {
+		loadState(s, runtime, rules);
 		return inert(
 			() => userOf(s),
 			() => ({ ...s._prefs }),
 		);
+	}
 	const rt = runtime as Runtime;
 	const w = rt._w;
 	const d = w.document;
@@ -74,6 +75,8 @@ export function start(
 		r,
 		id(),
 	);
+	let waiting: Call[] | undefined = calls;
+	let loaded = () => {};
 	const core: Core = {
 		_rt: rt,
 		_s: s,
@@ -83,6 +86,28 @@ export function start(
 		_r: r,
 		_id: id,
 		_save: identitySaver(rt, options.cookieDomain),
+		_load: r._safe(() => {
+			if (!waiting) return;
+			const replay = waiting;
+			waiting = undefined;
+			// The first read of localStorage and of the cookies blocks a fresh page for tens of
+			// milliseconds in Chromium (the storage is opened on demand): not in createAnalytics().
+			loadState(s, rt, rules);
+			if (allowed(s)) {
+				queue._persist(true);
+				core._save(s);
+				// Asked before the replayed calls below add anything: what an earlier visit or a
+				// closed tab left unsent goes now, not one flushInterval later.
+				queue._stored().then((stored) => {
+					if (stored) sender._flush();
+				});
+			}
+			for (const call of replay) api._call(call);
+			loaded();
+		}),
+		_loaded: new Promise((resolve) => {
+			loaded = resolve;
+		}),
 	};
 	const tracker = createTracker(core, staticContext(w));
 	const api = createApi(core, tracker, consentSetter(core, tracker));
@@ -99,25 +124,23 @@ export function start(
 		() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
 	);
 	on(w, "online", sender._online);
-	// Another tab identified, reset or changed consent: follow it.
-	on(
-		w,
-		"storage",
-		(e) =>
-			(e as StorageEvent).key?.startsWith(KEY) && loadState(s, rt, rules, true),
-	);
+	// Another tab identified, reset or changed consent: follow it (after this page's own first
+	// load, which would otherwise read the older cookies over the news).
+	on(w, "storage", (e) => {
+		if (!(e as StorageEvent).key?.startsWith(KEY)) return;
+		core._load();
+		loadState(s, rt, rules, true);
+	});
 
-	if (allowed(s)) {
-		queue._persist(true);
-		core._save(s);
-		// Asked before the replayed calls below add anything: what an earlier visit or a closed tab
-		// left unsent goes now, not one flushInterval later.
-		queue._stored().then((stored) => {
-			if (stored) sender._flush();
-		});
-	}
-	for (const call of calls) api._call(call);
-	// Safari has no requestIdleCallback: there the first send reads the time zone.
-	w.requestIdleCallback?.(() => timeZone());
+	// Idle time, or soon on a busy page: the state is needed by the first call at the latest,
+	// and stored events should go out within a few hundred milliseconds of load. Safari has no
+	// requestIdleCallback; a task of its own is the next best thing.
+	const idle = (task: () => void) =>
+		w.requestIdleCallback
+			? w.requestIdleCallback(task, { timeout: 100 })
+			: setTimeout(task, 1);
+	idle(core._load);
+	// The time zone is read in a task of its own, so the two reads are not one long task.
+	idle(() => timeZone());
 	return api;
 }

@@ -59,7 +59,11 @@ export function bodies(
 		if ("timezone" in context && !context.timezone)
 			context.timezone = timeZone();
 		const json = JSON.stringify(event);
-		return { event, json, bytes: encoder.encode(json).length + 1 };
+		// Most events are ASCII, where UTF-8 bytes are characters: no need to encode them.
+		const bytes = /[^\0-\x7f]/.test(json)
+			? encoder.encode(json).length
+			: json.length;
+		return { event, json, bytes: bytes + 1 };
 	});
 	const tail = `],"writeKey":${JSON.stringify(writeKey)},"sentAt":"${sentAt}"}`;
 	return split(items, (item) => item.bytes, limit, MAX_BATCH_EVENTS).map(
