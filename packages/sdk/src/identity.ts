@@ -38,8 +38,7 @@ export function loadIdentity(
 	mirrorFirst?: boolean,
 ): Identity {
 	const read = (name: string) => {
-		const cookie = rt._cookie(COOKIE + name);
-		const mirror = rt._get(KEY + name);
+		const [cookie, mirror] = stored(rt, name);
 		return (mirrorFirst ? mirror || cookie : cookie || mirror) || undefined;
 	};
 	let traits: JsonObject = {};
@@ -50,6 +49,26 @@ export function loadIdentity(
 	}
 	return { _aid: read("aid") || newId(), _uid: read("uid"), _traits: traits };
 }
+
+/**
+ * Whether saving the identity now cannot undo another tab's newer one: false when a cookie and
+ * its mirror both hold an ID and differ, as when another tab has just written both and this
+ * page's view of the cookies lags (a `storage` event brings the news), or another subdomain
+ * changed the cookie. A missing cookie or mirror is restored from the other.
+ *
+ * @example
+ * if (settled(rt)) save(identity); // renews the cookies' year
+ */
+export function settled(rt: Runtime): boolean {
+	return ["aid", "uid"].every((name) => {
+		const [cookie, mirror] = stored(rt, name);
+		return !cookie || !mirror || cookie === mirror;
+	});
+}
+
+/** An ID's cookie ("" when absent) and its localStorage mirror (null when absent). */
+const stored = (rt: Runtime, name: string) =>
+	[rt._cookie(COOKIE + name), rt._get(KEY + name)] as const;
 
 /**
  * Writes the identity to first-party cookies (one year, renewed on each call, SameSite=Lax,

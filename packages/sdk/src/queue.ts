@@ -32,9 +32,9 @@ export interface Queue {
 	_shared(): boolean;
 	/**
 	 * How many events the store holds; asked at start, before this page adds any, it counts
-	 * what earlier visits and other tabs left unsent (0 without storage).
+	 * what earlier visits and other tabs left unsent (undefined without storage).
 	 */
-	_stored(): Promise<number>;
+	_stored(): Promise<number | undefined>;
 }
 
 /**
@@ -176,6 +176,6 @@ export function createQueue(
 		},
 		_shared: () => !!store,
 		// A read-only transaction made before this page's first write sees the store without it.
-		_stored: async () => (await idb(readEvents, []))?.length ?? 0,
+		_stored: async () => (await idb(readEvents))?.length,
 	};
 }

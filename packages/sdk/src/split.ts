@@ -4,15 +4,15 @@
  * without blocking the rest.
  *
  * @example
- * split([3, 3, 3], (n) => n, 7) // [[3, 3], [3]]
- * split([9, 1], (n) => n, 7) // [[9], [1]]
+ * split([3, 3, 3], (n) => n, 7, 100) // [[3, 3], [3]]
+ * split([9, 1], (n) => n, 7, 100) // [[9], [1]]
  * split([1, 1, 1], (n) => n, 7, 2) // [[1, 1], [1]]
  */
 export function split<T>(
 	items: readonly T[],
 	size: (item: T) => number,
 	limit: number,
-	most = Number.POSITIVE_INFINITY,
+	most: number,
 ): T[][] {
 	const runs: T[][] = [];
 	let run: T[] = [];

@@ -3,7 +3,7 @@ import type { Call, Instance } from "./call";
 import { consentSetter } from "./consent-set";
 import { staticContext, timeZone } from "./context";
 import type { Core } from "./core";
-import { identitySaver, KEY } from "./identity";
+import { identitySaver, KEY, settled } from "./identity";
 import { ids } from "./ids";
 import { inert } from "./inert";
 import { createQueue } from "./queue";
@@ -95,13 +95,26 @@ export function start(
 			loadState(s, rt, rules);
 			if (allowed(s)) {
 				queue._persist(true);
-				core._save(s);
+				if (settled(rt)) core._save(s);
 				// Asked before the replayed calls below add anything: what an earlier visit or a
 				// closed tab left unsent goes now, not one flushInterval later.
 				queue._stored().then((stored) => {
 					if (stored) sender._flush();
 				});
 			}
+			// Nothing is queued before the state is loaded: the page's listeners can wait too.
+			const on = (
+				target: EventTarget,
+				type: string,
+				listener: (e: Event) => void,
+			) => target.addEventListener(type, r._safe(listener));
+			on(w, "pagehide", sender._unload);
+			on(
+				d,
+				"visibilitychange",
+				() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
+			);
+			on(w, "online", sender._online);
 			for (const call of replay) api._call(call);
 			loaded();
 		}),
@@ -112,26 +125,17 @@ export function start(
 	const tracker = createTracker(core, staticContext(w));
 	const api = createApi(core, tracker, consentSetter(core, tracker));
 
-	const on = (
-		target: EventTarget,
-		type: string,
-		listener: (e: Event) => void,
-	) => target.addEventListener(type, r._safe(listener));
-	on(w, "pagehide", sender._unload);
-	on(
-		d,
-		"visibilitychange",
-		() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
+	// Another tab identified, reset or changed consent: follow it. Listened to from the start, as
+	// the news may come before this page has loaded its state, which would then read the older
+	// cookies (Chromium updates a page's view of the cookies asynchronously); load it first.
+	w.addEventListener(
+		"storage",
+		r._safe((e: StorageEvent) => {
+			if (!e.key?.startsWith(KEY)) return;
+			core._load();
+			loadState(s, rt, rules, true);
+		}),
 	);
-	on(w, "online", sender._online);
-	// Another tab identified, reset or changed consent: follow it (after this page's own first
-	// load, which would otherwise read the older cookies over the news).
-	on(w, "storage", (e) => {
-		if (!(e as StorageEvent).key?.startsWith(KEY)) return;
-		core._load();
-		loadState(s, rt, rules, true);
-	});
-
 	// Idle time, or soon on a busy page: the state is needed by the first call at the latest,
 	// and stored events should go out within a few hundred milliseconds of load. Safari has no
 	// requestIdleCallback; a task of its own is the next best thing.
