@@ -34,8 +34,8 @@ let output = "";
 function configDocument(hookUrl: string) {
 	return {
 		version: 1,
-		// The receiver is on 127.0.0.1: should the config schema ask a document to opt in to
-		// private-network destinations, that opt-in is the one line to add here.
+		// The receiver is on 127.0.0.1, which a document must opt in to.
+		allowPrivateNetwork: true,
 		sources: devConfig.sources,
 		destinations: [
 			{

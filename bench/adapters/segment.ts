@@ -1,13 +1,13 @@
 import { AnalyticsBrowser } from "@segment/analytics-next";
-import type { Setup } from "./setup";
+import type { Created, Setup } from "./setup";
 
 /**
  * analytics-next with inline settings (no CDN request), its Segment.io destination pointed at
  * the local sink, and its batching delivery strategy at the same 20 events / 2 s as Conduit.
  */
-export async function init({ sink, writeKey }: Setup) {
+export function create({ sink, writeKey }: Setup): Created {
 	const host = new URL(sink).host;
-	const [analytics] = await AnalyticsBrowser.load({
+	const browser = AnalyticsBrowser.load({
 		writeKey,
 		cdnURL: sink,
 		cdnSettings: {
@@ -25,7 +25,9 @@ export async function init({ sink, writeKey }: Setup) {
 			metrics: { host: `${host}/segment`, sampleRate: 0 },
 		},
 	});
-	return (event: string, properties: Record<string, unknown>) => {
-		analytics.track(event, properties);
+	return {
+		ready: browser.then(([analytics]) => (event, properties) => {
+			analytics.track(event, properties);
+		}),
 	};
 }

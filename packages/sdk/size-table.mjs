@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const rows = [
-	["dist/conduit.js", "script tag (IIFE, idb-keyval + ulid inside)"],
-	["dist/index.js", "npm ESM (unminified, deps external)"],
+	["dist/conduit.js", "script tag (IIFE, idb-keyval inside)"],
+	["dist/index.js", "npm ESM (unminified, idb-keyval external)"],
 ].map(([file, what]) => {
 	const bytes = readFileSync(file);
 	return {

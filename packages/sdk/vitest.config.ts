@@ -10,5 +10,8 @@ export default defineConfig({
 	test: {
 		name: "sdk",
 		include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+		// A browser test loads a few pages; on a busy 2-core machine that alone can pass 5 s.
+		// The waits inside each test keep their own, tighter bounds.
+		testTimeout: 15_000,
 	},
 });

@@ -2,12 +2,29 @@ import type { JsonObject } from "./types";
 
 declare const __VERSION__: string;
 
+let zone: string | undefined;
+
 /**
- * The parts of `context` that do not change while the page lives, read once: reading the time
- * zone through Intl costs more than building a whole event.
+ * The IANA time zone (`context.timezone`), read once. The first read loads the browser's ICU
+ * calendar data and blocks the page for about 50 ms in Chromium, so it is not done at start-up:
+ * the SDK reads it when the browser is idle, or when it first sends, whichever comes first
+ * (`known` asks without reading).
  *
  * @example
- * staticContext(window) // { library: { name: "@conduit/sdk", version: "0.1.0" }, userAgent, locale, timezone, screen }
+ * timeZone() // "Europe/Paris"
+ * timeZone(true) // "Europe/Paris" once read, else undefined
+ */
+export function timeZone(known?: boolean): string | undefined {
+	if (!known) zone ||= Intl.DateTimeFormat().resolvedOptions().timeZone;
+	return zone;
+}
+
+/**
+ * The parts of `context` that do not change while the page lives, read once (the time zone
+ * apart: see {@link timeZone}).
+ *
+ * @example
+ * staticContext(window) // { library: { name: "@conduit/sdk", version: "0.1.0" }, userAgent, locale, screen }
  */
 export function staticContext(w: Window): JsonObject {
 	const { navigator: nav, screen } = w;
@@ -15,7 +32,6 @@ export function staticContext(w: Window): JsonObject {
 		library: { name: "@conduit/sdk", version: __VERSION__ },
 		userAgent: nav.userAgent,
 		locale: nav.language,
-		timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
 		screen: {
 			width: screen.width,
 			height: screen.height,

@@ -24,14 +24,23 @@ const YEAR_SECONDS = 31_536_000;
 
 /**
  * Reads the identity from the cookies, else their localStorage mirror; a missing anonymous ID
- * is created with `newId` (and is only in memory until {@link saveIdentity}).
+ * is created with `newId` (and is only in memory until {@link saveIdentity}). `mirrorFirst`
+ * reads the mirror first: when another tab's write to it fired a `storage` event, the mirror
+ * holds the news, while this page's view of the cookies may still be the old one (Chromium
+ * caches cookies per page and learns of changes asynchronously).
  *
  * @example
  * const identity = loadIdentity(rt, ulid); // { _aid: "01J…", _uid: "u1", _traits: { plan: "pro" } }
  */
-export function loadIdentity(rt: Runtime, newId: () => string): Identity {
-	const read = (name: string) =>
-		rt._cookie(COOKIE + name) || rt._get(KEY + name) || undefined;
+export function loadIdentity(
+	rt: Runtime,
+	newId: () => string,
+	mirrorFirst?: boolean,
+): Identity {
+	const read = (name: string) => {
+		const [cookie, mirror] = stored(rt, name);
+		return (mirrorFirst ? mirror || cookie : cookie || mirror) || undefined;
+	};
 	let traits: JsonObject = {};
 	try {
 		traits = JSON.parse(rt._get(`${KEY}traits`) || "{}");
@@ -40,6 +49,26 @@ export function loadIdentity(rt: Runtime, newId: () => string): Identity {
 	}
 	return { _aid: read("aid") || newId(), _uid: read("uid"), _traits: traits };
 }
+
+/**
+ * Whether saving the identity now cannot undo another tab's newer one: false when a cookie and
+ * its mirror both hold an ID and differ, as when another tab has just written both and this
+ * page's view of the cookies lags (a `storage` event brings the news), or another subdomain
+ * changed the cookie. A missing cookie or mirror is restored from the other.
+ *
+ * @example
+ * if (settled(rt)) save(identity); // renews the cookies' year
+ */
+export function settled(rt: Runtime): boolean {
+	return ["aid", "uid"].every((name) => {
+		const [cookie, mirror] = stored(rt, name);
+		return !cookie || !mirror || cookie === mirror;
+	});
+}
+
+/** An ID's cookie ("" when absent) and its localStorage mirror (null when absent). */
+const stored = (rt: Runtime, name: string) =>
+	[rt._cookie(COOKIE + name), rt._get(KEY + name)] as const;
 
 /**
  * Writes the identity to first-party cookies (one year, renewed on each call, SameSite=Lax,
@@ -71,14 +100,36 @@ export function saveIdentity(
 }
 
 /**
+ * Saves the identity as {@link saveIdentity} does (null erases it), on `cookieDomain` or else the
+ * page's registrable domain, probed once, on the first save: probing writes cookies, and
+ * erasing needs no probe (nothing was saved on this visit, and the option's domain, or a
+ * host-only cookie, is then the only guess left).
+ *
+ * @example
+ * const save = identitySaver(rt, options.cookieDomain);
+ * save({ _aid: "01J…", _traits: {} });
+ * save(null); // consent withdrawn
+ */
+export function identitySaver(
+	rt: Runtime,
+	cookieDomain: string | undefined,
+): (identity: Identity | null) => void {
+	let domain: string | undefined | null = null;
+	return (identity) => {
+		if (identity && domain === null) domain = cookieDomain || registrable(rt);
+		saveIdentity(rt, identity, domain ?? cookieDomain);
+	};
+}
+
+/**
  * The registrable domain of the page ("shop.example.co.uk" → "example.co.uk"), found the way
  * browsers allow: the shortest parent domain that accepts a cookie (the browser refuses public
  * suffixes such as "co.uk"). Undefined for single-label hosts and IP addresses: host-only then.
  *
  * @example
- * cookieDomain(rt) // "example.com" on www.example.com
+ * registrable(rt) // "example.com" on www.example.com
  */
-export function cookieDomain(rt: Runtime): string | undefined {
+export function registrable(rt: Runtime): string | undefined {
 	const labels = rt._w.location.hostname.split(".");
 	const probe = `${COOKIE}probe`;
 	for (let i = labels.length - 2; i > 0; i--) {

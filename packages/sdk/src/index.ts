@@ -1,5 +1,5 @@
-import { start } from "./analytics";
 import { browserRuntime } from "./runtime";
+import { start } from "./start";
 import type { Analytics, Options } from "./types";
 
 export { SNIPPET } from "./snippet";

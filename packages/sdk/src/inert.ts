@@ -1,5 +1,5 @@
-import type { Call } from "./analytics";
-import type { Analytics, Preferences, User } from "./types";
+import type { Instance } from "./call";
+import type { Preferences, User } from "./types";
 
 /**
  * The SDK outside a browser (server-side rendering): every method answers and nothing is
@@ -13,7 +13,7 @@ import type { Analytics, Preferences, User } from "./types";
 export function inert(
 	user: () => User,
 	preferences: () => Preferences,
-): Analytics & { _call(call: Call): void } {
+): Instance {
 	const none = () => {};
 	return {
 		page: none,

@@ -1,8 +1,7 @@
 import {
 	clear,
 	createStore,
-	delMany,
-	entries,
+	promisifyRequest,
 	setMany,
 	type UseStore,
 } from "idb-keyval";
@@ -31,6 +30,44 @@ export interface Queue {
 	_persist(on: boolean): void;
 	/** Whether events are in IndexedDB, so other tabs share them. */
 	_shared(): boolean;
+	/**
+	 * How many events the store holds; asked at start, before this page adds any, it counts
+	 * what earlier visits and other tabs left unsent (undefined without storage).
+	 */
+	_stored(): Promise<number | undefined>;
+}
+
+/**
+ * Every stored event, oldest first (by key: ULIDs sort by time). IndexedDB 2.0's getAll, which
+ * every browser the SDK supports has, rather than idb-keyval's `entries`, which also reads the
+ * keys and carries a cursor fallback for browsers that lack it.
+ *
+ * @example
+ * const events = await readEvents(store);
+ */
+export function readEvents(store: UseStore): Promise<ConduitEvent[]> {
+	return store("readonly", (events) => promisifyRequest(events.getAll()));
+}
+
+/**
+ * Deletes the events `ids` (sorted) in one read-write transaction: as one key range when the
+ * range holds exactly them, which is one request instead of one per event, else one by one
+ * (another tab stored an event inside the range, or some are gone already). Read-write
+ * transactions on a store run one at a time, so nothing lands between the look and the delete.
+ *
+ * @example
+ * await deleteEvents(["01J…A", "01J…B"], store);
+ */
+export function deleteEvents(ids: string[], store: UseStore): Promise<void> {
+	return store("readwrite", (events) => {
+		const range = IDBKeyRange.bound(ids[0], ids[ids.length - 1]);
+		const keys = events.getAllKeys(range);
+		keys.onsuccess = () => {
+			if (keys.result.every((key, i) => key === ids[i])) events.delete(range);
+			else for (const id of ids) events.delete(id);
+		};
+		return promisifyRequest(events.transaction);
+	});
 }
 
 /** IndexedDB database and object store; the version is in the name, like every stored key. */
@@ -72,9 +109,9 @@ export function createQueue(
 		for (const id of ids) mem.delete(id);
 	};
 	const del = async (events: readonly ConduitEvent[]) => {
-		const ids = events.map((e) => e.messageId);
+		const ids = events.map((e) => e.messageId).sort();
 		forget(ids);
-		if (store) await idb((s) => delMany(ids, s));
+		if (store && ids.length) await idb((s) => deleteEvents(ids, s));
 	};
 	const drop = async (events: ConduitEvent[], code: ErrorCode) => {
 		if (events.length) report(code, events.length);
@@ -103,14 +140,7 @@ export function createQueue(
 		async _all() {
 			await written;
 			const mine = [...mem.values()];
-			let list =
-				(await idb(
-					(s) =>
-						entries<string, ConduitEvent>(s).then((rows) =>
-							rows.map((row) => row[1]),
-						),
-					mine,
-				)) ?? mine;
+			let list = (await idb(readEvents, mine)) ?? mine;
 			const oldest = rt._now() - maxAge;
 			await drop(
 				list.filter((e) => Date.parse(e.timestamp) < oldest),
@@ -145,5 +175,7 @@ export function createQueue(
 			}
 		},
 		_shared: () => !!store,
+		// A read-only transaction made before this page's first write sees the store without it.
+		_stored: async () => (await idb(readEvents))?.length,
 	};
 }

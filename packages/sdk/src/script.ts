@@ -1,5 +1,6 @@
-import { type Call, start } from "./analytics";
+import type { Call } from "./call";
 import { browserRuntime } from "./runtime";
+import { start } from "./start";
 import type { Options } from "./types";
 
 /*

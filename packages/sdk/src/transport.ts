@@ -1,4 +1,10 @@
-import { retryAfter } from "./backoff";
+import {
+	MAX_BATCH_EVENTS,
+	MAX_REQUEST_BYTES,
+	type Rejection,
+	retryAfterMs,
+} from "@conduit/protocol";
+import { timeZone } from "./context";
 import { type Outcome, outcome } from "./outcome";
 import type { Runtime } from "./runtime";
 import { split } from "./split";
@@ -10,7 +16,7 @@ import type { ConduitEvent } from "./types";
  * @example
  * bodies(events, writeKey, MAX_BYTES, Date.now())
  */
-export const MAX_BYTES = 500 * 1024 - 1024;
+export const MAX_BYTES = MAX_REQUEST_BYTES - 1024;
 /**
  * Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec),
  * less room for the envelope.
@@ -18,21 +24,22 @@ export const MAX_BYTES = 500 * 1024 - 1024;
  * @example
  * send(rt, url, body, bytes <= KEEPALIVE_BYTES)
  */
-export const KEEPALIVE_BYTES = 64 * 1024 - 1024;
+export const KEEPALIVE_BYTES = 64_512; // 64 KiB − 1 KiB
 
 /** The collector's answer, as the sender needs it. */
 export interface Sent {
 	_outcome: Outcome;
-	/** Retry-After in ms (0 when absent or unreadable). */
-	_wait: number;
+	/** Retry-After in ms (undefined when absent or unreadable). */
+	_wait: number | undefined;
 	/** Events of a 200 the collector refused, with its reasons. */
-	_rejected: { index: number; messageId?: string; error: string }[];
+	_rejected: Rejection[];
 }
 
 const encoder = new TextEncoder();
 
 /**
- * Stamps `sentAt` on the events and cuts them into request bodies of at most `limit` bytes,
+ * Stamps `sentAt` on the events (and the time zone, on events made before it was read) and cuts
+ * them into request bodies of at most `limit` bytes and the collector's most events per batch,
  * each `{ batch, writeKey, sentAt }` with its events and its size: each event is serialised
  * once, and measured in UTF-8.
  *
@@ -48,15 +55,24 @@ export function bodies(
 	const sentAt = new Date(now).toISOString();
 	const items = events.map((event) => {
 		event.sentAt = sentAt;
+		const { context } = event;
+		if ("timezone" in context && !context.timezone)
+			context.timezone = timeZone();
 		const json = JSON.stringify(event);
-		return { event, json, bytes: encoder.encode(json).length + 1 };
+		// Most events are ASCII, where UTF-8 bytes are characters: no need to encode them.
+		const bytes = /[^\0-\x7f]/.test(json)
+			? encoder.encode(json).length
+			: json.length;
+		return { event, json, bytes: bytes + 1 };
 	});
 	const tail = `],"writeKey":${JSON.stringify(writeKey)},"sentAt":"${sentAt}"}`;
-	return split(items, (item) => item.bytes, limit).map((run) => [
-		run.map((item) => item.event),
-		`{"batch":[${run.map((item) => item.json).join()}${tail}`,
-		run.reduce((sum, item) => sum + item.bytes, tail.length + 10),
-	]);
+	return split(items, (item) => item.bytes, limit, MAX_BATCH_EVENTS).map(
+		(run) => [
+			run.map((item) => item.event),
+			`{"batch":[${run.map((item) => item.json).join()}${tail}`,
+			run.reduce((sum, item) => sum + item.bytes, tail.length + 10),
+		],
+	);
 }
 
 /**
@@ -84,10 +100,10 @@ export async function send(
 		const json = result === "ok" ? await response.json().catch(() => ({})) : {};
 		return {
 			_outcome: result,
-			_wait: retryAfter(response.headers.get("retry-after"), rt._now()),
+			_wait: retryAfterMs(response.headers.get("retry-after"), rt._now()),
 			_rejected: json.rejected || [],
 		};
 	} catch {
-		return { _outcome: outcome(0), _wait: 0, _rejected: [] };
+		return { _outcome: outcome(0), _wait: undefined, _rejected: [] };
 	}
 }

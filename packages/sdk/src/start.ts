@@ -1,0 +1,150 @@
+import { createApi } from "./api";
+import type { Call, Instance } from "./call";
+import { consentSetter } from "./consent-set";
+import { staticContext, timeZone } from "./context";
+import type { Core } from "./core";
+import { identitySaver, KEY, settled } from "./identity";
+import { ids } from "./ids";
+import { inert } from "./inert";
+import { createQueue } from "./queue";
+import { reporter } from "./report";
+import type { Runtime } from "./runtime";
+import { createSender } from "./sender";
+import { allowed, consentRules, createState, loadState, userOf } from "./state";
+import { createTracker } from "./tracker";
+import { KEEPALIVE_BYTES } from "./transport";
+import type { Options } from "./types";
+
+declare const __BROWSER__: boolean;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Builds the SDK on a runtime (see `createAnalytics` for the public entry): state (state.ts),
+ * the tracker that turns calls into queued events (tracker.ts), consent changes
+ * (consent-set.ts), the sender (sender.ts) and the public methods (api.ts), then listens to the
+ * page's life. Without a runtime (server-side rendering) every method is a safe no-op. `calls`
+ * are replayed in order once the state is loaded.
+ *
+ * Start-up does only what the first call needs; the time zone is read when the browser is idle
+ * (or at the first send), and events that earlier visits left stored are sent at once.
+ *
+ * @example
+ * const analytics = start({ writeKey: "wk_…", endpoint: "https://collect.example.com" }, browserRuntime());
+ */
+export function start(
+	options: Options,
+	runtime: Runtime | undefined,
+	calls: Call[] = [],
+): Instance {
+	const {
+		writeKey,
+		endpoint,
+		flushAt = 20,
+		flushInterval = 2000,
+		maxQueue = 1000,
+		maxAge = 7 * DAY_MS,
+		consent = {},
+	} = options;
+	const r = reporter(options);
+	const id = ids(Date.now, Math.random);
+	const rules = consentRules(consent, runtime);
+	const s = createState(id());
+
+	// The script-tag build only runs in browsers: the flag drops this branch from it.
+	if (!__BROWSER__ && !runtime) {
+		loadState(s, runtime, rules);
+		return inert(
+			() => userOf(s),
+			() => ({ ...s._prefs }),
+		);
+	}
+	const rt = runtime as Runtime;
+	const w = rt._w;
+	const d = w.document;
+	const queue = createQueue(rt, maxQueue, maxAge, r._report);
+	const sender = createSender(
+		rt,
+		queue,
+		{
+			_url: `${endpoint}/v1/batch`,
+			_writeKey: writeKey,
+			_flushAt: flushAt,
+			_flushInterval: flushInterval,
+		},
+		r,
+		id(),
+	);
+	let waiting: Call[] | undefined = calls;
+	let loaded = () => {};
+	const core: Core = {
+		_rt: rt,
+		_s: s,
+		_rules: rules,
+		_queue: queue,
+		_sender: sender,
+		_r: r,
+		_id: id,
+		_save: identitySaver(rt, options.cookieDomain),
+		_load: r._safe(() => {
+			if (!waiting) return;
+			const replay = waiting;
+			waiting = undefined;
+			// The first read of localStorage and of the cookies blocks a fresh page for tens of
+			// milliseconds in Chromium (the storage is opened on demand): not in createAnalytics().
+			loadState(s, rt, rules);
+			if (allowed(s)) {
+				queue._persist(true);
+				if (settled(rt)) core._save(s);
+				// Asked before the replayed calls below add anything: what an earlier visit or a
+				// closed tab left unsent goes now, not one flushInterval later.
+				queue._stored().then((stored) => {
+					if (stored) sender._flush();
+				});
+			}
+			// Nothing is queued before the state is loaded: the page's listeners can wait too.
+			const on = (
+				target: EventTarget,
+				type: string,
+				listener: (e: Event) => void,
+			) => target.addEventListener(type, r._safe(listener));
+			on(w, "pagehide", sender._unload);
+			on(
+				d,
+				"visibilitychange",
+				() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
+			);
+			on(w, "online", sender._online);
+			for (const call of replay) api._call(call);
+			loaded();
+		}),
+		_loaded: new Promise((resolve) => {
+			loaded = resolve;
+		}),
+	};
+	const tracker = createTracker(core, staticContext(w));
+	const api = createApi(core, tracker, consentSetter(core, tracker));
+
+	// Another tab identified, reset or changed consent: follow it. Listened to from the start, as
+	// the news may come before this page has loaded its state, which would then read the older
+	// cookies (Chromium updates a page's view of the cookies asynchronously); load it first.
+	w.addEventListener(
+		"storage",
+		r._safe((e: StorageEvent) => {
+			if (!e.key?.startsWith(KEY)) return;
+			core._load();
+			loadState(s, rt, rules, true);
+		}),
+	);
+	// Idle time, or soon on a busy page: the state is needed by the first call at the latest,
+	// and stored events should go out within a few hundred milliseconds of load. Safari has no
+	// requestIdleCallback; a task of its own is the next best thing.
+	const idle = (task: () => void) =>
+		w.requestIdleCallback
+			? w.requestIdleCallback(task, { timeout: 100 })
+			: setTimeout(task, 1);
+	idle(core._load);
+	// The time zone is read in a task of its own, so the two reads are not one long task.
+	idle(() => timeZone());
+	return api;
+}

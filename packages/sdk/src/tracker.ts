@@ -1,0 +1,72 @@
+import type { Core } from "./core";
+import { buildEvent } from "./event";
+import { allowed } from "./state";
+import type { ConduitEvent, JsonObject } from "./types";
+
+/*
+ * From a call to a queued event. Failure rule: must pass, per event, in order: the middlewares
+ * (any may drop the event), then the consent gate (queue it, hold it until the person decides,
+ * or drop it). Nothing here waits: storing and sending happen later.
+ */
+
+/** Turns calls into events and events into queued ones. */
+export interface Tracker {
+	/** Builds an event and takes it through the middlewares and the consent gate; `necessary` skips the gate. */
+	_record(
+		type: ConduitEvent["type"],
+		fields: Partial<ConduitEvent>,
+		necessary?: boolean,
+	): void;
+	/** Queues an event that passed the gate, and lets the sender know. */
+	_add(event: ConduitEvent): void;
+}
+
+/**
+ * The tracker of one instance; `base` is the page's static context.
+ *
+ * @example
+ * const tracker = createTracker(core, staticContext(window));
+ * tracker._record("track", { event: "Clicked", properties: {} });
+ */
+export function createTracker(
+	{
+		_rt: rt,
+		_s: s,
+		_rules: rules,
+		_queue: queue,
+		_sender: sender,
+		_r: r,
+		_id: id,
+	}: Core,
+	base: JsonObject,
+): Tracker {
+	const add = (event: ConduitEvent) => {
+		r._log(event.type, event);
+		queue._add(event);
+		sender._queued();
+	};
+	return {
+		_add: add,
+		_record(type, fields, necessary) {
+			let event: ConduitEvent | null = buildEvent(
+				s,
+				rt._w.document,
+				base,
+				id(),
+				rt._now(),
+				type,
+				fields,
+			);
+			for (const middleware of s._middleware) {
+				event = middleware(event);
+				if (!event) return;
+			}
+			if (necessary || allowed(s)) add(event);
+			else if (rules._mode === "opt-in" && s._chosen.analytics === undefined) {
+				s._held.push(event);
+				if (s._held.length > rules._hold)
+					r._report("overflow", s._held.splice(0, 1).length);
+			}
+		},
+	};
+}
