@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parse } from "smol-toml";
 import { afterAll, describe, expect, it } from "vitest";
 import { reservedSecret } from "../packages/collector/src/config/secret";
+import { workerSecrets } from "./deploy/production-config";
 import { ROOT } from "./wrangler";
 
 const state = mkdtempSync(join(tmpdir(), "conduit-config-"));
@@ -73,7 +74,10 @@ describe("npm run config", () => {
 		});
 	});
 
-	it("pushes to local KV, pulls it back, and diffs against a changed file", () => {
+	// Five wrangler runs of 3–9 s each, depending on the machine's load.
+	it("pushes to local KV, pulls it back, and diffs against a changed file", {
+		timeout: 90_000,
+	}, () => {
 		expect(config("push", "config/dev.json", ...local)).toMatchObject({
 			code: 0,
 			out: expect.stringContaining(
@@ -169,10 +173,9 @@ describe("npm run config", () => {
 		});
 	});
 
-	it("keeps the names destinations may not reference in step with wrangler.toml", () => {
+	it("keeps the names destinations may not reference in step with wrangler.toml and the Worker's secrets", () => {
 		const toml = parse(readFileSync(join(ROOT, "wrangler.toml"), "utf8")) as {
 			vars?: Record<string, unknown>;
-			secrets?: { required?: string[] };
 			[key: string]: unknown;
 		};
 		const bindings = [
@@ -192,7 +195,7 @@ describe("npm run config", () => {
 				?.producers ?? [];
 		const names = [
 			...Object.keys(toml.vars ?? {}),
-			...(toml.secrets?.required ?? []),
+			...workerSecrets(),
 			...bindings,
 			...producers.map((p) => p.binding),
 		];

@@ -8,13 +8,11 @@ import {
 	waitUntil,
 } from "./support/collector";
 
-// wrangler reads the Worker's secrets from the environment when there is no .dev.vars.
 const TOKEN = "parked-cli-test-token-0123456789abcdef";
-process.env.ADMIN_TOKEN = TOKEN;
 
 let collector: LocalCollector;
 beforeAll(async () => {
-	collector = await startCollector();
+	collector = await startCollector({ secrets: { ADMIN_TOKEN: TOKEN } });
 });
 afterAll(() => collector?.close());
 
