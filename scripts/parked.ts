@@ -13,7 +13,7 @@
  * The token comes from --token, else $ADMIN_TOKEN, else .dev.vars (local development).
  */
 import { parseArgs } from "node:util";
-import { adminToken } from "./replay";
+import { adminHeaders, adminToken } from "./replay";
 
 const USAGE = `usage: npm run parked -- list [--kind event|delivery] [--reason <reason>] [--after <id>] [--limit <n>]
        npm run parked -- show <id>
@@ -60,10 +60,7 @@ async function call<T>(
 ): Promise<T> {
 	const response = await fetch(new URL(path, connection.url), {
 		method,
-		headers: {
-			authorization: `Bearer ${connection.token}`,
-			"content-type": "application/json",
-		},
+		headers: adminHeaders(connection.token),
 		...(body !== undefined && { body: JSON.stringify(body) }),
 	});
 	const answer = (await response.json()) as T & { message?: string };

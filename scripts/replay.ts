@@ -38,6 +38,22 @@ interface Page {
  * @example
  * adminToken(undefined) // "dev-admin-token" from .dev.vars
  */
+/**
+ * The headers of an admin API call from a command-line tool: the bearer token, and
+ * `Sec-Conduit-Local: 1`, which says "a local tool, not a web page" so the development token
+ * works against `npm run dev` (admin-auth.ts; production ignores it).
+ *
+ * @example
+ * adminHeaders("t0k3n") // { authorization: "Bearer t0k3n", "content-type": "application/json", "sec-conduit-local": "1" }
+ */
+export function adminHeaders(token: string): Record<string, string> {
+	return {
+		authorization: `Bearer ${token}`,
+		"content-type": "application/json",
+		"sec-conduit-local": "1",
+	};
+}
+
 export function adminToken(flag: string | undefined): string | undefined {
 	if (flag) return flag;
 	if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
@@ -68,12 +84,7 @@ export async function replayAll(options: {
 	for (let page = 0; page < 10_000; page++) {
 		const response = await fetch(new URL("/admin/replay", options.url), {
 			method: "POST",
-			headers: {
-				authorization: `Bearer ${options.token}`,
-				"content-type": "application/json",
-				// Says "a local tool, not a web page" for the development token (admin-auth.ts).
-				"sec-conduit-local": "1",
-			},
+			headers: adminHeaders(options.token),
 			body: JSON.stringify({
 				destination: options.destination,
 				status: options.status,

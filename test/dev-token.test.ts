@@ -3,6 +3,7 @@ import { request as httpRequest } from "node:http";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../packages/sdk/test/chromium";
+import { replayParked } from "../scripts/parked";
 import { replayAll } from "../scripts/replay";
 import { type LocalCollector, startCollector } from "./support/collector";
 
@@ -84,7 +85,7 @@ function send(
 const bearer = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` };
 
 describe("the development admin token under wrangler dev", () => {
-	it("works for a local tool: curl with Sec-Conduit-Local, and npm run replay", async () => {
+	it("works for a local tool: curl with Sec-Conduit-Local, npm run replay and npm run parked", async () => {
 		// Past authentication, the profile lookup answers 404 for an unknown email.
 		expect(
 			await send(PROFILE_PATH, { ...bearer, "Sec-Conduit-Local": "1" }),
@@ -100,6 +101,13 @@ describe("the development admin token under wrangler dev", () => {
 			(e: Error) => e.message,
 		);
 		expect(error).toMatch(/^replay failed \(HTTP 404\): .*no-such-destination/);
+		// scripts/parked.ts the same way: past authentication, an unknown row is reported missing.
+		expect(
+			await replayParked(
+				{ url: collector.url.href, token: DEV_ADMIN_TOKEN },
+				{ ids: [999_999] },
+			),
+		).toEqual({ replayed: 0, refused: [], missing: [999_999] });
 	});
 
 	it("refuses Host: evil.example with MF-Original-URL: localhost, as a rebinding page sends it", async () => {
