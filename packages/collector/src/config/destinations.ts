@@ -1,14 +1,14 @@
 import * as v from "valibot";
-import { MappingSchema } from "../delivery/mapping";
-import { AmplitudeSettingsSchema } from "../destinations/settings/amplitude";
-import { Ga4SettingsSchema } from "../destinations/settings/ga4";
-import { MixpanelSettingsSchema } from "../destinations/settings/mixpanel";
-import { PosthogSettingsSchema } from "../destinations/settings/posthog";
-import { R2SettingsSchema } from "../destinations/settings/r2";
-import { SegmentSettingsSchema } from "../destinations/settings/segment";
-import { WebhookSettingsSchema } from "../destinations/settings/webhook";
+import { AmplitudeSettingsSchema } from "../destinations/amplitude/settings";
+import { Ga4SettingsSchema } from "../destinations/ga4/settings";
+import { MixpanelSettingsSchema } from "../destinations/mixpanel/settings";
+import { PosthogSettingsSchema } from "../destinations/posthog/settings";
+import { R2SettingsSchema } from "../destinations/r2/settings";
+import { SegmentSettingsSchema } from "../destinations/segment/settings";
+import { WebhookSettingsSchema } from "../destinations/webhook/settings";
 import { RequiredConsentSchema } from "../routing/consent";
 import { FiltersSchema } from "../routing/filters";
+import { MappingSchema } from "../routing/mapping";
 import { ConfigIdSchema } from "./id";
 
 /** Most attempts a destination may ask for; wrangler.toml's DELIVERIES max_retries stays above it. */

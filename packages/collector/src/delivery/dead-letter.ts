@@ -1,10 +1,10 @@
 import { loadConfig } from "../config/load";
-import { errorText } from "../consumer/isolate";
 import type { DeliveryStatus } from "../db/deliveries";
 import { type ParkInput, park } from "../db/parked";
 import type { ProfileDeletion } from "../destinations/types";
+import type { EnrichedEvent } from "../event";
 import { erasedEvents } from "../parked/erased";
-import type { EnrichedEvent } from "../types";
+import { errorText } from "../queues/isolate";
 import { backoffSeconds } from "./backoff";
 import { enqueueAll } from "./messages";
 

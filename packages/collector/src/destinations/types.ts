@@ -1,5 +1,5 @@
 import type { SecretRef } from "../config/secret";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 
 /** One event on its way to one destination, after that destination's mapping. */
 export interface DeliveryItem {

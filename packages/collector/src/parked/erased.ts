@@ -1,16 +1,16 @@
+import type { WireEvent } from "@conduit/protocol";
 import type { LoadedConfig } from "../config/schema";
 import { identifiersOf } from "../identity/identifiers";
 import { readGraph } from "../identity/read";
 import { identitySettings } from "../identity/settings";
 import { suppressionKey, suppressionVerdict } from "../identity/suppression";
-import type { SegmentEvent } from "../types";
 
 const DAY_MS = 86_400_000;
 
 /** An event with the source it came from. */
 export interface SourcedEvent {
 	sourceId: string;
-	event: SegmentEvent;
+	event: WireEvent;
 }
 
 /**

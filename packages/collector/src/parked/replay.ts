@@ -15,9 +15,9 @@ import type { DeadLetter } from "../delivery/dead-letter";
 import { MAX_EVENTS_PER_MESSAGE } from "../delivery/fanout";
 import { enqueueAll, eventMessages } from "../delivery/messages";
 import type { DeliveryItem } from "../destinations/types";
-import { pack } from "../pipeline/ingest";
-import { storedForm } from "../pipeline/storable";
-import { validateEvent } from "../pipeline/validate";
+import { pack } from "../ingest/message";
+import { storedForm } from "../ingest/storable";
+import { validateEvent } from "../ingest/validate";
 
 const Id = v.pipe(v.number(), v.integer(), v.minValue(1));
 

@@ -1,0 +1,141 @@
+import { loadConfig } from "../config/load";
+import {
+	bodyHash,
+	failuresOf,
+	forgetFailuresStatement,
+} from "../db/event-failures";
+import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
+import { type ParkInput, parkStatements } from "../db/parked";
+import { backoffSeconds } from "../delivery/backoff";
+import type { EnrichedEvent } from "../event";
+import { decodeMessage } from "../ingest/message";
+import { erasedEvents } from "../parked/erased";
+import { errorText } from "./isolate";
+
+/** Backoff while D1 or the config cannot be read: the dead letters wait in their queue. */
+const RETRY = { baseDelaySeconds: 10, maxDelaySeconds: 300 };
+
+/**
+ * The conduit-events-dlq consumer: the EVENTS consumer gave up on these messages after
+ * max_retries (an event that failed on its own every time, or an outage longer than the
+ * retries). Each event is parked (`dead_lettered`) with the last error the consumer recorded
+ * for its message (db/event-failures.ts), and its unfinished row is released so a replay can
+ * finish it; an event whose person was erased since is dropped instead (parked/erased.ts),
+ * with its unfinished row.
+ * Must pass as a whole: one D1 batch parks everything, and if D1 is unavailable every message
+ * is retried with backoff. Parking is idempotent, so a redelivered dead letter parks nothing
+ * twice.
+ *
+ * @example
+ * if (batch.queue === "conduit-events-dlq") return consumeEventDeadLetters(batch, env);
+ */
+export async function consumeEventDeadLetters(
+	batch: MessageBatch<unknown>,
+	env: Env,
+): Promise<void> {
+	try {
+		const now = new Date();
+		const hashes = await Promise.all(
+			batch.messages.map((m) => bodyHash(m.body)),
+		);
+		const [failures, config] = await Promise.all([
+			failuresOf(env.DB, hashes),
+			loadConfig(env),
+		]);
+		const rows: ParkInput[] = [];
+		const events: { sourceId: string; event: EnrichedEvent; json: string }[] =
+			[];
+		const errors: string[] = [];
+		batch.messages.forEach((message, i) => {
+			const failure = failures.get(hashes[i] ?? "");
+			const error = failure
+				? `gave up after ${failure.attempts} attempts; last error: ${failure.error}`
+				: "gave up after max_retries; no error was recorded (D1 was unavailable when the batch failed)";
+			const decoded = decodeMessage(message.body);
+			if (!decoded.ok) {
+				rows.push({
+					kind: "event",
+					sourceId: decoded.sourceId,
+					reason: "malformed",
+					error: decoded.error,
+					payload: decoded.text,
+				});
+				return;
+			}
+			const { sourceId } = decoded.message;
+			for (const line of decoded.message.refused)
+				rows.push({
+					kind: "event",
+					sourceId,
+					messageId: line.messageId,
+					userId: line.userId,
+					anonymousId: line.anonymousId,
+					reason: "malformed",
+					error: line.error,
+					payload: line.json,
+				});
+			for (const { event, json } of decoded.message.events) {
+				events.push({ sourceId, event, json });
+				errors.push(error);
+			}
+		});
+		const erased = await erasedEvents(env.DB, config, events, now);
+		const kept = events.filter((_, i) => !erased[i]);
+		events.forEach(({ sourceId, event, json }, i) => {
+			if (erased[i]) return;
+			const profileId = event.context?.profileId;
+			rows.push({
+				kind: "event",
+				sourceId,
+				messageId: event.messageId,
+				profileId: typeof profileId === "string" ? profileId : undefined,
+				userId: typeof event.userId === "string" ? event.userId : undefined,
+				anonymousId:
+					typeof event.anonymousId === "string" ? event.anonymousId : undefined,
+				reason: "dead_lettered",
+				error: errors[i] ?? "gave up after max_retries",
+				payload: json,
+			});
+		});
+		await env.DB.batch([
+			...parkStatements(env.DB, rows, now),
+			releaseStatement(
+				env.DB,
+				kept.map(({ sourceId, event }) => ({
+					sourceId,
+					messageId: event.messageId,
+				})),
+			),
+			// An erased person's unfinished rows may hold no profile id yet, which erasure needs.
+			forgetUnfinishedStatement(
+				env.DB,
+				events
+					.filter((_, i) => erased[i])
+					.map(({ sourceId, event }) => ({
+						sourceId,
+						messageId: event.messageId,
+					})),
+			),
+			forgetFailuresStatement(env.DB, hashes),
+		]);
+		console.warn(
+			JSON.stringify({
+				msg: "dead-lettered events parked",
+				messages: batch.messages.length,
+				parked: rows.length,
+				erased: events.length - kept.length,
+			}),
+		);
+		batch.ackAll();
+	} catch (error) {
+		console.error(
+			JSON.stringify({
+				msg: "parking dead-lettered events failed; retrying",
+				messages: batch.messages.length,
+				error: errorText(error),
+			}),
+		);
+		const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
+		batch.retryAll({ delaySeconds: backoffSeconds(attempts, RETRY) });
+	}
+}
