@@ -1,11 +1,9 @@
 import { runScheduled } from "./cron";
-import {
-	consumeDeliveryDeadLetters,
-	type DeadLetter,
-} from "./delivery/dead-letter";
+import type { DeadLetter } from "./delivery/dead-letter";
 import type { DeliveryMessage } from "./delivery/messages";
 import { app } from "./http/app";
 import { consumeDeliveries } from "./queues/deliveries";
+import { consumeDeliveryDeadLetters } from "./queues/deliveries-dlq";
 import { consumeEvents } from "./queues/events";
 import { consumeEventDeadLetters } from "./queues/events-dlq";
 

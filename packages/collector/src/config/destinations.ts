@@ -6,6 +6,7 @@ import { PosthogSettingsSchema } from "../destinations/posthog/settings";
 import { R2SettingsSchema } from "../destinations/r2/settings";
 import { SegmentSettingsSchema } from "../destinations/segment/settings";
 import { WebhookSettingsSchema } from "../destinations/webhook/settings";
+import { LIMITS } from "../limits";
 import { RequiredConsentSchema } from "../routing/consent";
 import { FiltersSchema } from "../routing/filters";
 import { MappingSchema } from "../routing/mapping";
@@ -30,7 +31,12 @@ const RetrySchema = v.optional(
 			10,
 		),
 		maxDelaySeconds: v.optional(
-			v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(43_200)),
+			v.pipe(
+				v.number(),
+				v.integer(),
+				v.minValue(1),
+				v.maxValue(LIMITS.maxQueueDelaySeconds),
+			),
 			3600,
 		),
 	}),

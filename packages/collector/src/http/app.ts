@@ -1,4 +1,9 @@
-import { EVENT_TYPES, type EventType } from "@conduit/protocol";
+import {
+	EVENT_TYPES,
+	type EventType,
+	MAX_EVENT_BYTES,
+	MAX_REQUEST_BYTES,
+} from "@conduit/protocol";
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import * as v from "valibot";
@@ -7,7 +12,6 @@ import { ReplayRequestSchema, replay } from "../delivery/replay";
 import { ApiError, errorBody } from "../errors";
 import { eventsOfBatch, ingest } from "../ingest/accept";
 import type { RequestCfFacts, RequestFacts } from "../ingest/enrich";
-import { LIMITS } from "../limits";
 import { parkedRoutes } from "./admin/parked";
 import { profileRoutes } from "./admin/profiles";
 import type { AppEnv } from "./env";
@@ -65,14 +69,14 @@ app.options("/v1/*", corsPreflight());
 
 const batchChain = [
 	corsHeaders(),
-	jsonBody({ maxBytes: LIMITS.maxRequestBytes }),
+	jsonBody({ maxBytes: MAX_REQUEST_BYTES }),
 	writeKeyAuth(),
 	sourceCors(),
 	rateLimit(),
 ] as const;
 const singleChain = [
 	corsHeaders(),
-	jsonBody({ maxBytes: LIMITS.maxEventBytes }),
+	jsonBody({ maxBytes: MAX_EVENT_BYTES }),
 	writeKeyAuth(),
 	sourceCors(),
 	rateLimit(),

@@ -1,4 +1,5 @@
 import type { EventType, WireEvent, WireObject } from "@conduit/protocol";
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from "@conduit/protocol";
 import type { Source } from "../config/schema";
 import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
@@ -39,11 +40,11 @@ export function eventsOfBatch(body: WireObject): unknown[] {
 			"invalid_batch",
 			"'batch' must be an array of events",
 		);
-	if (batch.length > LIMITS.maxBatchEvents) {
+	if (batch.length > MAX_BATCH_EVENTS) {
 		throw new ApiError(
 			400,
 			"batch_too_large",
-			`A batch holds at most ${LIMITS.maxBatchEvents} events; this one has ${batch.length}`,
+			`A batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${batch.length}`,
 		);
 	}
 	const context = asObject(body.context);
@@ -79,7 +80,7 @@ export function eventsOfBatch(body: WireObject): unknown[] {
  *
  * An event is accepted only when it can be stored as it is: it passes the Segment Spec, its
  * timestamps lie in 1970–9999, nothing in it nests deeper than `LIMITS.maxDepth` or holds
- * invalid Unicode (storable.ts), it is at most `LIMITS.maxEventBytes` as sent and at most
+ * invalid Unicode (storable.ts), it is at most `MAX_EVENT_BYTES` as sent and at most
  * `LIMITS.maxEnrichedEventBytes` enriched. Anything else is rejected with its reason, alone.
  *
  * @example
@@ -130,10 +131,10 @@ async function prepare(
 	const invalidText = unicodeIssue(enriched, fitted.json);
 	if (invalidText) return { ok: false, error: invalidText };
 	const size = clientSize(fitted.json, event);
-	if (size > LIMITS.maxEventBytes)
+	if (size > MAX_EVENT_BYTES)
 		return {
 			ok: false,
-			error: `event is ${size} bytes; the limit is ${LIMITS.maxEventBytes}`,
+			error: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
 		};
 	return fitted;
 }
@@ -148,14 +149,14 @@ const COMPLETED_CONTEXT = ["browser", "os", "device", "location"] as const;
 
 /**
  * The event's size as the client sent it (UTF-8 bytes of its JSON), or 0 when it is surely
- * within `LIMITS.maxEventBytes`. Enrichment adds to an event and rewrites little of it (see
+ * within `MAX_EVENT_BYTES`. Enrichment adds to an event and rewrites little of it (see
  * REWRITE_ROOM), so a short enriched form proves the client's is short too without a second
  * serialisation (a UTF-16 unit takes at most 3 bytes). The client's form is serialised and
  * measured when the enriched one is near the limit, or when enrichment may have removed more:
  * a server-owned field, a `context.ip` that is no IP, empty values in an object it completes.
  */
 function clientSize(enrichedJson: string, event: WireEvent): number {
-	const limit = LIMITS.maxEventBytes;
+	const limit = MAX_EVENT_BYTES;
 	if (
 		!removesClientData(event) &&
 		(enrichedJson.length + REWRITE_ROOM) * 3 <= limit

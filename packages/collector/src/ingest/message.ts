@@ -1,3 +1,4 @@
+import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { LIMITS } from "../limits";
 
@@ -169,8 +170,4 @@ function safeStringify(value: unknown): string {
 		// A value JSON cannot express (not possible for a queue body, which was JSON itself).
 		return String(value);
 	}
-}
-
-function errorText(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
 }

@@ -1,11 +1,13 @@
 import {
 	EVENT_TYPES,
 	type EventType,
+	MAX_ID_LENGTH,
+	MAX_MESSAGE_ID_LENGTH,
+	MAX_NAME_LENGTH,
 	type WireEvent,
 	type WireObject,
 } from "@conduit/protocol";
 import * as v from "valibot";
-import { LIMITS } from "../limits";
 import {
 	inTimestampRange,
 	parseTimestamp,
@@ -28,10 +30,7 @@ const IdSchema = v.pipe(
 		[v.string(), v.pipe(v.number(), v.finite(), v.transform(String))],
 		"must be a string",
 	),
-	v.maxLength(
-		LIMITS.maxIdLength,
-		`must be at most ${LIMITS.maxIdLength} characters`,
-	),
+	v.maxLength(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`),
 );
 const OptionalIdSchema = v.optional(v.nullable(IdSchema));
 
@@ -52,10 +51,7 @@ const TimestampSchema = v.pipe(
 
 const NameSchema = v.pipe(
 	v.string(),
-	v.maxLength(
-		LIMITS.maxNameLength,
-		`must be at most ${LIMITS.maxNameLength} characters`,
-	),
+	v.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
 );
 
 const common = {
@@ -64,8 +60,8 @@ const common = {
 			v.string(),
 			v.minLength(1, "must not be empty"),
 			v.maxLength(
-				LIMITS.maxMessageIdLength,
-				`must be at most ${LIMITS.maxMessageIdLength} characters`,
+				MAX_MESSAGE_ID_LENGTH,
+				`must be at most ${MAX_MESSAGE_ID_LENGTH} characters`,
 			),
 		),
 	),

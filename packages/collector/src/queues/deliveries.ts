@@ -1,7 +1,6 @@
 import { loadConfig } from "../config/load";
 import { keyString } from "../db/deliveries";
 import { disabledDestinations } from "../db/destination-state";
-import { backoffSeconds } from "../delivery/backoff";
 import { MAX_EVENTS_PER_MESSAGE } from "../delivery/fanout";
 import { type Decision, deliverGroup } from "../delivery/group";
 import {
@@ -11,9 +10,7 @@ import {
 } from "../delivery/messages";
 import { chunk } from "../destinations/kit/chunk";
 import type { DeliveryItem } from "../destinations/types";
-
-/** Backoff for a batch or group that could not run at all (config or D1 unavailable). */
-const INFRASTRUCTURE_RETRY = { baseDelaySeconds: 5, maxDelaySeconds: 300 };
+import { attemptsOf, retryDelaySeconds } from "./retry";
 
 /**
  * The DELIVERIES queue consumer. Stage rule — isolated fan-out: messages are grouped by
@@ -42,7 +39,9 @@ export async function consumeDeliveries(
 				error: String(error),
 			}),
 		);
-		batch.retryAll({ delaySeconds: infrastructureDelay(batch.messages) });
+		batch.retryAll({
+			delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
+		});
 		return;
 	}
 	const [config, switchedOff] = setup;
@@ -74,7 +73,9 @@ export async function consumeDeliveries(
 					}),
 				);
 				for (const message of messages)
-					message.retry({ delaySeconds: infrastructureDelay(messages) });
+					message.retry({
+						delaySeconds: retryDelaySeconds(attemptsOf(messages)),
+					});
 			}
 		}),
 	);
@@ -126,11 +127,4 @@ async function settleMessages(
 		);
 	}
 	for (const settle of settled) settle();
-}
-
-function infrastructureDelay(messages: readonly Message<unknown>[]): number {
-	return backoffSeconds(
-		Math.max(1, ...messages.map((m) => m.attempts)),
-		INFRASTRUCTURE_RETRY,
-	);
 }

@@ -6,14 +6,11 @@ import {
 } from "../db/event-failures";
 import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
 import { type ParkInput, parkStatements } from "../db/parked";
-import { backoffSeconds } from "../delivery/backoff";
+import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { decodeMessage } from "../ingest/message";
 import { erasedEvents } from "../parked/erased";
-import { errorText } from "./isolate";
-
-/** Backoff while D1 or the config cannot be read: the dead letters wait in their queue. */
-const RETRY = { baseDelaySeconds: 10, maxDelaySeconds: 300 };
+import { attemptsOf, retryDelaySeconds } from "./retry";
 
 /**
  * The conduit-events-dlq consumer: the EVENTS consumer gave up on these messages after
@@ -135,7 +132,8 @@ export async function consumeEventDeadLetters(
 				error: errorText(error),
 			}),
 		);
-		const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
-		batch.retryAll({ delaySeconds: backoffSeconds(attempts, RETRY) });
+		batch.retryAll({
+			delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
+		});
 	}
 }

@@ -18,6 +18,7 @@ import {
 	parkStatements,
 } from "../db/parked";
 import { type FanOutResult, fanOut } from "../delivery/fanout";
+import { errorText } from "../errors";
 import { identityDeps } from "../identity/deps";
 import {
 	type IdentityResult,
@@ -25,7 +26,8 @@ import {
 	resolveIdentities,
 } from "../identity/resolve";
 import { decodeMessage } from "../ingest/message";
-import { errorText, isolate, type Refusal } from "./isolate";
+import { isolate, type Refusal } from "./isolate";
+import { attemptsOf, retryDelaySeconds } from "./retry";
 
 /*
  * The EVENTS queue consumer. Stage rules, in order:
@@ -56,11 +58,6 @@ import { errorText, isolate, type Refusal } from "./isolate";
  * no isolation at all: the stages run once each, on the whole batch.
  */
 
-/** Redelivery delay after a failed batch: 5 s doubling per attempt, at most 5 min. */
-export function retryDelaySeconds(attempts: number): number {
-	return Math.min(300, 5 * 2 ** Math.max(0, attempts - 1));
-}
-
 /**
  * The EVENTS queue consumer (see the stage rules above).
  *
@@ -73,7 +70,7 @@ export async function consumeEvents(
 	ctx?: ExecutionContext,
 ): Promise<void> {
 	const { incoming, parked } = decodeBatch(batch);
-	const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
+	const attempts = attemptsOf(batch.messages);
 	try {
 		const now = new Date();
 		const stored = await isolate("store", incoming, (part) =>

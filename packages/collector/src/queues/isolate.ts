@@ -1,3 +1,5 @@
+import { errorText } from "../errors";
+
 /*
  * Poison isolation for the EVENTS consumer's stages. A stage runs on the whole batch first (one
  * round trip when all is well); only when that fails is the batch split in halves, and a failing
@@ -137,14 +139,4 @@ export async function isolate<T, R>(
 	if (state.successes === 0)
 		throw new SystemicFailure(stage, last?.error ?? first);
 	return { results: state.results, refused: state.refused, runs: state.runs };
-}
-
-/**
- * An error as text, for logs and parked rows.
- *
- * @example
- * errorText(new Error("D1_ERROR: malformed JSON")) // "D1_ERROR: malformed JSON"
- */
-export function errorText(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
 }

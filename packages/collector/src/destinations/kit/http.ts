@@ -1,6 +1,6 @@
-import { retryAfterSeconds } from "../../delivery/retry-after";
 import type { SendContext, Verdict } from "../types";
 import { outcomeOfStatus } from "./outcome";
+import { retryAfterSeconds } from "./retry-after";
 
 /** How much of an error response is kept for the log and the dead-letter queue. */
 const MAX_BODY_CHARS = 4096;

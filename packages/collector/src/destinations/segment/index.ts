@@ -1,3 +1,4 @@
+import { MAX_REQUEST_BYTES } from "@conduit/protocol";
 import { chunk, jsonBytes } from "../kit/chunk";
 import { type DeleteBy, deleteByIds, postDeletion } from "../kit/deletion";
 import { basicAuth, call, repeat, sendChunked, verdictOf } from "../kit/http";
@@ -6,8 +7,6 @@ import { joinUrl } from "../kit/settings";
 import type { DestinationType, SendContext } from "../types";
 import type { SegmentSettings } from "./settings";
 
-/** Segment's HTTP Tracking API limits: 500 KB a batch request, 32 KB an event. */
-const MAX_BATCH_BYTES = 500 * 1024;
 /** Regulations address users by userId; one regulation takes all of a profile's. */
 const DELETE_BY: DeleteBy = {
 	types: ["user_id"],
@@ -31,9 +30,10 @@ export const segment: DestinationType<SegmentSettings> = {
 		const authorization = basicAuth(ctx.secret(ctx.settings.writeKey), "");
 		const url = joinUrl(ctx.settings.endpoint, "/v1/batch");
 		const parts = chunk(items, {
-			maxItems: 2500,
+			// Segment's HTTP Tracking API limits, which Conduit's own ingest API shares.
+			maxItems: MAX_BATCH_EVENTS.segment,
 			// Room for the envelope ({"batch":[…],"sentAt":"…"}).
-			maxBytes: MAX_BATCH_BYTES - 100,
+			maxBytes: MAX_REQUEST_BYTES - 100,
 			sizeOf: (item) => jsonBytes(item.event) + 1,
 		});
 		return sendChunked(parts, async (part) => {

@@ -24,7 +24,7 @@ const DECODERS: Record<string, "gzip" | "deflate" | undefined> = {
  * with 413. Malformed JSON, a non-object body or invalid UTF-8 → 400.
  *
  * @example
- * app.post("/v1/batch", jsonBody({ maxBytes: LIMITS.maxRequestBytes }), handler);
+ * app.post("/v1/batch", jsonBody({ maxBytes: MAX_REQUEST_BYTES }), handler);
  */
 export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
 	const { maxBytes } = options;
