@@ -3,13 +3,13 @@ import { ulid } from "ulid";
 import type { Source } from "../config/schema";
 import type { EnrichedEvent } from "../event";
 import { sourceTrust } from "../identity/trust";
+import { UNSAFE_KEYS } from "../json";
 import { campaignFromUrl } from "./enrich/campaign";
 import { applyIpPolicy } from "./enrich/ip";
 import { EnrichmentNotes } from "./enrich/notes";
 import { classifyReferrer } from "./enrich/referrer";
 import { correctTimestamps } from "./enrich/timestamps";
 import { parseUserAgent } from "./enrich/user-agent";
-import { UNSAFE_KEYS } from "./json";
 
 /*
  * Stage 2 of the pipeline — best effort. Ids and timestamps are always set; every lookup after

@@ -1,7 +1,7 @@
 import type { WireObject } from "@conduit/protocol";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../errors";
-import { parseJson } from "../../ingest/json";
+import { parseJson } from "../../json";
 import type { AppEnv } from "../env";
 
 export interface JsonBodyOptions {
