@@ -54,7 +54,7 @@ const common = {
 	/** Events per request; at most the type's own limit (and, in practice, one queue batch). */
 	batchSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 	retry: RetrySchema,
-	/** "profile": a person's events reach the destination in timestamp order (see delivery/ordering.ts). */
+	/** "profile": a person's events reach the destination in timestamp order (see delivery/hold.ts). */
 	ordering: v.optional(v.picklist(["profile", "none"])),
 	/** How long one request may take before it counts as a network error. */
 	timeoutMs: v.optional(

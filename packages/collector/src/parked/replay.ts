@@ -62,7 +62,7 @@ export interface ParkedReplayResult {
 
 /**
  * Replays parked rows. An event row goes through the same validation ingest applies
- * (pipeline/validate.ts) and back onto EVENTS as a normal message (pipeline/ingest.ts `pack`);
+ * (ingest/validate.ts) and back onto EVENTS as a normal message (ingest/message.ts `pack`);
  * the consumer deduplicates by messageId and finishes a row released when the event was
  * parked. A delivery row goes back to `pending` in the delivery log and onto DELIVERIES for its
  * destination, as `POST /admin/replay` does (a destination switched off by a 410 is switched

@@ -14,7 +14,7 @@ import { attemptsOf, retryDelaySeconds } from "./retry";
 
 /**
  * The DELIVERIES queue consumer. Stage rule — isolated fan-out: messages are grouped by
- * destination and each group runs on its own (group.ts), concurrently, with its own error
+ * destination and each group runs on its own (delivery/group.ts), concurrently, with its own error
  * handling, so one destination failing or slow never fails, retries or re-sends another's
  * messages. Each message is then settled by what happened to its events: any event to retry →
  * the message is retried after the longest delay its events need (next time the log skips those

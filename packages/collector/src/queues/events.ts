@@ -35,7 +35,7 @@ import { attemptsOf, retryDelaySeconds } from "./retry";
  * 1. Decode — isolated per line. A line that is not an event with a storable messageId, or a
  *    message whose source cannot be read, can never succeed: it is parked (`malformed`) and
  *    its neighbours go on.
- * 2. Store (db/events.ts) — must pass, isolated per event (consumer/isolate.ts). The batch is
+ * 2. Store (db/events.ts) — must pass, isolated per event (isolate.ts). The batch is
  *    stored in one round trip; if D1 refuses it, the batch is bisected and an event that fails
  *    on its own while its neighbours are stored is parked (`storage_refused`, with SQLite's
  *    error). A systemic failure (D1 down, overloaded, timing out; or nothing in the batch
@@ -54,7 +54,7 @@ import { attemptsOf, retryDelaySeconds } from "./retry";
  * Any systemic failure retries every message with backoff (every stage is idempotent) and
  * records the error per message (db/event-failures.ts: only on this path); after max_retries
  * the queue moves the messages to conduit-events-dlq, whose consumer parks their events with
- * that error (consumer/dead-letters.ts). A healthy batch costs the same round trips as with
+ * that error (events-dlq.ts). A healthy batch costs the same round trips as with
  * no isolation at all: the stages run once each, on the whole batch.
  */
 

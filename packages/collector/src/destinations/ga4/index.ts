@@ -17,7 +17,7 @@ interface Prepared {
 /**
  * `ga4`: `POST {endpoint}/mp/collect?measurement_id=…&api_secret=…`, one request per
  * (client_id, user_id) and at most 25 events; `client_id` is the anonymousId (the userId when
- * there is none). Segment e-commerce events become GA4 recommended events (ga4-events.ts);
+ * there is none). Segment e-commerce events become GA4 recommended events (events.ts);
  * events that break GA4's limits are dropped with the reason. The Measurement Protocol has no
  * idempotency key: a retried request can count twice in GA4 (purchase is deduplicated by GA4
  * on `transaction_id`).

@@ -11,7 +11,7 @@ import { LIMITS } from "../../limits";
  *
  * Paths are relative to `context`. `truncated`: a string enrichment added (from a request
  * header, the page URL or Cloudflare's request data) was cut to `LIMITS.maxEnrichedStringLength`
- * characters. `dropped` (written by `serialiseEnriched`, enrich/fit.ts): a context field
+ * characters. `dropped` (written by `serialiseEnriched`, fit.ts): a context field
  * enrichment would have added or completed was left as the client sent it, because the event
  * would otherwise exceed `LIMITS.maxEnrichedEventBytes`.
  * The field is absent when nothing was cut; it is the collector's, and a client's value is
