@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../limits";
-import { decodeMessage, pack } from "./message";
+import { decodeMessage, malformedRows, pack } from "./message";
 
 const event = (messageId: unknown) =>
 	JSON.stringify({ type: "track", event: "A", userId: "u1", messageId });
@@ -145,5 +145,31 @@ describe("pack", () => {
 			}),
 			{ numRuns: 150 },
 		);
+	});
+});
+
+describe("malformedRows", () => {
+	it("parks a body without a source whole, and else each refused line with its ids", () => {
+		expect(malformedRows(decodeMessage("{oops"))).toEqual([
+			expect.objectContaining({
+				kind: "event",
+				sourceId: "",
+				reason: "malformed",
+				payload: "{oops",
+			}),
+		]);
+		const body = ['{"sourceId":"web"}', event("m1"), event(""), "[1]"].join(
+			"\n",
+		);
+		const rows = malformedRows(decodeMessage(body));
+		expect(rows).toHaveLength(2);
+		expect(rows[0]).toMatchObject({
+			sourceId: "web",
+			userId: "u1",
+			reason: "malformed",
+			error: "the event has no messageId",
+			payload: event(""),
+		});
+		expect(rows[1]).toMatchObject({ payload: "[1]", reason: "malformed" });
 	});
 });

@@ -1,3 +1,4 @@
+import type { ParkInput } from "../db/parked";
 import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { LIMITS } from "../limits";
@@ -170,4 +171,36 @@ function safeStringify(value: unknown): string {
 		// A value JSON cannot express (not possible for a queue body, which was JSON itself).
 		return String(value);
 	}
+}
+
+/**
+ * The parked rows (`malformed`) for what a decoded message holds that is no event: the whole
+ * body when no source can be read, else each refused line. Such a line can never succeed, so
+ * the EVENTS consumer and its dead-letter consumer park it at once.
+ *
+ * @example
+ * parked.push(...malformedRows(decodeMessage(message.body)));
+ */
+export function malformedRows(decoding: Decoding): ParkInput[] {
+	if (!decoding.ok)
+		return [
+			{
+				kind: "event",
+				sourceId: decoding.sourceId,
+				reason: "malformed",
+				error: decoding.error,
+				payload: decoding.text,
+			},
+		];
+	const { sourceId, refused } = decoding.message;
+	return refused.map((line) => ({
+		kind: "event",
+		sourceId,
+		messageId: line.messageId,
+		userId: line.userId,
+		anonymousId: line.anonymousId,
+		reason: "malformed",
+		error: line.error,
+		payload: line.json,
+	}));
 }

@@ -4,7 +4,7 @@ import type { DeadLetter } from "../delivery/dead-letter";
 import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { erasedEvents } from "../parked/erased";
-import { attemptsOf, retryDelaySeconds } from "./retry";
+import { retryBatchLater } from "./retry";
 
 /**
  * The conduit-deliveries-dlq consumer: parks each event letter (kind `delivery`, reason
@@ -56,9 +56,7 @@ export async function consumeDeliveryDeadLetters(
 				error: errorText(error),
 			}),
 		);
-		batch.retryAll({
-			delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
-		});
+		retryBatchLater(batch);
 	}
 }
 

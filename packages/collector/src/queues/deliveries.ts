@@ -10,7 +10,7 @@ import {
 } from "../delivery/messages";
 import { chunk } from "../destinations/kit/chunk";
 import type { DeliveryItem } from "../destinations/types";
-import { attemptsOf, retryDelaySeconds } from "./retry";
+import { attemptsOf, retryBatchLater, retryDelaySeconds } from "./retry";
 
 /**
  * The DELIVERIES queue consumer. Stage rule — isolated fan-out: messages are grouped by
@@ -39,9 +39,7 @@ export async function consumeDeliveries(
 				error: String(error),
 			}),
 		);
-		batch.retryAll({
-			delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
-		});
+		retryBatchLater(batch);
 		return;
 	}
 	const [config, switchedOff] = setup;

@@ -8,9 +8,9 @@ import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
 import { type ParkInput, parkStatements } from "../db/parked";
 import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
-import { decodeMessage } from "../ingest/message";
+import { decodeMessage, malformedRows } from "../ingest/message";
 import { erasedEvents } from "../parked/erased";
-import { attemptsOf, retryDelaySeconds } from "./retry";
+import { retryBatchLater } from "./retry";
 
 /**
  * The conduit-events-dlq consumer: the EVENTS consumer gave up on these messages after
@@ -49,28 +49,9 @@ export async function consumeEventDeadLetters(
 				? `gave up after ${failure.attempts} attempts; last error: ${failure.error}`
 				: "gave up after max_retries; no error was recorded (D1 was unavailable when the batch failed)";
 			const decoded = decodeMessage(message.body);
-			if (!decoded.ok) {
-				rows.push({
-					kind: "event",
-					sourceId: decoded.sourceId,
-					reason: "malformed",
-					error: decoded.error,
-					payload: decoded.text,
-				});
-				return;
-			}
+			rows.push(...malformedRows(decoded));
+			if (!decoded.ok) return;
 			const { sourceId } = decoded.message;
-			for (const line of decoded.message.refused)
-				rows.push({
-					kind: "event",
-					sourceId,
-					messageId: line.messageId,
-					userId: line.userId,
-					anonymousId: line.anonymousId,
-					reason: "malformed",
-					error: line.error,
-					payload: line.json,
-				});
 			for (const { event, json } of decoded.message.events) {
 				events.push({ sourceId, event, json });
 				errors.push(error);
@@ -132,8 +113,6 @@ export async function consumeEventDeadLetters(
 				error: errorText(error),
 			}),
 		);
-		batch.retryAll({
-			delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
-		});
+		retryBatchLater(batch);
 	}
 }

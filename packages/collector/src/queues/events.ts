@@ -25,9 +25,9 @@ import {
 	type IdentityStats,
 	resolveIdentities,
 } from "../identity/resolve";
-import { decodeMessage } from "../ingest/message";
+import { decodeMessage, malformedRows } from "../ingest/message";
 import { isolate, type Refusal } from "./isolate";
-import { attemptsOf, retryDelaySeconds } from "./retry";
+import { attemptsOf, retryBatchLater } from "./retry";
 
 /*
  * The EVENTS queue consumer. Stage rules, in order:
@@ -159,7 +159,7 @@ export async function consumeEvents(
 			}),
 		);
 		await recordFailure(env.DB, batch.messages, errorText(error), attempts);
-		batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
+		retryBatchLater(batch);
 	}
 }
 
@@ -181,27 +181,10 @@ function decodeBatch(batch: MessageBatch<unknown>): {
 					error: decoded.error,
 				}),
 			);
-			parked.push({
-				kind: "event",
-				sourceId: decoded.sourceId,
-				reason: "malformed",
-				error: decoded.error,
-				payload: decoded.text,
-			});
-			continue;
 		}
-		const { sourceId, events, refused } = decoded.message;
-		for (const line of refused)
-			parked.push({
-				kind: "event",
-				sourceId,
-				messageId: line.messageId,
-				userId: line.userId,
-				anonymousId: line.anonymousId,
-				reason: "malformed",
-				error: line.error,
-				payload: line.json,
-			});
+		parked.push(...malformedRows(decoded));
+		if (!decoded.ok) continue;
+		const { sourceId, events } = decoded.message;
 		for (const { event, json } of events) {
 			// A client may repeat an event inside one batch; only its first copy goes on.
 			const key = `${sourceId}\n${event.messageId}`;

@@ -37,3 +37,18 @@ export function retryDelaySeconds(
 export function attemptsOf(messages: readonly { attempts: number }[]): number {
 	return Math.max(1, ...messages.map((m) => m.attempts));
 }
+
+/**
+ * Retries every message of a batch that could not run at all, after
+ * {@link retryDelaySeconds} for its most-tried message.
+ *
+ * @example
+ * catch (error) { logFailure(error); retryBatchLater(batch); }
+ */
+export function retryBatchLater(
+	batch: Pick<MessageBatch<unknown>, "messages" | "retryAll">,
+): void {
+	batch.retryAll({
+		delaySeconds: retryDelaySeconds(attemptsOf(batch.messages)),
+	});
+}
