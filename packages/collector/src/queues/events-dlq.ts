@@ -5,7 +5,7 @@ import {
 	forgetFailuresStatement,
 } from "../db/event-failures";
 import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
-import { type ParkInput, parkStatements } from "../db/parked";
+import { eventParkInput, type ParkInput, parkStatements } from "../db/parked";
 import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { decodeMessage, malformedRows } from "../ingest/message";
@@ -59,21 +59,15 @@ export async function consumeEventDeadLetters(
 		});
 		const erased = await erasedEvents(env.DB, config, events, now);
 		const kept = events.filter((_, i) => !erased[i]);
-		events.forEach(({ sourceId, event, json }, i) => {
-			if (erased[i]) return;
-			const profileId = event.context?.profileId;
-			rows.push({
-				kind: "event",
-				sourceId,
-				messageId: event.messageId,
-				profileId: typeof profileId === "string" ? profileId : undefined,
-				userId: typeof event.userId === "string" ? event.userId : undefined,
-				anonymousId:
-					typeof event.anonymousId === "string" ? event.anonymousId : undefined,
-				reason: "dead_lettered",
-				error: errors[i] ?? "gave up after max_retries",
-				payload: json,
-			});
+		events.forEach((item, i) => {
+			if (!erased[i])
+				rows.push(
+					eventParkInput(
+						item,
+						"dead_lettered",
+						errors[i] ?? "gave up after max_retries",
+					),
+				);
 		});
 		await env.DB.batch([
 			...parkStatements(env.DB, rows, now),

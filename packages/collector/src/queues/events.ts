@@ -13,6 +13,7 @@ import {
 	storeEvents,
 } from "../db/events";
 import {
+	eventParkInput,
 	type ParkedReason,
 	type ParkInput,
 	parkStatements,
@@ -201,21 +202,7 @@ function refusedRows(
 	refused: readonly Refusal<IncomingEvent | StoredEvent>[],
 	reason: ParkedReason,
 ): ParkInput[] {
-	return refused.map(({ item: { sourceId, event, json }, error }) => {
-		const profileId = event.context?.profileId;
-		return {
-			kind: "event",
-			sourceId,
-			messageId: event.messageId,
-			profileId: typeof profileId === "string" ? profileId : undefined,
-			userId: typeof event.userId === "string" ? event.userId : undefined,
-			anonymousId:
-				typeof event.anonymousId === "string" ? event.anonymousId : undefined,
-			reason,
-			error,
-			payload: json,
-		};
-	});
+	return refused.map(({ item, error }) => eventParkInput(item, reason, error));
 }
 
 /**
