@@ -20,7 +20,7 @@ import { join } from "node:path";
 import {
 	insertId,
 	uuidFor,
-} from "../packages/collector/src/delivery/idempotency";
+} from "../packages/collector/src/destinations/kit/idempotency";
 import { mixpanelApi } from "../packages/collector/test/vendors/mixpanel";
 import { startMockServer } from "../packages/collector/test/vendors/mock-server";
 import { posthogCapture } from "../packages/collector/test/vendors/posthog";

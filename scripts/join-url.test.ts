@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { joinUrl } from "../packages/collector/src/destinations/settings/common";
+import { joinUrl } from "../packages/collector/src/destinations/kit/settings";
 
 /*
  * Finding 9: joinUrl trimmed trailing slashes with /\/+$/, which retries from every slash of a

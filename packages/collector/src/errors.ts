@@ -23,3 +23,13 @@ export class ApiError extends Error {
 export function errorBody(code: string, message: string) {
 	return { success: false as const, error: code, message };
 }
+
+/**
+ * The message of a thrown value, for logs and parked rows (a thrown non-Error is stringified).
+ *
+ * @example
+ * console.error(JSON.stringify({ msg: "batch failed", error: errorText(error) }));
+ */
+export function errorText(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}

@@ -1,13 +1,11 @@
-import { app } from "./app";
-import { consumeEvents } from "./consumer";
-import { consumeEventDeadLetters } from "./consumer/dead-letters";
-import { consumeDeliveries } from "./delivery/consume";
-import {
-	consumeDeliveryDeadLetters,
-	type DeadLetter,
-} from "./delivery/dead-letter";
+import { runScheduled } from "./cron";
+import type { DeadLetter } from "./delivery/dead-letter";
 import type { DeliveryMessage } from "./delivery/messages";
-import { runScheduled } from "./scheduled";
+import { app } from "./http/app";
+import { consumeDeliveries } from "./queues/deliveries";
+import { consumeDeliveryDeadLetters } from "./queues/deliveries-dlq";
+import { consumeEvents } from "./queues/events";
+import { consumeEventDeadLetters } from "./queues/events-dlq";
 
 /** The queues this Worker consumes (wrangler.toml), and the consumer of each. */
 const CONSUMERS: Record<

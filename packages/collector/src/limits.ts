@@ -1,17 +1,13 @@
 /**
- * Wire and storage limits of the ingest API. The wire limits follow the Segment HTTP Tracking
- * API so that existing clients, which already split their batches to these sizes, work
- * unchanged; the others keep every accepted event within what D1, Queues and the destinations
- * can hold, so that an event the collector answered 200 for can always be stored.
+ * The collector's own limits: they keep every accepted event within what D1, Queues and the
+ * destinations can hold, so that an event the collector answered 200 for can always be stored.
+ * The wire limits a client splits its batches by (request, event and batch size, id and name
+ * lengths) are shared with the SDK and live in @conduit/protocol.
  *
  * @example
- * if (bytes > LIMITS.maxRequestBytes) throw new ApiError(413, "payload_too_large", "…");
+ * if (json.length > LIMITS.maxEnrichedEventBytes) return { ok: false, error: "too large" };
  */
 export const LIMITS = {
-	/** Largest request body, counted after decompression. */
-	maxRequestBytes: 500 * 1024,
-	/** Largest single event as the client sent it, as serialised JSON (UTF-8 bytes). */
-	maxEventBytes: 32 * 1024,
 	/**
 	 * Largest event after enrichment, as serialised JSON (UTF-8 bytes). One event then always
 	 * fits in an EVENTS message, in a DELIVERIES message, and in a dead letter that also carries
@@ -30,18 +26,12 @@ export const LIMITS = {
 	 * events, refuse anything past 1,000 levels, and the destinations wrap events a few more.
 	 */
 	maxDepth: 32,
-	/** Most events in one batch. */
-	maxBatchEvents: 2500,
-	/** Longest messageId (Segment's own limit). */
-	maxMessageIdLength: 100,
-	/** Longest userId, anonymousId, groupId or previousId. */
-	maxIdLength: 255,
-	/** Longest track event name, page/screen name or category. */
-	maxNameLength: 200,
 	/** Events packed into one queue message at most. */
 	eventsPerQueueMessage: 100,
 	/** Largest queue message Cloudflare Queues takes (128 KB, counted as 128,000 bytes). */
 	maxQueueMessageBytes: 128_000,
+	/** Longest delay Cloudflare Queues take on a message (12 hours), in seconds. */
+	maxQueueDelaySeconds: 43_200,
 	/**
 	 * Earliest and latest instant a client timestamp (`timestamp`, `originalTimestamp`, `sentAt`)
 	 * may name, in epoch milliseconds: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z.

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { consumeDeliveries } from "../src/delivery/consume";
 import type { DeadLetter } from "../src/delivery/dead-letter";
 import type { DeliveryMessage } from "../src/delivery/messages";
+import { consumeDeliveries } from "../src/queues/deliveries";
 import {
 	item,
 	logOf,

@@ -5,10 +5,9 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { retryDelaySeconds } from "../src/consumer";
+import type { EnrichedEvent } from "../src/event";
 import worker from "../src/index";
-import { pack } from "../src/pipeline/ingest";
-import type { EnrichedEvent } from "../src/types";
+import { pack } from "../src/ingest/message";
 import { uniqueId, useConfig } from "./helpers";
 
 // The consumer reads the config (identity settings, destinations) for every batch.
@@ -97,10 +96,17 @@ describe("EVENTS consumer", () => {
 		expect(rows[0]?.attempts).toBe(1);
 	});
 
-	it("accepts a body sent as a JSON object as well as JSON text", async () => {
+	it("parks a body sent as a JSON object (ingest sends NDJSON text only) and stores none of it", async () => {
 		const id = uniqueId();
-		await deliver([{ id: `q-${id}`, body: queuedObject(id) }]);
-		expect(await rowsFor(id)).toHaveLength(1);
+		const result = await deliver([{ id: `q-${id}`, body: queuedObject(id) }]);
+		expect(result.ackAll).toBe(true);
+		expect(await rowsFor(id)).toHaveLength(0);
+		const { results } = await env.DB.prepare(
+			"SELECT reason FROM parked WHERE payload LIKE ?1",
+		)
+			.bind(`%${id}%`)
+			.all<{ reason: string }>();
+		expect(results).toEqual([{ reason: "malformed" }]);
 	});
 
 	it("stores each event and acknowledges the batch", async () => {
@@ -199,17 +205,13 @@ describe("EVENTS consumer", () => {
 		);
 		expect(result.ackAll).toBe(false);
 		expect(result.retryBatch.retry).toBe(true);
-		expect(result.retryOptions).toEqual([
-			{ delaySeconds: retryDelaySeconds(3) },
-		]);
+		// The third attempt's step is 20 s, half of it random.
+		expect(result.retryOptions).toEqual([{ delaySeconds: expect.any(Number) }]);
+		const [{ delaySeconds }] = result.retryOptions as [
+			{ delaySeconds: number },
+		];
+		expect(delaySeconds).toBeGreaterThanOrEqual(10);
+		expect(delaySeconds).toBeLessThanOrEqual(20);
 		expect(await rowsFor(id)).toHaveLength(0);
-	});
-});
-
-describe("retryDelaySeconds", () => {
-	it("doubles from 5 s and stops at 5 min", () => {
-		expect([1, 2, 3, 4, 7, 8, 20].map(retryDelaySeconds)).toEqual([
-			5, 10, 20, 40, 300, 300, 300,
-		]);
 	});
 });

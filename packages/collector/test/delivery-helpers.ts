@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { resolveSecret } from "../src/config/secret";
 import type { DeliveryItem, SendContext } from "../src/destinations/types";
-import type { EnrichedEvent } from "../src/types";
+import type { EnrichedEvent } from "../src/event";
 import type {
 	RecordedRequest,
 	ScriptedResponse,

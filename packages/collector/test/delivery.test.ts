@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../src/delivery/mapping";
+import { sha256Hex } from "../src/routing/mapping";
 import {
 	firstRequest,
 	logOf,

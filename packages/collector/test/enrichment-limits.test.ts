@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
+import { MAX_EVENT_BYTES } from "@conduit/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
-import { app } from "../src/app";
+import { app } from "../src/http/app";
 import { LIMITS } from "../src/limits";
 import {
 	basic,
@@ -79,7 +80,7 @@ describe("size after enrichment", () => {
 		};
 		const clientBytes = bytes(JSON.stringify(event));
 		expect(clientBytes).toBeGreaterThan(31_500);
-		expect(clientBytes).toBeLessThanOrEqual(LIMITS.maxEventBytes);
+		expect(clientBytes).toBeLessThanOrEqual(MAX_EVENT_BYTES);
 
 		const { response, sent } = await send(
 			{ batch: [event] },
@@ -190,9 +191,7 @@ describe("the client's own size", () => {
 				messageId,
 				context,
 			};
-			expect(bytes(JSON.stringify(event))).toBeGreaterThan(
-				LIMITS.maxEventBytes,
-			);
+			expect(bytes(JSON.stringify(event))).toBeGreaterThan(MAX_EVENT_BYTES);
 			const { response } = await send({ batch: [event] }, {});
 			expect(await response.json()).toMatchObject({
 				accepted: 0,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { app } from "../src/app";
+import { app } from "../src/http/app";
 import {
 	basic,
 	fixtureEvents,

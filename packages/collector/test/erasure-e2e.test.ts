@@ -2,9 +2,9 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { REWRITE_GRACE_MS } from "../src/archive/rewrite";
+import { CRONS } from "../src/cron";
 import { park } from "../src/db/parked";
 import worker from "../src/index";
-import { CRONS } from "../src/scheduled";
 import {
 	logOf,
 	postBatch,

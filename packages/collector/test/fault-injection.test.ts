@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/app";
-import { drainSpool } from "../src/db/spool";
+import { app } from "../src/http/app";
+import { drainSpool } from "../src/ingest/spool";
 import {
 	received,
 	script,

@@ -3,9 +3,9 @@ import {
 	createMessageBatch,
 	getQueueResult,
 } from "cloudflare:test";
+import type { EnrichedEvent } from "../src/event";
 import worker from "../src/index";
-import { pack } from "../src/pipeline/ingest";
-import type { EnrichedEvent } from "../src/types";
+import { pack } from "../src/ingest/message";
 
 /**
  * A real D1 binding that fails on demand: before each round trip (batch, exec, run, all, first,

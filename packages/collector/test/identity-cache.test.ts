@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
+import type { WireObject } from "@conduit/protocol";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { JsonObject } from "../src/types";
 import {
 	depsFor,
 	fixtureEvents,
@@ -21,7 +21,7 @@ function inBatches<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** The fixture events again, as new events (new messageIds) of the same people. */
-function again(round: string): JsonObject[] {
+function again(round: string): WireObject[] {
 	return events.map((e) => ({ ...e, messageId: `${e.messageId}-${round}` }));
 }
 

@@ -1,9 +1,9 @@
 import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { app } from "../src/app";
+import { CRONS } from "../src/cron";
+import { app } from "../src/http/app";
 import worker from "../src/index";
-import { CRONS } from "../src/scheduled";
 import {
 	basic,
 	fixtureEvents,

@@ -2,11 +2,12 @@ import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import pkg from "../package.json";
-import { app } from "../src/app";
+import { CRONS } from "../src/cron";
 import { park } from "../src/db/parked";
-import { drainSpool, spoolMessages } from "../src/db/spool";
+import { spoolMessages } from "../src/db/spool";
+import { app } from "../src/http/app";
 import worker from "../src/index";
-import { CRONS } from "../src/scheduled";
+import { drainSpool } from "../src/ingest/spool";
 import { uniqueId, useConfig } from "./helpers";
 
 describe("GET /health", () => {

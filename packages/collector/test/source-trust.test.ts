@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
+import type { WireObject } from "@conduit/protocol";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { QueuedEvent } from "../src/event";
 import { CLOCK_ALLOWANCE_MS } from "../src/identity/event-facts";
-import type { JsonObject, QueuedEvent } from "../src/types";
 import { useConfig } from "./helpers";
 import {
 	consume,
@@ -31,7 +32,7 @@ const CONFIG = {
 
 /** An event as ingest queues it, optionally received at a given time (default: now). */
 function queued(
-	raw: JsonObject,
+	raw: WireObject,
 	sourceId: string,
 	receivedAt?: string,
 ): QueuedEvent {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { drainSpool, spoolMessages } from "../src/db/spool";
+import { spoolMessages } from "../src/db/spool";
+import { drainSpool } from "../src/ingest/spool";
 import { enriched, faultyQueue } from "./faults";
 import { uniqueId, useConfig, waitForStored } from "./helpers";
 

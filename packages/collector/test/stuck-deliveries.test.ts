@@ -2,11 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load";
 import { type StoredEvent, storeEvents } from "../src/db/events";
-import { consumeDeliveries } from "../src/delivery/consume";
 import { fanOut } from "../src/delivery/fanout";
 import type { DeliveryMessage } from "../src/delivery/messages";
 import { MAX_SWEEPS, sweepStuckDeliveries } from "../src/delivery/sweep";
-import type { EnrichedEvent } from "../src/types";
+import type { EnrichedEvent } from "../src/event";
+import { consumeDeliveries } from "../src/queues/deliveries";
 import {
 	logOf,
 	received,

@@ -1,9 +1,9 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { CRONS } from "../src/cron";
 import { STUCK_AFTER_MS } from "../src/delivery/sweep";
 import worker from "../src/index";
-import { CRONS } from "../src/scheduled";
 import {
 	logOf,
 	received,

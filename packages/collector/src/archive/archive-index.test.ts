@@ -1,9 +1,9 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { CRONS } from "../cron";
 import { markErasedStatement } from "../identity/erased";
 import worker from "../index";
-import { CRONS } from "../scheduled";
 import { dueRewrites, recordArchived } from "./archive-index";
 
 const DAY_MS = 86_400_000;

@@ -1,14 +1,15 @@
 import * as v from "valibot";
-import { MappingSchema } from "../delivery/mapping";
-import { AmplitudeSettingsSchema } from "../destinations/settings/amplitude";
-import { Ga4SettingsSchema } from "../destinations/settings/ga4";
-import { MixpanelSettingsSchema } from "../destinations/settings/mixpanel";
-import { PosthogSettingsSchema } from "../destinations/settings/posthog";
-import { R2SettingsSchema } from "../destinations/settings/r2";
-import { SegmentSettingsSchema } from "../destinations/settings/segment";
-import { WebhookSettingsSchema } from "../destinations/settings/webhook";
+import { AmplitudeSettingsSchema } from "../destinations/amplitude/settings";
+import { Ga4SettingsSchema } from "../destinations/ga4/settings";
+import { MixpanelSettingsSchema } from "../destinations/mixpanel/settings";
+import { PosthogSettingsSchema } from "../destinations/posthog/settings";
+import { R2SettingsSchema } from "../destinations/r2/settings";
+import { SegmentSettingsSchema } from "../destinations/segment/settings";
+import { WebhookSettingsSchema } from "../destinations/webhook/settings";
+import { LIMITS } from "../limits";
 import { RequiredConsentSchema } from "../routing/consent";
 import { FiltersSchema } from "../routing/filters";
+import { MappingSchema } from "../routing/mapping";
 import { ConfigIdSchema } from "./id";
 
 /** Most attempts a destination may ask for; wrangler.toml's DELIVERIES max_retries stays above it. */
@@ -30,7 +31,12 @@ const RetrySchema = v.optional(
 			10,
 		),
 		maxDelaySeconds: v.optional(
-			v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(43_200)),
+			v.pipe(
+				v.number(),
+				v.integer(),
+				v.minValue(1),
+				v.maxValue(LIMITS.maxQueueDelaySeconds),
+			),
 			3600,
 		),
 	}),
@@ -48,7 +54,7 @@ const common = {
 	/** Events per request; at most the type's own limit (and, in practice, one queue batch). */
 	batchSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 	retry: RetrySchema,
-	/** "profile": a person's events reach the destination in timestamp order (see delivery/ordering.ts). */
+	/** "profile": a person's events reach the destination in timestamp order (see delivery/hold.ts). */
 	ordering: v.optional(v.picklist(["profile", "none"])),
 	/** How long one request may take before it counts as a network error. */
 	timeoutMs: v.optional(

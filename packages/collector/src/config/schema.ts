@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { isPrivateNetworkIssue } from "../destinations/settings/common";
-import { MAX_BATCH_EVENTS } from "../destinations/settings/limits";
+import { MAX_BATCH_EVENTS } from "../destinations/kit/limits";
+import { isPrivateNetworkIssue } from "../destinations/kit/settings";
 import { IdentitySettingsSchema } from "../identity/settings";
 import { SourceConsentSchema } from "../routing/consent";
 import { type Destination, DestinationSchema } from "./destinations";

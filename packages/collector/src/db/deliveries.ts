@@ -577,3 +577,61 @@ export async function deleteDeliveries(
 		.bind(destinationId, JSON.stringify(keys))
 		.run();
 }
+
+/**
+ * Adds a pending delivery-log row (kind `deletion`, messageId `deletion:<id>`) for the
+ * destination for every profile deletion up to `upTo` whose forwarding has not started; rows
+ * it already has stay as they are.
+ *
+ * @example
+ * await addDeletionRows(env.DB, "hooks", 42, new Date());
+ */
+export async function addDeletionRows(
+	db: D1Database,
+	destinationId: string,
+	upTo: number,
+	now: Date,
+): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO deliveries (destination_id, source_id, message_id, kind, profile_key, event_time, status, created_at, updated_at, next_attempt_at)
+SELECT ?1, '', 'deletion:' || p.id, 'deletion', p.profile_id, p.requested_at, 'pending', ?2, ?2, ?2
+FROM profile_deletions AS p WHERE p.forwarding_started_at IS NULL AND p.id <= ?3
+ON CONFLICT (destination_id, source_id, message_id) DO NOTHING`,
+		)
+		.bind(destinationId, now.toISOString(), upTo)
+		.run();
+}
+
+/** A deletion whose delivery-log row at one destination is still pending. */
+export interface PendingDeletionRow {
+	id: number;
+	profile_id: string;
+	identities: string;
+	requested_at: string;
+}
+
+/**
+ * The deletions still pending at a destination whose identifiers are not hashed yet, oldest
+ * first, at most `limit`.
+ *
+ * @example
+ * const rows = await pendingDeletionRows(env.DB, "hooks", 1000);
+ */
+export async function pendingDeletionRows(
+	db: D1Database,
+	destinationId: string,
+	limit: number,
+): Promise<PendingDeletionRow[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT p.id, p.profile_id, p.identities, p.requested_at
+FROM deliveries AS d JOIN profile_deletions AS p ON d.message_id = 'deletion:' || p.id
+WHERE d.destination_id = ?1 AND d.kind = 'deletion' AND d.status = 'pending'
+  AND p.identities_hashed_at IS NULL
+ORDER BY p.id LIMIT ?2`,
+		)
+		.bind(destinationId, limit)
+		.run<PendingDeletionRow>();
+	return results;
+}

@@ -1,4 +1,4 @@
-import type { QueuedEvent } from "../types";
+import type { QueuedEvent } from "../event";
 
 /** One queue message's event, as the consumer sees it. */
 export interface IncomingEvent extends QueuedEvent {

@@ -1,3 +1,4 @@
+import type { EnrichedEvent } from "../event";
 /*
  * Parked work (migrations/0006_parked.sql): events and deliveries the pipeline gave up on, kept
  * with the reason until an operator replays or erasure removes them. Every query on the table
@@ -54,6 +55,35 @@ export interface ParkInput {
 	error: string;
 	/** The event (or dead letter) as JSON text. */
 	payload: string;
+}
+
+/**
+ * The row that parks one stored or queued event, with the ids erasure looks rows up by (its
+ * profile, user and anonymous ids) read from the event itself.
+ *
+ * @example
+ * parkStatements(env.DB, [eventParkInput({ sourceId, event, json }, "dead_lettered", error)], now)
+ */
+export function eventParkInput(
+	item: { sourceId: string; event: EnrichedEvent; json: string },
+	reason: ParkedReason,
+	error: string,
+): ParkInput {
+	const { sourceId, event, json } = item;
+	// Decoding checks the messageId only: a queued line may lack its context.
+	const profileId = event.context?.profileId;
+	return {
+		kind: "event",
+		sourceId,
+		messageId: event.messageId,
+		profileId: typeof profileId === "string" ? profileId : undefined,
+		userId: typeof event.userId === "string" ? event.userId : undefined,
+		anonymousId:
+			typeof event.anonymousId === "string" ? event.anonymousId : undefined,
+		reason,
+		error,
+		payload: json,
+	};
 }
 
 /** A parked row as the admin API shows it. */

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
-import {
-	backoffSeconds,
-	nextDelaySeconds,
-	QUEUE_MAX_DELAY_SECONDS,
-} from "./backoff";
+import { LIMITS } from "../limits";
+import { nextDelaySeconds } from "./backoff";
+
+/** The backoff alone: no Retry-After. */
+const backoffSeconds = (
+	attempt: number,
+	policy: { baseDelaySeconds: number; maxDelaySeconds: number },
+	random: () => number,
+) => nextDelaySeconds(attempt, policy, undefined, random);
 
 const policy = { baseDelaySeconds: 10, maxDelaySeconds: 3600 };
 
@@ -47,7 +51,7 @@ describe("nextDelaySeconds", () => {
 
 	it("keeps within the queue's 12-hour limit", () => {
 		expect(nextDelaySeconds(1, policy, 10 * 86_400)).toBe(
-			QUEUE_MAX_DELAY_SECONDS,
+			LIMITS.maxQueueDelaySeconds,
 		);
 	});
 

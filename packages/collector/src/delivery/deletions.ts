@@ -1,7 +1,16 @@
 import { loadConfig } from "../config/load";
+import {
+	addDeletionRows,
+	type PendingDeletionRow,
+	pendingDeletionRows,
+} from "../db/deliveries";
 import { disabledDestinations } from "../db/destination-state";
 import { destinationType } from "../destinations/registry";
 import type { ProfileDeletion } from "../destinations/types";
+import {
+	lastUnstartedDeletion,
+	markForwardingStarted,
+} from "../identity/deletion-record";
 import { type DeliveryMessage, enqueueAll } from "./messages";
 
 /** Deletions taken per destination per run; the rest wait for the next run. */
@@ -36,10 +45,7 @@ export async function forwardDeletions(
 	const disabled = await disabledDestinations(env.DB);
 	// The deletions this run starts: those recorded from here on wait for the next run, so
 	// none is marked started without rows for every destination.
-	const upTo =
-		(await env.DB.prepare(
-			"SELECT max(id) AS id FROM profile_deletions WHERE forwarding_started_at IS NULL",
-		).first<number | null>("id")) ?? 0;
+	const upTo = await lastUnstartedDeletion(env.DB);
 	for (const destination of config.config.destinations) {
 		const module = destinationType(destination.type);
 		if (
@@ -49,28 +55,8 @@ export async function forwardDeletions(
 			!module.supportsDeletion?.(destination.settings)
 		)
 			continue;
-		await env.DB.prepare(
-			`INSERT INTO deliveries (destination_id, source_id, message_id, kind, profile_key, event_time, status, created_at, updated_at, next_attempt_at)
-SELECT ?1, '', 'deletion:' || p.id, 'deletion', p.profile_id, p.requested_at, 'pending', ?2, ?2, ?2
-FROM profile_deletions AS p WHERE p.forwarding_started_at IS NULL AND p.id <= ?3
-ON CONFLICT (destination_id, source_id, message_id) DO NOTHING`,
-		)
-			.bind(destination.id, now.toISOString(), upTo)
-			.run();
-		const { results } = await env.DB.prepare(
-			`SELECT p.id, p.profile_id, p.identities, p.requested_at
-FROM deliveries AS d JOIN profile_deletions AS p ON d.message_id = 'deletion:' || p.id
-WHERE d.destination_id = ?1 AND d.kind = 'deletion' AND d.status = 'pending'
-  AND p.identities_hashed_at IS NULL
-ORDER BY p.id LIMIT ?2`,
-		)
-			.bind(destination.id, PER_RUN)
-			.run<{
-				id: number;
-				profile_id: string;
-				identities: string;
-				requested_at: string;
-			}>();
+		await addDeletionRows(env.DB, destination.id, upTo, now);
+		const results = await pendingDeletionRows(env.DB, destination.id, PER_RUN);
 		const messages: DeliveryMessage[] = results.map((row) => ({
 			kind: "deletion",
 			destinationId: destination.id,
@@ -79,20 +65,11 @@ ORDER BY p.id LIMIT ?2`,
 		await enqueueAll(env.DELIVERIES, messages);
 		if (messages.length > 0) queued[destination.id] = messages.length;
 	}
-	const { meta } = await env.DB.prepare(
-		"UPDATE profile_deletions SET forwarding_started_at = ?1 WHERE forwarding_started_at IS NULL AND id <= ?2",
-	)
-		.bind(now.toISOString(), upTo)
-		.run();
-	return { queued, started: meta.changes };
+	const started = await markForwardingStarted(env.DB, upTo, now);
+	return { queued, started };
 }
 
-function toDeletion(row: {
-	id: number;
-	profile_id: string;
-	identities: string;
-	requested_at: string;
-}): ProfileDeletion {
+function toDeletion(row: PendingDeletionRow): ProfileDeletion {
 	let identities: ProfileDeletion["identities"] = [];
 	try {
 		const parsed = JSON.parse(row.identities) as unknown;

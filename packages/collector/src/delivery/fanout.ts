@@ -23,7 +23,7 @@ export interface FanOutResult {
  *
  * Failure rule: must pass. If the log or the queue cannot be written, this throws; the EVENTS
  * consumer then runs it again on halves of the batch to find an event it fails on alone
- * (consumer/isolate.ts), or retries the batch. Either way rows already logged stay as they are
+ * (queues/isolate.ts), or retries the batch. Either way rows already logged stay as they are
  * and messages are sent again — the DELIVERIES consumer skips events a destination already has. Isolation between
  * destinations starts at the DELIVERIES queue, where each message is one destination's.
  *

@@ -13,11 +13,12 @@ import {
 	recordRouted,
 } from "../db/deliveries";
 import { disableDestination } from "../db/destination-state";
+import { chunk } from "../destinations/kit/chunk";
 import { destinationType } from "../destinations/registry";
 import type { DeliveryItem, SendContext, Verdict } from "../destinations/types";
 import { erasedAmong } from "../identity/erased";
+import { applyMapping } from "../routing/mapping";
 import { profileKeyOf } from "../routing/route";
-import { chunk } from "./chunk";
 import { type DeadLetter, deadLetter } from "./dead-letter";
 import {
 	holdSeconds,
@@ -25,7 +26,6 @@ import {
 	ORDERING_STALE_MS,
 	SWEPT_STALE_MS,
 } from "./hold";
-import { applyMapping } from "./mapping";
 import { type DeliveryMessage, itemsOf } from "./messages";
 import { type Settlement, settle } from "./settle";
 

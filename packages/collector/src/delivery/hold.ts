@@ -42,7 +42,7 @@ export function holdSeconds(nextLook: number, now: number): number {
 
 /**
  * When the consumer will next see each event that is held or to be retried, in seconds from
- * now, by key — what consume.ts does with a group's decisions: a message with a retrying event
+ * now, by key — what queues/deliveries.ts does with a group's decisions: a message with a retrying event
  * is retried after the longest delay among them (carrying its held events along); otherwise
  * its held events are queued again on their own, after their hold. An event carried by several
  * messages is seen with the first of them.

@@ -1,6 +1,6 @@
+import { chunk, jsonBytes } from "../destinations/kit/chunk";
 import type { DeliveryItem, ProfileDeletion } from "../destinations/types";
-import type { EnrichedEvent } from "../types";
-import { chunk, jsonBytes } from "./chunk";
+import type { EnrichedEvent } from "../event";
 
 /**
  * A message on the DELIVERIES queue: work for exactly one destination, so that retrying it

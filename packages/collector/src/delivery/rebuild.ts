@@ -1,6 +1,6 @@
 import type { LoggedWork } from "../db/deliveries";
 import type { DeliveryItem, ProfileDeletion } from "../destinations/types";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { MAX_EVENTS_PER_MESSAGE } from "./fanout";
 import { type DeliveryMessage, eventMessages } from "./messages";
 

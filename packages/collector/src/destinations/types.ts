@@ -1,5 +1,5 @@
 import type { SecretRef } from "../config/secret";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 
 /** One event on its way to one destination, after that destination's mapping. */
 export interface DeliveryItem {
@@ -17,7 +17,7 @@ export interface ProfileDeletion {
 }
 
 /**
- * The outcome of one send for one event (see delivery/outcome.ts), with what the log and the
+ * The outcome of one send for one event (see kit/outcome.ts), with what the log and the
  * dead-letter queue record. `dropped` is decided before sending: the destination cannot take
  * the event at all (a GA4 name limit, an identify where the API has no such call); it is never
  * retried and `error` says why.

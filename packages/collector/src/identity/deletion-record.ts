@@ -215,3 +215,41 @@ export async function markCompleted(
 		.bind(now.toISOString(), JSON.stringify(ids))
 		.run();
 }
+
+/**
+ * The newest deletion whose forwarding to destinations has not started (0 when none): a
+ * forwarding run handles those up to it, so one recorded meanwhile waits for the next run.
+ *
+ * @example
+ * const upTo = await lastUnstartedDeletion(env.DB);
+ */
+export async function lastUnstartedDeletion(db: D1Database): Promise<number> {
+	return (
+		(await db
+			.prepare(
+				"SELECT max(id) AS id FROM profile_deletions WHERE forwarding_started_at IS NULL",
+			)
+			.first<number | null>("id")) ?? 0
+	);
+}
+
+/**
+ * Marks the deletions up to `upTo` as forwarded to every destination (their delivery-log rows
+ * are written); returns how many were marked.
+ *
+ * @example
+ * const started = await markForwardingStarted(env.DB, upTo, new Date());
+ */
+export async function markForwardingStarted(
+	db: D1Database,
+	upTo: number,
+	now: Date,
+): Promise<number> {
+	const { meta } = await db
+		.prepare(
+			"UPDATE profile_deletions SET forwarding_started_at = ?1 WHERE forwarding_started_at IS NULL AND id <= ?2",
+		)
+		.bind(now.toISOString(), upTo)
+		.run();
+	return meta.changes;
+}

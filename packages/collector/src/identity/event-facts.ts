@@ -1,5 +1,5 @@
-import { UNSAFE_KEYS } from "../pipeline/json";
-import type { JsonObject, SegmentEvent } from "../types";
+import type { WireEvent, WireObject } from "@conduit/protocol";
+import { UNSAFE_KEYS } from "../json";
 
 /**
  * How far after its arrival an event's own time may lie and still count. A client's clock that
@@ -47,7 +47,7 @@ export const ORDER_COMPLETED = "Order Completed";
  * lifetimeValueOf({ type: "track", event: "Order Completed", properties: { total: 61.1, revenue: 55 } }) // 55
  * lifetimeValueOf({ type: "track", event: "Product Viewed", properties: { price: 9 } }) // undefined
  */
-export function lifetimeValueOf(event: SegmentEvent): number | undefined {
+export function lifetimeValueOf(event: WireEvent): number | undefined {
 	if (event.type !== "track" || event.event !== ORDER_COMPLETED) return;
 	const properties = event.properties ?? {};
 	for (const key of ["revenue", "total", "value"]) {
@@ -64,8 +64,8 @@ export function lifetimeValueOf(event: SegmentEvent): number | undefined {
  * groupOf({ type: "group", groupId: "org_1", traits: { plan: "team" } }) // { groupId: "org_1", traits: { plan: "team" } }
  */
 export function groupOf(
-	event: SegmentEvent,
-): { groupId: string; traits: JsonObject } | undefined {
+	event: WireEvent,
+): { groupId: string; traits: WireObject } | undefined {
 	if (event.type !== "group" || typeof event.groupId !== "string") return;
 	const groupId = event.groupId.trim();
 	if (!groupId) return;
@@ -79,7 +79,7 @@ export function groupOf(
  * @example
  * traitRows({ plan: "pro", seats: 3 }) // [["plan", "\"pro\""], ["seats", "3"]]
  */
-export function traitRows(traits: JsonObject): [string, string][] {
+export function traitRows(traits: WireObject): [string, string][] {
 	const rows: [string, string][] = [];
 	for (const [key, value] of Object.entries(traits)) {
 		if (UNSAFE_KEYS.has(key) || value === undefined) continue;

@@ -1,5 +1,5 @@
+import type { WireEvent } from "@conduit/protocol";
 import { describe, expect, it } from "vitest";
-import type { SegmentEvent } from "../types";
 import { identifiersOf, identityKey, personTraits } from "./identifiers";
 import { identitySettings } from "./settings";
 
@@ -7,7 +7,7 @@ const rules = identitySettings(undefined);
 
 describe("identifiersOf", () => {
 	it("reads userId, anonymousId and the email trait, in priority order", () => {
-		const event: SegmentEvent = {
+		const event: WireEvent = {
 			type: "identify",
 			userId: " u1 ",
 			anonymousId: "anon-1",
@@ -35,7 +35,7 @@ describe("identifiersOf", () => {
 			"0",
 			"-1",
 		]) {
-			const event: SegmentEvent = {
+			const event: WireEvent = {
 				type: "identify",
 				userId: blocked,
 				anonymousId: blocked,
@@ -56,7 +56,7 @@ describe("identifiersOf", () => {
 			traitIdentifiers: ["email", "phone"],
 			blockedValues: ["test@example.com"],
 		});
-		const event: SegmentEvent = {
+		const event: WireEvent = {
 			type: "identify",
 			userId: "u1",
 			traits: { email: "TEST@example.com", phone: 4915100000 },
@@ -69,7 +69,7 @@ describe("identifiersOf", () => {
 
 	it("ignores values over the length limit instead of cutting them", () => {
 		const short = identitySettings({ maxValueLength: 8 });
-		const event: SegmentEvent = {
+		const event: WireEvent = {
 			type: "page",
 			userId: "123456789",
 			anonymousId: "12345678",

@@ -1,4 +1,4 @@
-import type { JsonObject, SegmentEvent } from "../types";
+import type { WireEvent, WireObject } from "@conduit/protocol";
 import { ANONYMOUS_ID, type IdentitySettings, USER_ID } from "./settings";
 
 /** One identifier: its type (`user_id`, `anonymous_id`, `email`, …) and normalised value. */
@@ -39,7 +39,7 @@ export function identityKey(identifier: Identifier): string {
  * // { identifiers: [{ type: "user_id", value: "u1" }, { type: "email", value: "ann@example.com" }] }
  */
 export function identifiersOf(
-	event: SegmentEvent,
+	event: WireEvent,
 	settings: IdentitySettings,
 ): EventIdentifiers {
 	const identifiers: Identifier[] = [];
@@ -74,7 +74,7 @@ export function identifiersOf(
  * @example
  * personTraits({ type: "identify", traits: { plan: "pro" } }) // { plan: "pro" }
  */
-export function personTraits(event: SegmentEvent): JsonObject | undefined {
+export function personTraits(event: WireEvent): WireObject | undefined {
 	if (event.type === "identify" && isObject(event.traits)) return event.traits;
 	const fromContext = event.context?.traits;
 	return isObject(fromContext) ? fromContext : undefined;
@@ -95,6 +95,6 @@ function usable(
 	return value;
 }
 
-function isObject(value: unknown): value is JsonObject {
+function isObject(value: unknown): value is WireObject {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,16 +1,16 @@
+import type { WireEvent } from "@conduit/protocol";
 import type { LoadedConfig } from "../config/schema";
 import { identifiersOf } from "../identity/identifiers";
 import { readGraph } from "../identity/read";
 import { identitySettings } from "../identity/settings";
 import { suppressionKey, suppressionVerdict } from "../identity/suppression";
-import type { SegmentEvent } from "../types";
 
 const DAY_MS = 86_400_000;
 
 /** An event with the source it came from. */
 export interface SourcedEvent {
 	sourceId: string;
-	event: SegmentEvent;
+	event: WireEvent;
 }
 
 /**
@@ -18,7 +18,7 @@ export interface SourcedEvent {
  * brings erased data back into D1. An identifier counts as erased when its suppression
  * (identity_suppressions, written by DELETE /v1/profiles/:id) is newer than the event, or is
  * still within the source's `suppressionDays`; the event is then judged by identity's own rule
- * (suppression.ts): erased when its user_id is, or when it has no user_id and any identifier
+ * (identity/suppression.ts): erased when its user_id is, or when it has no user_id and any identifier
  * is — an event of another user of a shared browser is kept. One D1 read for the whole list.
  *
  * @example

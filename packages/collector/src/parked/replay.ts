@@ -15,9 +15,9 @@ import type { DeadLetter } from "../delivery/dead-letter";
 import { MAX_EVENTS_PER_MESSAGE } from "../delivery/fanout";
 import { enqueueAll, eventMessages } from "../delivery/messages";
 import type { DeliveryItem } from "../destinations/types";
-import { pack } from "../pipeline/ingest";
-import { storedForm } from "../pipeline/storable";
-import { validateEvent } from "../pipeline/validate";
+import { pack } from "../ingest/message";
+import { storedForm } from "../ingest/storable";
+import { validateEvent } from "../ingest/validate";
 
 const Id = v.pipe(v.number(), v.integer(), v.minValue(1));
 
@@ -62,7 +62,7 @@ export interface ParkedReplayResult {
 
 /**
  * Replays parked rows. An event row goes through the same validation ingest applies
- * (pipeline/validate.ts) and back onto EVENTS as a normal message (pipeline/ingest.ts `pack`);
+ * (ingest/validate.ts) and back onto EVENTS as a normal message (ingest/message.ts `pack`);
  * the consumer deduplicates by messageId and finishes a row released when the event was
  * parked. A delivery row goes back to `pending` in the delivery log and onto DELIVERIES for its
  * destination, as `POST /admin/replay` does (a destination switched off by a 410 is switched

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { deniedCategory } from "./consent";
 
 const noDefaults = { defaults: {}, gpcDenies: ["marketing"] };

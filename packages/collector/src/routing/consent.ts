@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { ownValue } from "./path";
 
 const CategorySchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));

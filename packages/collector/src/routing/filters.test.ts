@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { filterVerdict } from "./filters";
 
 const base = {

@@ -1,5 +1,6 @@
+import { EVENT_TYPES } from "@conduit/protocol";
 import * as v from "valibot";
-import { type EnrichedEvent, EVENT_TYPES } from "../types";
+import type { EnrichedEvent } from "../event";
 import { valueAt } from "./path";
 
 const NameListSchema = v.strictObject({

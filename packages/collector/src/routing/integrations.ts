@@ -1,4 +1,4 @@
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 
 /**
  * Whether the event's `integrations` object lets it reach a destination, with Segment's

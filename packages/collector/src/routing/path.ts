@@ -1,4 +1,4 @@
-import type { JsonObject } from "../types";
+import type { WireObject } from "@conduit/protocol";
 
 /**
  * The value at a dot path of an event (`properties.revenue`, `context.page.url`), or undefined.
@@ -12,7 +12,7 @@ export function valueAt(root: unknown, path: string): unknown {
 		if (typeof node !== "object" || node === null || Array.isArray(node))
 			return undefined;
 		if (!Object.hasOwn(node, key)) return undefined;
-		node = (node as JsonObject)[key];
+		node = (node as WireObject)[key];
 	}
 	return node;
 }
@@ -24,14 +24,14 @@ export function valueAt(root: unknown, path: string): unknown {
  * @example
  * updateAt({ traits: { email: "a@b.c" } }, "traits.email", () => undefined) // { traits: {} }
  */
-export function updateAt<T extends JsonObject>(
+export function updateAt<T extends WireObject>(
 	root: T,
 	path: string,
 	change: (value: unknown) => unknown,
 ): T {
 	const [key, ...rest] = path.split(".");
 	if (key === undefined || !Object.hasOwn(root, key)) return root;
-	const copy: JsonObject = { ...root };
+	const copy: WireObject = { ...root };
 	if (rest.length === 0) {
 		const next = change(copy[key]);
 		if (next === undefined) delete copy[key];
@@ -41,7 +41,7 @@ export function updateAt<T extends JsonObject>(
 	const child = copy[key];
 	if (typeof child !== "object" || child === null || Array.isArray(child))
 		return root;
-	copy[key] = updateAt(child as JsonObject, rest.join("."), change);
+	copy[key] = updateAt(child as WireObject, rest.join("."), change);
 	return copy as T;
 }
 

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { Destination } from "../config/destinations";
 import { type Source, SourceSchema } from "../config/schema";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { profileKeyOf, routeVerdict } from "./route";
 
 // A source as the config schema completes it, every default filled in.

@@ -1,7 +1,7 @@
 import type { Destination } from "../config/destinations";
 import type { Source } from "../config/schema";
 import { DESTINATION_TYPES } from "../destinations/registry";
-import type { EnrichedEvent } from "../types";
+import type { EnrichedEvent } from "../event";
 import { deniedCategory, type SourceConsent } from "./consent";
 import { filterVerdict } from "./filters";
 import { integrationAllows } from "./integrations";

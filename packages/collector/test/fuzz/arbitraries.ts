@@ -1,5 +1,5 @@
+import { EVENT_TYPES } from "@conduit/protocol";
 import fc from "fast-check";
-import { EVENT_TYPES } from "../../src/types";
 
 /*
  * Generators for the ingest fuzzer: Segment events of all six types, hostile variations of

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { UNSAFE_KEYS } from "../../src/pipeline/json";
+import { UNSAFE_KEYS } from "../../src/json";
 import type { GeneratedRequest, Intent } from "./arbitraries";
 import { PROTO } from "./arbitraries";
 

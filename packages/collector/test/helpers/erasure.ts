@@ -1,9 +1,10 @@
 import { env, exports } from "cloudflare:workers";
+import type { WireObject } from "@conduit/protocol";
 import { gunzipText } from "../../src/archive/objects";
-import { consumeDeliveries } from "../../src/delivery/consume";
 import type { DeliveryMessage } from "../../src/delivery/messages";
 import type { DeliveryItem } from "../../src/destinations/types";
-import type { EnrichedEvent, JsonObject } from "../../src/types";
+import type { EnrichedEvent } from "../../src/event";
+import { consumeDeliveries } from "../../src/queues/deliveries";
 import { tenant, WRITE_KEY } from "../delivery-helpers";
 import { useConfig } from "../helpers";
 import { consume, message, ownerOf, toQueued } from "./identity";
@@ -63,7 +64,7 @@ export function needles(ids: Identifiers): string[] {
 }
 
 /** Segment events of a person: a first identify with every trait, then tracks. */
-export function eventsOf(ids: Identifiers, tracks: number): JsonObject[] {
+export function eventsOf(ids: Identifiers, tracks: number): WireObject[] {
 	const now = Date.now();
 	const at = (i: number) => new Date(now - 60_000 + i * 1000).toISOString();
 	return [
@@ -103,7 +104,7 @@ export interface Person {
 export async function person(label: string, tracks = 4): Promise<Person> {
 	const ids = identifiersOf(label);
 	await consume(eventsOf(ids, tracks).map((e) => message(toQueued(e))));
-	const phonePage: JsonObject = {
+	const phonePage: WireObject = {
 		type: "page",
 		messageId: `${ids.userId}-phone-page`,
 		anonymousId: ids.phoneAnonymousId,

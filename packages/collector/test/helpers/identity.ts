@@ -5,9 +5,11 @@ import {
 	type QueueResult,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { WireObject } from "@conduit/protocol";
 import eventsText from "../../../../test/fixtures/events.ndjson?raw";
 import { clearConfigCache } from "../../src/config/load";
 import { type StoredEvent, storeEvents } from "../../src/db/events";
+import type { EnrichedEvent, QueuedEvent } from "../../src/event";
 import { IdentityCache } from "../../src/identity/cache";
 import { countingD1, type D1Calls } from "../../src/identity/d1-counter";
 import { clearIdentityMemory } from "../../src/identity/deps";
@@ -23,10 +25,9 @@ import {
 } from "../../src/identity/settings";
 import type { SourceTrust } from "../../src/identity/trust";
 import worker from "../../src/index";
-import { correctTimestamps } from "../../src/pipeline/enrich/timestamps";
-import { pack } from "../../src/pipeline/ingest";
-import { validateEvent } from "../../src/pipeline/validate";
-import type { EnrichedEvent, JsonObject, QueuedEvent } from "../../src/types";
+import { correctTimestamps } from "../../src/ingest/enrich/timestamps";
+import { pack } from "../../src/ingest/message";
+import { validateEvent } from "../../src/ingest/validate";
 import { useConfig as writeConfig } from "../helpers";
 
 /** The source every identity test sends from. */
@@ -49,11 +50,11 @@ export async function useConfig(identity?: IdentitySettingsInput) {
 }
 
 /** The 624 fixture events, parsed, in file (timestamp) order. */
-export function fixtureEvents(): JsonObject[] {
+export function fixtureEvents(): WireObject[] {
 	return eventsText
 		.split("\n")
 		.filter((line) => line.trim() !== "")
-		.map((line) => JSON.parse(line) as JsonObject);
+		.map((line) => JSON.parse(line) as WireObject);
 }
 
 /**
@@ -61,7 +62,7 @@ export function fixtureEvents(): JsonObject[] {
  * (messageId, receivedAt, skew-corrected timestamp, context). The rest of enrichment (user
  * agent, location, campaign) is left out: identity resolution reads none of it.
  */
-export function toQueued(raw: JsonObject, sourceId = SOURCE_ID): QueuedEvent {
+export function toQueued(raw: WireObject, sourceId = SOURCE_ID): QueuedEvent {
 	const checked = validateEvent(structuredClone(raw));
 	if (!checked.ok) throw new Error(`invalid test event: ${checked.error}`);
 	const receivedAt = new Date();
@@ -242,7 +243,7 @@ export async function store(events: QueuedEvent[]): Promise<StoredEvent[]> {
 
 /** Stores and resolves events with the given dependencies, as one consumer batch. */
 export async function storeAndResolve(
-	raws: JsonObject[],
+	raws: WireObject[],
 	deps: IdentityDeps,
 ): Promise<IdentityResult> {
 	return resolveIdentities(await store(raws.map((e) => toQueued(e))), deps);
@@ -250,7 +251,7 @@ export async function storeAndResolve(
 
 /** A Segment event for tests: a messageId and timestamp are filled in. */
 let nextEvent = 0;
-export function seg(fields: JsonObject): JsonObject {
+export function seg(fields: WireObject): WireObject {
 	nextEvent++;
 	return {
 		messageId: `test-message-${nextEvent}`,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { recordRouted } from "../../src/db/deliveries";
 import { storeEvents } from "../../src/db/events";
-import type { EnrichedEvent } from "../../src/types";
+import type { EnrichedEvent } from "../../src/event";
 import { tenant } from "../delivery-helpers";
 
 /**

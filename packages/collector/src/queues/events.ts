@@ -1,0 +1,255 @@
+import { loadConfig } from "../config/load";
+import { forgetPendingStatement } from "../db/deliveries";
+import {
+	bodyHash,
+	forgetFailuresStatement,
+	recordFailures,
+} from "../db/event-failures";
+import {
+	type IncomingEvent,
+	markProcessedStatement,
+	releaseStatement,
+	type StoredEvent,
+	storeEvents,
+} from "../db/events";
+import {
+	eventParkInput,
+	type ParkedReason,
+	type ParkInput,
+	parkStatements,
+} from "../db/parked";
+import { type FanOutResult, fanOut } from "../delivery/fanout";
+import { errorText } from "../errors";
+import { identityDeps } from "../identity/deps";
+import {
+	type IdentityResult,
+	type IdentityStats,
+	resolveIdentities,
+} from "../identity/resolve";
+import { decodeMessage, malformedRows } from "../ingest/message";
+import { isolate, type Refusal } from "./isolate";
+import { attemptsOf, retryBatchLater } from "./retry";
+
+/*
+ * The EVENTS queue consumer. Stage rules, in order:
+ *
+ * 1. Decode — isolated per line. A line that is not an event with a storable messageId, or a
+ *    message whose source cannot be read, can never succeed: it is parked (`malformed`) and
+ *    its neighbours go on.
+ * 2. Store (db/events.ts) — must pass, isolated per event (isolate.ts). The batch is
+ *    stored in one round trip; if D1 refuses it, the batch is bisected and an event that fails
+ *    on its own while its neighbours are stored is parked (`storage_refused`, with SQLite's
+ *    error). A systemic failure (D1 down, overloaded, timing out; or nothing in the batch
+ *    stores) parks nothing and retries every message.
+ * 3. Identity (identity/) — must pass, isolated per event, the same way: sets
+ *    `context.profileId`, leaves out events of deleted (suppressed) profiles; an event it
+ *    fails on alone is parked (`processing_refused`).
+ * 4. Fan-out (delivery/fanout.ts) — must pass, isolated per event, the same way: writes the
+ *    delivery log and the DELIVERIES queue (an event whose delivery message the queue refuses
+ *    is parked, `processing_refused`); destinations are isolated from each other there.
+ * 5. Finish — must pass: one D1 batch marks the stored events processed, parks what was
+ *    refused, releases the rows of events parked unfinished (so a replay can finish them) and
+ *    deletes the delivery-log rows fan-out left pending for them; then the batch is
+ *    acknowledged.
+ *
+ * Any systemic failure retries every message with backoff (every stage is idempotent) and
+ * records the error per message (db/event-failures.ts: only on this path); after max_retries
+ * the queue moves the messages to conduit-events-dlq, whose consumer parks their events with
+ * that error (events-dlq.ts). A healthy batch costs the same round trips as with
+ * no isolation at all: the stages run once each, on the whole batch.
+ */
+
+/**
+ * The EVENTS queue consumer (see the stage rules above).
+ *
+ * @example
+ * export default { queue: consumeEvents } satisfies ExportedHandler<Env, string>;
+ */
+export async function consumeEvents(
+	batch: MessageBatch<unknown>,
+	env: Env,
+	ctx?: ExecutionContext,
+): Promise<void> {
+	const { incoming, parked } = decodeBatch(batch);
+	const attempts = attemptsOf(batch.messages);
+	try {
+		const now = new Date();
+		const stored = await isolate("store", incoming, (part) =>
+			storeEvents(env.DB, part),
+		);
+		const fresh = stored.results.flat();
+		parked.push(...refusedRows(stored.refused, "storage_refused"));
+
+		const config = await loadConfig(env);
+		const identity = identityDeps(env, config, ctx);
+		const resolved = await isolate("identity", fresh, (part) =>
+			resolveIdentities(part, identity),
+		);
+		// Fan-out sees resolved events only: duplicates and suppressed events never reach it.
+		const events = resolved.results.flatMap((r) => r.events);
+		const fanned = await isolate("fan-out", events, (part) =>
+			fanOut(env, part, config, now),
+		);
+		const unfinished = [...resolved.refused, ...fanned.refused];
+		parked.push(...refusedRows(unfinished, "processing_refused"));
+
+		const unfinishedRows = new Set(unfinished.map((r) => r.item.rowId));
+		const finished = fresh.filter((e) => !unfinishedRows.has(e.rowId));
+		const statements: D1PreparedStatement[] = [];
+		if (finished.length > 0)
+			statements.push(
+				markProcessedStatement(
+					env.DB,
+					finished.map((e) => e.rowId),
+					now,
+				),
+			);
+		statements.push(...parkStatements(env.DB, parked, now));
+		if (unfinished.length > 0)
+			statements.push(
+				releaseStatement(
+					env.DB,
+					unfinished.map(({ item }) => ({
+						sourceId: item.sourceId,
+						messageId: item.event.messageId,
+					})),
+				),
+			);
+		if (fanned.refused.length > 0)
+			statements.push(
+				forgetPendingStatement(
+					env.DB,
+					fanned.refused.map(({ item }) => [
+						item.sourceId,
+						item.event.messageId,
+					]),
+				),
+			);
+		// Only a retried batch can have failures on record: a first attempt writes nothing more.
+		if (attempts > 1)
+			statements.push(
+				forgetFailuresStatement(env.DB, await hashes(batch.messages)),
+			);
+		if (statements.length > 0) await env.DB.batch(statements);
+		console.log(
+			JSON.stringify({
+				msg: "events stored",
+				received: incoming.length,
+				stored: fresh.length,
+				duplicates: incoming.length - stored.refused.length - fresh.length,
+				parked: parked.length,
+				identity: { ...sumStats(resolved.results), d1Calls: identity.d1.calls },
+				routed: sumRouted(fanned.results),
+				...(stored.runs + resolved.runs + fanned.runs > 3 && {
+					runs: {
+						store: stored.runs,
+						identity: resolved.runs,
+						fanOut: fanned.runs,
+					},
+				}),
+			}),
+		);
+		batch.ackAll();
+	} catch (error) {
+		console.error(
+			JSON.stringify({
+				msg: "event batch failed; retrying",
+				events: incoming.length,
+				attempts,
+				error: errorText(error),
+			}),
+		);
+		await recordFailure(env.DB, batch.messages, errorText(error), attempts);
+		retryBatchLater(batch);
+	}
+}
+
+/** The batch's events, unique by (source, messageId), and the rows to park for what is not one. */
+function decodeBatch(batch: MessageBatch<unknown>): {
+	incoming: IncomingEvent[];
+	parked: ParkInput[];
+} {
+	const incoming: IncomingEvent[] = [];
+	const parked: ParkInput[] = [];
+	const seen = new Set<string>();
+	for (const message of batch.messages) {
+		const decoded = decodeMessage(message.body);
+		if (!decoded.ok) {
+			console.error(
+				JSON.stringify({
+					msg: "parking malformed queue message",
+					id: message.id,
+					error: decoded.error,
+				}),
+			);
+		}
+		parked.push(...malformedRows(decoded));
+		if (!decoded.ok) continue;
+		const { sourceId, events } = decoded.message;
+		for (const { event, json } of events) {
+			// A client may repeat an event inside one batch; only its first copy goes on.
+			const key = `${sourceId}\n${event.messageId}`;
+			if (seen.has(key)) continue;
+			seen.add(key);
+			incoming.push({ sourceId, event, json, queueMessageId: message.id });
+		}
+	}
+	return { incoming, parked };
+}
+
+/** Parked rows for events a stage refused. */
+function refusedRows(
+	refused: readonly Refusal<IncomingEvent | StoredEvent>[],
+	reason: ParkedReason,
+): ParkInput[] {
+	return refused.map(({ item, error }) => eventParkInput(item, reason, error));
+}
+
+/**
+ * Keeps the error of a failed batch for the dead-letter consumer. Best effort: when D1 is what
+ * failed, this fails too, and the dead letter is parked with its attempts only.
+ */
+async function recordFailure(
+	db: D1Database,
+	messages: readonly Message<unknown>[],
+	error: string,
+	attempts: number,
+): Promise<void> {
+	try {
+		const keys = await hashes(messages);
+		await recordFailures(
+			db,
+			messages.map((m, i) => ({ hash: keys[i] ?? "", attempts: m.attempts })),
+			error,
+			new Date(),
+		);
+	} catch (failure) {
+		console.warn(
+			JSON.stringify({
+				msg: "could not record the batch failure",
+				attempts,
+				error: errorText(failure),
+			}),
+		);
+	}
+}
+
+function hashes(messages: readonly Message<unknown>[]): Promise<string[]> {
+	return Promise.all(messages.map((m) => bodyHash(m.body)));
+}
+
+function sumStats(results: readonly IdentityResult[]): Partial<IdentityStats> {
+	const total: Record<string, number> = {};
+	for (const { stats } of results)
+		for (const [key, value] of Object.entries(stats))
+			total[key] = (total[key] ?? 0) + value;
+	return total;
+}
+
+function sumRouted(results: readonly FanOutResult[]): Record<string, number> {
+	const total: Record<string, number> = {};
+	for (const { routed } of results)
+		for (const [id, n] of Object.entries(routed))
+			total[id] = (total[id] ?? 0) + n;
+	return total;
+}
