@@ -134,9 +134,12 @@ const readBody = async (req: IncomingMessage) => {
 const sink = createServer(async (req, res) => {
 	const path = req.url ?? "";
 	if ([...down].some((p) => path.startsWith(p))) return req.socket.destroy();
+	// Each library sends headers of its own (RudderStack: AnonymousId, Authorization, SentAt and
+	// its RSA-Retry-* ones): the preflight allows whatever it asks for, as a real collector would.
 	const cors = {
 		"access-control-allow-origin": req.headers.origin ?? "*",
-		"access-control-allow-headers": "content-type, authorization, anonymousid",
+		"access-control-allow-headers":
+			req.headers["access-control-request-headers"] ?? "content-type",
 		"access-control-allow-credentials": "true",
 	};
 	if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
