@@ -39,6 +39,8 @@ const LIBRARIES = [
 	{ name: "RudderStack v3", adapter: "rudderstack", path: "/rudderstack/" },
 ] as const;
 type Library = (typeof LIBRARIES)[number];
+/** BENCH_LIBRARIES=conduit,segment runs only those adapters (all three by default). */
+const chosen = process.env.BENCH_LIBRARIES?.split(",");
 
 const sizes = (bytes: Uint8Array) => ({
 	raw: bytes.length,
@@ -353,6 +355,7 @@ const ms = (n: number | undefined) =>
 // Progress goes to stderr, the tables to stdout.
 const rows = [];
 for (const library of LIBRARIES) {
+	if (chosen && !chosen.includes(library.adapter)) continue;
 	const { files, initial, allBrotli } = await bundle(library.adapter);
 	current = files;
 	const starts = await startup(library);
