@@ -64,20 +64,26 @@ export function readChunks(
 }
 
 /**
- * Deletes the events `ids` from the records `keys` in one read-write transaction: each record
- * is read, and written back without them, or deleted once empty. Read-write transactions on a
- * store run one at a time across tabs, so nothing lands between the read and the write.
+ * Deletes the events `ids` from the records `keys` in one read-write transaction: a record
+ * that holds nothing else (`whole`) is deleted unread; any other is read, and written back
+ * without them, or deleted once empty. Read-write transactions on a store run one at a time
+ * across tabs, so nothing lands between the read and the write.
  *
  * @example
- * await deleteEvents(new Set(["01J…A", "01J…B"]), ["01J…A"], store);
+ * await deleteEvents(new Set(["01J…A", "01J…B"]), ["01J…A"], new Set(["01J…A"]), store);
  */
 export function deleteEvents(
 	ids: Set<string>,
 	keys: Iterable<string>,
+	whole: Set<string>,
 	store: UseStore,
 ): Promise<void> {
 	return write(store, (records) => {
 		for (const key of keys) {
+			if (whole.has(key)) {
+				records.delete(key);
+				continue;
+			}
 			const read = records.get(key);
 			read.onsuccess = () => {
 				const left = unpack(read.result).filter((e) => !ids.has(e.messageId));
@@ -137,7 +143,11 @@ export function createQueue(
 			if (key) keys.add(key);
 			chunkOf.delete(id);
 		}
-		if (store && keys.size) await idb((s) => deleteEvents(ids, keys, s));
+		// A record none of whose other events this tab knows of holds nothing else: records
+		// only ever lose events, and this tab learnt each record's events when it wrote or read it.
+		const whole = new Set(keys);
+		for (const key of chunkOf.values()) whole.delete(key);
+		if (store && keys.size) await idb((s) => deleteEvents(ids, keys, whole, s));
 	};
 	const drop = async (events: ConduitEvent[], code: ErrorCode) => {
 		if (events.length) report(code, events.length);
