@@ -55,8 +55,8 @@ describe("identity", () => {
 		// The other tab learns it from localStorage's storage events, which come one key at a
 		// time: the anonymous ID may be in before the traits.
 		await other.waitForFunction(
-			(user) => JSON.stringify(window.a.user()) === JSON.stringify(user),
-			next,
+			(user) => JSON.stringify(window.a.user()) === user,
+			JSON.stringify(next),
 			{ timeout: 2000 },
 		);
 		expect(await other.evaluate(() => window.a.user())).toEqual(next);
