@@ -112,8 +112,12 @@ export interface Tab {
 	goto(url: string): Promise<void>;
 	/** Evaluates `expression` in the page, awaiting a promise, and returns the value. */
 	evaluate<T>(expression: string): Promise<T>;
-	/** Chromium's main-thread busy time of this page so far, in ms (Performance.getMetrics). */
-	busy(): Promise<number>;
+	/**
+	 * This page's main thread so far, in ms (Performance.getMetrics): `busy` is the time its
+	 * tasks took (TaskDuration, wall clock), `cpu` the CPU time the thread used (ThreadTime),
+	 * which other processes competing for the cores do not inflate.
+	 */
+	busy(): Promise<{ busy: number; cpu: number }>;
 	close(): Promise<void>;
 }
 
@@ -170,9 +174,9 @@ export async function openTab(
 			const { metrics } = await chromium.send<{
 				metrics: { name: string; value: number }[];
 			}>("Performance.getMetrics", {}, sessionId);
-			return (
-				(metrics.find((m) => m.name === "TaskDuration")?.value ?? 0) * 1000
-			);
+			const ms = (name: string) =>
+				(metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
+			return { busy: ms("TaskDuration"), cpu: ms("ThreadTime") };
 		},
 		async close() {
 			await chromium.send("Target.closeTarget", { targetId });

@@ -4,18 +4,26 @@ declare const __VERSION__: string;
 
 let zone: string | undefined;
 
+/** Temporal is not in TypeScript's lib yet; Chromium 144 and Firefox 139 ship it. */
+declare const Temporal: { Now: { timeZoneId(): string } } | undefined;
+
 /**
- * The IANA time zone (`context.timezone`), read once. The first read loads the browser's ICU
- * calendar data and blocks the page for about 50 ms in Chromium, so it is not done at start-up:
- * the SDK reads it when the browser is idle, or when it first sends, whichever comes first
- * (`known` asks without reading).
+ * The IANA time zone (`context.timezone`), read once. Temporal gives it in about 0.1 ms. Without
+ * Temporal, Intl's first read loads the browser's ICU calendar data and blocks the page for
+ * 50–400 ms, so it is not done at start-up: the SDK reads it when the browser is idle, or when
+ * it first sends, whichever comes first (`known` asks without reading Intl).
  *
  * @example
  * timeZone() // "Europe/Paris"
- * timeZone(true) // "Europe/Paris" once read, else undefined
+ * timeZone(true) // "Europe/Paris" with Temporal or once read, else undefined
  */
 export function timeZone(known?: boolean): string | undefined {
-	if (!known) zone ||= Intl.DateTimeFormat().resolvedOptions().timeZone;
+	zone ||=
+		typeof Temporal === "object"
+			? Temporal.Now.timeZoneId()
+			: known
+				? zone
+				: Intl.DateTimeFormat().resolvedOptions().timeZone;
 	return zone;
 }
 

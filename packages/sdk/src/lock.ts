@@ -1,4 +1,5 @@
-import { createStore, type UseStore, update } from "idb-keyval";
+import { createStore, type UseStore } from "idb-keyval";
+import { write } from "./idb";
 import type { Runtime } from "./runtime";
 
 /** One name for every tab of the origin: whoever holds it is the only one sending stored events. */
@@ -27,15 +28,15 @@ export async function lease(
 ): Promise<boolean> {
 	let mine = false;
 	leases ||= createStore(NAME, "lease");
-	await update<Lease>(
-		NAME,
-		(held) => {
+	await write(leases, (store) => {
+		const read = store.get(NAME);
+		read.onsuccess = () => {
+			const held: Lease = read.result;
 			mine = take && (!held || held[0] === tab || held[1] < rt._now());
-			if (mine) return [tab, rt._now() + LEASE_MS];
-			return take || held?.[0] !== tab ? held : undefined;
-		},
-		leases,
-	);
+			if (mine) store.put([tab, rt._now() + LEASE_MS], NAME);
+			else if (!take && held?.[0] === tab) store.delete(NAME);
+		};
+	});
 	return mine;
 }
 

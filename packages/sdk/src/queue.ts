@@ -1,18 +1,14 @@
-import {
-	clear,
-	createStore,
-	promisifyRequest,
-	setMany,
-	type UseStore,
-} from "idb-keyval";
+import { createStore, promisifyRequest, type UseStore } from "idb-keyval";
+import { write } from "./idb";
 import type { Runtime } from "./runtime";
 import type { ConduitEvent, ErrorCode } from "./types";
 
 /**
  * The offline queue. Every event lives in memory (this tab's unacknowledged events, which
- * `pagehide` can still send) and, while storage is allowed, in IndexedDB under its messageId:
- * ULIDs sort by time, so the store reads back oldest first. Writes made in one task share one
- * transaction. Any IndexedDB failure switches the page to memory for good and is reported once.
+ * `pagehide` can still send) and, while storage is allowed, in IndexedDB: the events queued in
+ * one task are written in one transaction, as records of up to 50 events each, under the first
+ * one's messageId (ULIDs sort by time, so the store reads back oldest first). Any IndexedDB
+ * failure switches the page to memory for good and is reported once.
  */
 export interface Queue {
 	/** Takes an event; it reaches IndexedDB before {@link Queue._all} next reads. */
@@ -38,35 +34,63 @@ export interface Queue {
 }
 
 /**
- * Every stored event, oldest first (by key: ULIDs sort by time). IndexedDB 2.0's getAll, which
- * every browser the SDK supports has, rather than idb-keyval's `entries`, which also reads the
- * keys and carries a cursor fallback for browsers that lack it.
+ * A stored record: the JSON text of up to {@link CHUNK} events queued in one task, under the
+ * first one's messageId. One write request per chunk rather than per event, and text rather
+ * than objects: Chromium's cost per IndexedDB request and per structured-cloned object was most
+ * of track()'s. An event object is a record of one event, as version 0.1.0 wrote them.
+ */
+type Stored = string | ConduitEvent;
+/** Events per record: a chunk stays under the 64 KB past which Chromium moves a value to a blob. */
+const CHUNK = 50;
+const unpack = (value: Stored | undefined): ConduitEvent[] =>
+	typeof value === "string" ? JSON.parse(value) : value ? [value] : [];
+
+/**
+ * Every stored record's key and events, in key order, in one read-only transaction.
  *
  * @example
- * const events = await readEvents(store);
+ * for (const [key, events] of await readChunks(store)) console.log(key, events.length);
  */
-export function readEvents(store: UseStore): Promise<ConduitEvent[]> {
-	return store("readonly", (events) => promisifyRequest(events.getAll()));
+export function readChunks(
+	store: UseStore,
+): Promise<[key: string, events: ConduitEvent[]][]> {
+	return store("readonly", (records) => {
+		const keys = records.getAllKeys();
+		// Requests of one transaction complete in order: the keys are in when the values are.
+		return promisifyRequest(records.getAll()).then((values: Stored[]) =>
+			values.map((value, i) => [keys.result[i] as string, unpack(value)]),
+		);
+	});
 }
 
 /**
- * Deletes the events `ids` (sorted) in one read-write transaction: as one key range when the
- * range holds exactly them, which is one request instead of one per event, else one by one
- * (another tab stored an event inside the range, or some are gone already). Read-write
- * transactions on a store run one at a time, so nothing lands between the look and the delete.
+ * Deletes the events `ids` from the records `keys` in one read-write transaction: a record
+ * that holds nothing else (`whole`) is deleted unread; any other is read, and written back
+ * without them, or deleted once empty. Read-write transactions on a store run one at a time
+ * across tabs, so nothing lands between the read and the write.
  *
  * @example
- * await deleteEvents(["01J…A", "01J…B"], store);
+ * await deleteEvents(new Set(["01J…A", "01J…B"]), ["01J…A"], new Set(["01J…A"]), store);
  */
-export function deleteEvents(ids: string[], store: UseStore): Promise<void> {
-	return store("readwrite", (events) => {
-		const range = IDBKeyRange.bound(ids[0], ids[ids.length - 1]);
-		const keys = events.getAllKeys(range);
-		keys.onsuccess = () => {
-			if (keys.result.every((key, i) => key === ids[i])) events.delete(range);
-			else for (const id of ids) events.delete(id);
-		};
-		return promisifyRequest(events.transaction);
+export function deleteEvents(
+	ids: Set<string>,
+	keys: Iterable<string>,
+	whole: Set<string>,
+	store: UseStore,
+): Promise<void> {
+	return write(store, (records) => {
+		for (const key of keys) {
+			if (whole.has(key)) {
+				records.delete(key);
+				continue;
+			}
+			const read = records.get(key);
+			read.onsuccess = () => {
+				const left = unpack(read.result).filter((e) => !ids.has(e.messageId));
+				if (left.length) records.put(JSON.stringify(left), key);
+				else records.delete(key);
+			};
+		}
 	});
 }
 
@@ -90,7 +114,7 @@ export function createQueue(
 ): Queue {
 	const mem = new Map<string, ConduitEvent>();
 	let store: UseStore | undefined;
-	let pending: [string, ConduitEvent][] = [];
+	let pending: ConduitEvent[] = [];
 	let written: Promise<unknown> = Promise.resolve();
 	let channel: BroadcastChannel | undefined;
 
@@ -105,13 +129,25 @@ export function createQueue(
 				store = undefined;
 				return fallback;
 			});
+	/** The record each stored event is in, by messageId. */
+	const chunkOf = new Map<string, string>();
 	const forget = (ids: readonly string[]) => {
 		for (const id of ids) mem.delete(id);
 	};
 	const del = async (events: readonly ConduitEvent[]) => {
-		const ids = events.map((e) => e.messageId).sort();
-		forget(ids);
-		if (store && ids.length) await idb((s) => deleteEvents(ids, s));
+		const ids = new Set(events.map((e) => e.messageId));
+		const keys = new Set<string>();
+		for (const id of ids) {
+			mem.delete(id);
+			const key = chunkOf.get(id);
+			if (key) keys.add(key);
+			chunkOf.delete(id);
+		}
+		// A record none of whose other events this tab knows of holds nothing else: records
+		// only ever lose events, and this tab learnt each record's events when it wrote or read it.
+		const whole = new Set(keys);
+		for (const key of chunkOf.values()) whole.delete(key);
+		if (store && keys.size) await idb((s) => deleteEvents(ids, keys, whole, s));
 	};
 	const drop = async (events: ConduitEvent[], code: ErrorCode) => {
 		if (events.length) report(code, events.length);
@@ -128,11 +164,21 @@ export function createQueue(
 		if (!store) return;
 		if (!pending.length)
 			written = Promise.resolve().then(() => {
-				const batch = pending;
+				const records: [string, string][] = [];
+				for (let i = 0; i < pending.length; i += CHUNK) {
+					const chunk = pending.slice(i, i + CHUNK);
+					const key = (chunk[0] as ConduitEvent).messageId;
+					for (const e of chunk) chunkOf.set(e.messageId, key);
+					records.push([key, JSON.stringify(chunk)]);
+				}
 				pending = [];
-				return idb((s) => setMany(batch, s));
+				return idb((s) =>
+					write(s, (events) => {
+						for (const [key, json] of records) events.put(json, key);
+					}),
+				);
 			});
-		pending.push([event.messageId, event]);
+		pending.push(event);
 	};
 
 	return {
@@ -140,7 +186,19 @@ export function createQueue(
 		async _all() {
 			await written;
 			const mine = [...mem.values()];
-			let list = (await idb(readEvents, mine)) ?? mine;
+			const chunks = await idb(readChunks);
+			let list = mine;
+			if (chunks) {
+				list = [];
+				for (const [key, events] of chunks)
+					for (const e of events) {
+						chunkOf.set(e.messageId, key);
+						list.push(e);
+					}
+				// Records of several tabs interleave in time: messageIds (ULIDs) sort by it.
+				if (chunks.length > 1)
+					list.sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
+			}
 			const oldest = rt._now() - maxAge;
 			await drop(
 				list.filter((e) => Date.parse(e.timestamp) < oldest),
@@ -169,13 +227,15 @@ export function createQueue(
 				for (const event of mem.values()) add(event);
 			}
 			if (!on && store) {
-				idb(clear);
+				idb((s) => write(s, (events) => events.clear()));
+				chunkOf.clear();
 				channel?.close();
 				store = channel = undefined;
 			}
 		},
 		_shared: () => !!store,
 		// A read-only transaction made before this page's first write sees the store without it.
-		_stored: async () => (await idb(readEvents))?.length,
+		_stored: async () =>
+			(await idb(readChunks))?.reduce((n, [, events]) => n + events.length, 0),
 	};
 }

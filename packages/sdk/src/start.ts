@@ -75,6 +75,11 @@ export function start(
 		r,
 		id(),
 	);
+	const on = <E extends Event>(
+		target: EventTarget,
+		type: string,
+		listener: (e: E) => void,
+	) => target.addEventListener(type, r._safe(listener) as EventListener);
 	let waiting: Call[] | undefined = calls;
 	let loaded = () => {};
 	const core: Core = {
@@ -90,8 +95,17 @@ export function start(
 			if (!waiting) return;
 			const replay = waiting;
 			waiting = undefined;
-			// The first read of localStorage and of the cookies blocks a fresh page for tens of
-			// milliseconds in Chromium (the storage is opened on demand): not in createAnalytics().
+			// Another tab identified, reset or changed consent: follow it, reading the news from
+			// localStorage, as this page's view of the cookies may lag. Listening opens the page's
+			// localStorage, as its first read does: both block a fresh page for 2–60 ms in
+			// Chromium, so neither is done in createAnalytics(). The listener comes first: what
+			// another tab writes after the read below is then heard, what it wrote before is read.
+			on(
+				w,
+				"storage",
+				(e: StorageEvent) =>
+					e.key?.startsWith(KEY) && loadState(s, rt, rules, true),
+			);
 			loadState(s, rt, rules);
 			if (allowed(s)) {
 				queue._persist(true);
@@ -103,11 +117,6 @@ export function start(
 				});
 			}
 			// Nothing is queued before the state is loaded: the page's listeners can wait too.
-			const on = (
-				target: EventTarget,
-				type: string,
-				listener: (e: Event) => void,
-			) => target.addEventListener(type, r._safe(listener));
 			on(w, "pagehide", sender._unload);
 			on(
 				d,
@@ -125,17 +134,6 @@ export function start(
 	const tracker = createTracker(core, staticContext(w));
 	const api = createApi(core, tracker, consentSetter(core, tracker));
 
-	// Another tab identified, reset or changed consent: follow it. Listened to from the start, as
-	// the news may come before this page has loaded its state, which would then read the older
-	// cookies (Chromium updates a page's view of the cookies asynchronously); load it first.
-	w.addEventListener(
-		"storage",
-		r._safe((e: StorageEvent) => {
-			if (!e.key?.startsWith(KEY)) return;
-			core._load();
-			loadState(s, rt, rules, true);
-		}),
-	);
 	// Idle time, or soon on a busy page: the state is needed by the first call at the latest,
 	// and stored events should go out within a few hundred milliseconds of load. Safari has no
 	// requestIdleCallback; a task of its own is the next best thing.
@@ -143,8 +141,10 @@ export function start(
 		w.requestIdleCallback
 			? w.requestIdleCallback(task, { timeout: 100 })
 			: setTimeout(task, 1);
-	idle(core._load);
 	// The time zone is read in a task of its own, so the two reads are not one long task.
-	idle(() => timeZone());
+	idle(() => {
+		core._load();
+		idle(() => timeZone());
+	});
 	return api;
 }

@@ -129,6 +129,30 @@ describe("offline queue", () => {
 		expect(sink.events()).toHaveLength(6);
 	});
 
+	it("keeps the unsent part of a stored record through a reload", async () => {
+		const { sink, page } = world;
+		const opts = options({ flushAt: 100 });
+		// 60 events in one task are stored as two records (50 and 10). Too large: halved; the
+		// first 30 are accepted, the next 30 must wait, 20 of them in the first record.
+		sink.replies = [{ status: 413 }, { status: 200 }, { status: 503 }];
+		await createOnPage(page, world.site, opts);
+		const flushed = await page.evaluate(() => {
+			for (let n = 0; n < 60; n++) window.a.track("Chunked", { n });
+			return window.a.flush();
+		});
+		expect(flushed).toBe(false);
+		expect(await storedEvents(page)).toBe(30);
+
+		await page.reload();
+		await createOnPage(page, world.site, opts);
+		const events = await sink.waitForEvents(60, 5000);
+		expect(events.map((e) => e.properties?.n)).toEqual(
+			Array.from({ length: 60 }, (_, n) => n),
+		);
+		await page.evaluate(() => window.a.flush());
+		expect(await storedEvents(page)).toBe(0);
+	});
+
 	it("sends as soon as the browser is back online", async () => {
 		const { sink, page, context } = world;
 		await createOnPage(page, world.site, options({ flushAt: 100 }));

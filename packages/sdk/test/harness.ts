@@ -285,9 +285,17 @@ export function storedEvents(page: Page): Promise<number> {
 			request.onsuccess = () => resolve(request.result);
 			request.onerror = () => reject(request.error);
 		});
+		// A record holds the JSON text of several events (or, as 0.1.0 wrote it, one event).
 		const count = await new Promise<number>((resolve, reject) => {
-			const request = db.transaction("events").objectStore("events").count();
-			request.onsuccess = () => resolve(request.result);
+			const request = db.transaction("events").objectStore("events").getAll();
+			request.onsuccess = () =>
+				resolve(
+					request.result.reduce(
+						(n: number, value: unknown) =>
+							n + (typeof value === "string" ? JSON.parse(value).length : 1),
+						0,
+					),
+				);
 			request.onerror = () => reject(request.error);
 		});
 		db.close();

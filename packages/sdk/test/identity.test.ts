@@ -52,10 +52,11 @@ describe("identity", () => {
 			window.a.identify("u7", { plan: "team" });
 			return window.a.user();
 		});
-		// The other tab learns it from localStorage's storage event.
+		// The other tab learns it from localStorage's storage events, which come one key at a
+		// time: the anonymous ID may be in before the traits.
 		await other.waitForFunction(
-			(id) => window.a.user().anonymousId === id,
-			next.anonymousId,
+			(user) => JSON.stringify(window.a.user()) === user,
+			JSON.stringify(next),
 			{ timeout: 2000 },
 		);
 		expect(await other.evaluate(() => window.a.user())).toEqual(next);
