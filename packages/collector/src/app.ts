@@ -1,6 +1,9 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import * as v from "valibot";
+import { notFound } from "./compat/not-found";
+import { routePath } from "./compat/paths";
+import { settingsRoutes } from "./compat/settings";
 import { loadConfig } from "./config/load";
 import { ReplayRequestSchema, replay } from "./delivery/replay";
 import { ApiError, errorBody } from "./errors";
@@ -23,7 +26,7 @@ import { type AppEnv, EVENT_TYPES, type EventType } from "./types";
  * @example
  * const response = await app.request("/v1/track", { method: "POST", body, headers }, env);
  */
-export const app = new Hono<AppEnv>();
+export const app = new Hono<AppEnv>({ getPath: routePath });
 
 app.use(requestId());
 
@@ -50,17 +53,11 @@ app.onError((error, c) => {
 		500,
 	);
 });
-app.notFound((c) =>
-	c.json(
-		errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`),
-		404,
-	),
-);
-
 app.get("/health", health);
 app.route("/v1/profiles", profileRoutes);
 app.route("/admin/parked", parkedRoutes);
 app.options("/v1/*", corsPreflight());
+app.route("/", settingsRoutes);
 
 const batchChain = [
 	corsHeaders(),
@@ -128,6 +125,9 @@ app.post(
 		return c.json({ success: true, ...result });
 	},
 );
+
+// Last: every path no route above serves.
+app.all("*", ...notFound);
 
 function requestFacts(c: Context<AppEnv>): RequestFacts {
 	const now = Date.now();

@@ -5,7 +5,7 @@
  * can hold, so that an event the collector answered 200 for can always be stored.
  *
  * @example
- * if (bytes > LIMITS.maxRequestBytes) throw new ApiError(413, "payload_too_large", "…");
+ * if (bytes > LIMITS.maxRequestBytes) throw new ApiError(400, "payload_too_large", "…");
  */
 export const LIMITS = {
 	/** Largest request body, counted after decompression. */

@@ -175,8 +175,9 @@ function record(
 			ok
 				? {
 						accepted: true,
-						properties: normalised(event.properties),
-						traits: normalised(event.traits),
+						// A top-level null is a field the client did not set.
+						properties: normalised(event.properties ?? undefined),
+						traits: normalised(event.traits ?? undefined),
 						messageId:
 							typeof event.messageId === "string" ? event.messageId : undefined,
 					}

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { withoutNullFields } from "../compat/null-fields";
 import { LIMITS } from "../limits";
 import {
 	EVENT_TYPES,
@@ -140,7 +141,9 @@ export type ValidationResult =
 export function validateEvent(input: unknown): ValidationResult {
 	if (!isObject(input))
 		return { ok: false, error: "an event must be a JSON object" };
-	const result = v.safeParse(EventSchema, input, { abortEarly: true });
+	const result = v.safeParse(EventSchema, withoutNullFields(input), {
+		abortEarly: true,
+	});
 	if (!result.success) {
 		const issue = result.issues[0];
 		const path = issue ? v.getDotPath(issue) : null;

@@ -62,9 +62,10 @@ export function checkAnswer(
 	if (answer.status >= 400) {
 		const body = answer.body as Record<string, unknown>;
 		check(
-			Object.keys(body).sort().join() === "error,message,success" &&
+			Object.keys(body).sort().join() === "code,error,message,success" &&
 				body.success === false &&
 				typeof body.error === "string" &&
+				body.code === body.error &&
 				typeof body.message === "string",
 			about("a 4xx without the JSON error body"),
 		);
