@@ -100,13 +100,13 @@ function materialise(request: GeneratedRequest): {
 		events: events.map((e) => {
 			const own = e.event as Record<string, unknown>;
 			if (!e.fuzzId) return e;
+			// A null field is an absent one: the batch's value fills it.
 			const takesContext =
-				own.context === undefined ||
+				own.context == null ||
 				(typeof own.context === "object" &&
 					own.context !== null &&
 					!Array.isArray(own.context));
-			const spoiled =
-				spoils === "context" ? takesContext : own.sentAt === undefined;
+			const spoiled = spoils === "context" ? takesContext : own.sentAt == null;
 			return spoiled
 				? { ...e, intent: "invalid", why: [...e.why, `batch ${spoils}`] }
 				: e;

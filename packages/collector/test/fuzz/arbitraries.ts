@@ -126,7 +126,8 @@ const badTimestamp = fc.oneof(
 		"yesterday",
 		"",
 		1730448068,
-		null,
+		// (null is no bad timestamp: a null field is an absent one.)
+		false,
 	),
 	fc
 		.date({ noInvalidDate: true })
