@@ -21,6 +21,23 @@ beforeAll(() => useConfig());
 const HOST = "http://collector.test";
 const basicAuth = (key: string) => `Basic ${btoa(`${key}:`)}`;
 
+/** POSTs `body` to `path` with exactly `headers`, as the client would. */
+function replay(
+	path: string,
+	headers: Record<string, string>,
+	body: BodyInit,
+): Promise<Response> {
+	return exports.default.fetch(
+		new Request(`${HOST}${path}`, {
+			method: "POST",
+			headers,
+			body,
+			// A streamed body goes out chunked (no Content-Length); fetch wants duplex for it.
+			...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+		}),
+	);
+}
+
 async function gzip(text: string): Promise<ArrayBuffer> {
 	return new Response(
 		new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
@@ -83,16 +100,14 @@ describe("analytics-python 2.x", () => {
 			sentAt: "2026-12-01T13:19:38.456789+00:00",
 			writeKey: WEB_KEY,
 		};
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/batch`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "application/json",
-					"User-Agent": "analytics-python/2.3.4",
-					Authorization: basicAuth(WEB_KEY),
-				},
-				body: JSON.stringify(body),
-			}),
+		const response = await replay(
+			`/v1/batch`,
+			{
+				"Content-Type": "application/json",
+				"User-Agent": "analytics-python/2.3.4",
+				Authorization: basicAuth(WEB_KEY),
+			},
+			JSON.stringify(body),
 		);
 		expect(response.status).toBe(200);
 		expect(await response.json()).toMatchObject({ accepted: 2, rejected: [] });
@@ -104,15 +119,13 @@ describe("analytics-python 2.x", () => {
 	// request.py raises APIError(status, payload["code"], payload["message"]) on any non-2xx:
 	// a body without `code` makes it a KeyError and the consumer retries a permanent error.
 	it("gets code and message on a refusal", async () => {
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/batch`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "application/json",
-					Authorization: basicAuth("wk_revoked"),
-				},
-				body: JSON.stringify({ batch: [], writeKey: "wk_revoked" }),
-			}),
+		const response = await replay(
+			`/v1/batch`,
+			{
+				"Content-Type": "application/json",
+				Authorization: basicAuth("wk_revoked"),
+			},
+			JSON.stringify({ batch: [], writeKey: "wk_revoked" }),
 		);
 		expect(response.status).toBe(401);
 		const payload = (await response.json()) as Record<string, unknown>;
@@ -130,16 +143,14 @@ describe("analytics-python 2.x", () => {
 			sentAt: "2026-12-01T13:19:38.456789+00:00",
 			writeKey: WEB_KEY,
 		});
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/batch`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "application/json",
-					"Content-Encoding": "gzip",
-					Authorization: basicAuth(WEB_KEY),
-				},
-				body: await gzip(body),
-			}),
+		const response = await replay(
+			`/v1/batch`,
+			{
+				"Content-Type": "application/json",
+				"Content-Encoding": "gzip",
+				Authorization: basicAuth(WEB_KEY),
+			},
+			await gzip(body),
 		);
 		expect(response.status).toBe(200);
 		await stored([id]);
@@ -168,16 +179,14 @@ describe("analytics-go 3.x", () => {
 			],
 			context: { library: { name: "analytics-go", version: "3.3.0" } },
 		};
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/batch`, {
-				method: "POST",
-				headers: {
-					"User-Agent": "analytics-go (version: 3.3.0)",
-					"Content-Type": "application/json",
-					Authorization: basicAuth(WEB_KEY),
-				},
-				body: JSON.stringify(body),
-			}),
+		const response = await replay(
+			`/v1/batch`,
+			{
+				"User-Agent": "analytics-go (version: 3.3.0)",
+				"Content-Type": "application/json",
+				Authorization: basicAuth(WEB_KEY),
+			},
+			JSON.stringify(body),
 		);
 		expect(response.status).toBe(200);
 		const row = (await stored([id])).get(id);
@@ -221,16 +230,14 @@ describe("analytics-ruby 2.x", () => {
 				},
 			],
 		};
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/import`, {
-				method: "POST",
-				headers: {
-					Accept: "application/json",
-					"Content-Type": "application/json",
-					Authorization: basicAuth(WEB_KEY),
-				},
-				body: JSON.stringify(body),
-			}),
+		const response = await replay(
+			`/v1/import`,
+			{
+				Accept: "application/json",
+				"Content-Type": "application/json",
+				Authorization: basicAuth(WEB_KEY),
+			},
+			JSON.stringify(body),
 		);
 		expect(response.status).toBe(200);
 		await stored([pageId, groupId]);
@@ -262,16 +269,14 @@ describe("analytics-java 3.x", () => {
 			context: { library: { name: "analytics-java", version: "3.5.1" } },
 			sequence: 0,
 		};
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/import/`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "application/json; charset=UTF-8",
-					"User-Agent": "analytics-java/3.5.1",
-					Authorization: basicAuth(WEB_KEY),
-				},
-				body: JSON.stringify(body),
-			}),
+		const response = await replay(
+			`/v1/import/`,
+			{
+				"Content-Type": "application/json; charset=UTF-8",
+				"User-Agent": "analytics-java/3.5.1",
+				Authorization: basicAuth(WEB_KEY),
+			},
+			JSON.stringify(body),
 		);
 		expect(response.status).toBe(200);
 		await stored([id]);
@@ -301,16 +306,14 @@ describe("mobile libraries", () => {
 	// Authorization: the batch file carries writeKey. `handleResponse()` treats 1..<300 as sent.
 	it("analytics-swift: /v1/b, key in the body", async () => {
 		const ids = [uniqueId("swift"), uniqueId("swift")];
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/b`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "application/json; charset=utf-8",
-					"User-Agent": "analytics-ios/1.7.0",
-					"Accept-Encoding": "gzip",
-				},
-				body: batchOf("analytics-swift", ids),
-			}),
+		const response = await replay(
+			`/v1/b`,
+			{
+				"Content-Type": "application/json; charset=utf-8",
+				"User-Agent": "analytics-ios/1.7.0",
+				"Accept-Encoding": "gzip",
+			},
+			batchOf("analytics-swift", ids),
 		);
 		expect(response.status).toBe(200);
 		await stored(ids);
@@ -322,18 +325,14 @@ describe("mobile libraries", () => {
 	it("analytics-kotlin: /v1/b, text/plain, gzip, chunked", async () => {
 		const ids = [uniqueId("kotlin"), uniqueId("kotlin")];
 		const body = new Uint8Array(await gzip(batchOf("analytics-kotlin", ids)));
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/b`, {
-				method: "POST",
-				headers: {
-					"Content-Type": "text/plain",
-					"Content-Encoding": "gzip",
-					"User-Agent": "analytics-kotlin/1.19.0",
-				},
-				body: chunked(body, 64),
-				// @ts-expect-error: workerd's RequestInit takes duplex for a streamed body.
-				duplex: "half",
-			}),
+		const response = await replay(
+			`/v1/b`,
+			{
+				"Content-Type": "text/plain",
+				"Content-Encoding": "gzip",
+				"User-Agent": "analytics-kotlin/1.19.0",
+			},
+			chunked(body, 64),
 		);
 		expect(response.status).toBe(200);
 		await stored(ids);
@@ -343,12 +342,10 @@ describe("mobile libraries", () => {
 	// url <apiHost>/b, Content-Type text/plain, body {batch, sentAt, writeKey}.
 	it("analytics-react-native: /v1/b, text/plain", async () => {
 		const ids = [uniqueId("rn"), uniqueId("rn")];
-		const response = await exports.default.fetch(
-			new Request(`${HOST}/v1/b`, {
-				method: "POST",
-				headers: { "Content-Type": "text/plain" },
-				body: batchOf("analytics-react-native", ids),
-			}),
+		const response = await replay(
+			`/v1/b`,
+			{ "Content-Type": "text/plain" },
+			batchOf("analytics-react-native", ids),
 		);
 		expect(response.status).toBe(200);
 		await stored(ids);

@@ -25,6 +25,26 @@ const track = (messageId = uniqueId()) => ({
 	messageId,
 });
 
+/** Sends a browser's CORS preflight for `method` with `headers` to `path`; expects it let through. */
+async function expectPreflightPasses(
+	path: string,
+	method: string,
+	headers: string,
+) {
+	const response = await exports.default.fetch(
+		new Request(`http://collector.test${path}`, {
+			method: "OPTIONS",
+			headers: {
+				origin: ORIGIN,
+				"access-control-request-method": method,
+				"access-control-request-headers": headers,
+			},
+		}),
+	);
+	expect(response.status).toBe(204);
+	expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+}
+
 function get(path: string, headers: Record<string, string> = {}) {
 	return exports.default.fetch(
 		new Request(`http://collector.test${path}`, { headers }),
@@ -256,18 +276,7 @@ describe("error answers", () => {
 	});
 
 	it("answers a short path's preflight", async () => {
-		const response = await exports.default.fetch(
-			new Request("http://collector.test/v1/t", {
-				method: "OPTIONS",
-				headers: {
-					origin: ORIGIN,
-					"access-control-request-method": "POST",
-					"access-control-request-headers": "authorization,content-type",
-				},
-			}),
-		);
-		expect(response.status).toBe(204);
-		expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+		await expectPreflightPasses("/v1/t", "POST", "authorization,content-type");
 	});
 });
 
@@ -330,17 +339,6 @@ describe("GET /sourceConfig", () => {
 	});
 
 	it("answers the preflight its Authorization header causes", async () => {
-		const response = await exports.default.fetch(
-			new Request("http://collector.test/sourceConfig/?p=npm", {
-				method: "OPTIONS",
-				headers: {
-					origin: ORIGIN,
-					"access-control-request-method": "GET",
-					"access-control-request-headers": "authorization",
-				},
-			}),
-		);
-		expect(response.status).toBe(204);
-		expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+		await expectPreflightPasses("/sourceConfig/?p=npm", "GET", "authorization");
 	});
 });
