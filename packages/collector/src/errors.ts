@@ -1,7 +1,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /**
- * An error that ends a request with a JSON body `{ success: false, error, message }`.
+ * An error that ends a request with a JSON body `{ success: false, error, code, message }`.
  * Middleware throws it; the app's error handler turns it into the response.
  *
  * @example
@@ -19,9 +19,17 @@ export class ApiError extends Error {
 	}
 }
 
-/** The JSON body of every error response. */
+/**
+ * The JSON body of every error response. `code` and `message` are what Segment's API answers
+ * (analytics-python reads both and fails on a body without `code`); `error` repeats the code
+ * for clients of earlier versions.
+ *
+ * @example
+ * errorBody("unauthorized", "Unknown write key")
+ * // { success: false, error: "unauthorized", code: "unauthorized", message: "Unknown write key" }
+ */
 export function errorBody(code: string, message: string) {
-	return { success: false as const, error: code, message };
+	return { success: false as const, error: code, code, message };
 }
 
 /**

@@ -100,13 +100,13 @@ function materialise(request: GeneratedRequest): {
 		events: events.map((e) => {
 			const own = e.event as Record<string, unknown>;
 			if (!e.fuzzId) return e;
+			// A null field is an absent one: the batch's value fills it.
 			const takesContext =
-				own.context === undefined ||
+				own.context == null ||
 				(typeof own.context === "object" &&
 					own.context !== null &&
 					!Array.isArray(own.context));
-			const spoiled =
-				spoils === "context" ? takesContext : own.sentAt === undefined;
+			const spoiled = spoils === "context" ? takesContext : own.sentAt == null;
 			return spoiled
 				? { ...e, intent: "invalid", why: [...e.why, `batch ${spoils}`] }
 				: e;
@@ -175,8 +175,9 @@ function record(
 			ok
 				? {
 						accepted: true,
-						properties: normalised(event.properties),
-						traits: normalised(event.traits),
+						// A top-level null is a field the client did not set.
+						properties: normalised(event.properties ?? undefined),
+						traits: normalised(event.traits ?? undefined),
 						messageId:
 							typeof event.messageId === "string" ? event.messageId : undefined,
 					}

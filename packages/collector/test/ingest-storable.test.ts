@@ -135,6 +135,7 @@ describe("nesting deeper than storage can read", () => {
 		expect(await response.json()).toEqual({
 			success: false,
 			error: "invalid_event",
+			code: "invalid_event",
 			message: `properties.a.a.a.…: nests deeper than ${LIMITS.maxDepth} levels`,
 		});
 	});

@@ -92,6 +92,7 @@ describe("routes", () => {
 		expect(await response.json()).toEqual({
 			success: false,
 			error: "invalid_event",
+			code: "invalid_event",
 			message: "event: is required for track",
 		});
 	});
@@ -266,7 +267,7 @@ describe("CORS on early errors", () => {
 			track({ properties: { big: "x".repeat(33_000) } }),
 			{ headers: { origin: ORIGIN } },
 		);
-		expect(tooLarge.status).toBe(413);
+		expect(tooLarge.status).toBe(400);
 		expect(tooLarge.headers.get("access-control-allow-origin")).toBe(ORIGIN);
 	});
 
@@ -339,25 +340,33 @@ describe("bodies and limits", () => {
 		expect(await response.json()).toMatchObject({ error: "invalid_body" });
 	});
 
-	it("answers 415 for other content types and encodings", async () => {
-		expect(
-			(
-				await post(
-					"/v1/batch",
-					{ batch: [] },
-					{ headers: { "content-type": "application/xml" } },
-				)
-			).status,
-		).toBe(415);
-		expect(
-			(
-				await post(
-					"/v1/batch",
-					{ batch: [] },
-					{ headers: { "content-encoding": "br" } },
-				)
-			).status,
-		).toBe(415);
+	it("reads the body as JSON whatever its Content-Type, and refuses unknown encodings with 400", async () => {
+		for (const type of [
+			"application/xml",
+			"application/x-www-form-urlencoded",
+		]) {
+			const messageId = uniqueId();
+			const response = await post(
+				"/v1/batch",
+				{ batch: [track({ messageId })] },
+				{ headers: { "content-type": type } },
+			);
+			expect(response.status).toBe(200);
+			expect(await waitForStored([messageId])).toHaveLength(1);
+		}
+		const notJson = await post("/v1/batch", null, {
+			raw: "<batch/>",
+			headers: { "content-type": "application/xml" },
+		});
+		expect(notJson.status).toBe(400);
+		expect(await notJson.json()).toMatchObject({ code: "invalid_json" });
+		const brotli = await post(
+			"/v1/batch",
+			{ batch: [] },
+			{ headers: { "content-encoding": "br" } },
+		);
+		expect(brotli.status).toBe(400);
+		expect(await brotli.json()).toMatchObject({ code: "unsupported_encoding" });
 	});
 
 	it("answers 400 for malformed JSON and for a body that is not an object", async () => {
@@ -371,35 +380,38 @@ describe("bodies and limits", () => {
 		expect((await post("/v1/batch", { batch: "nope" })).status).toBe(400);
 	});
 
-	it("answers 413 for a request over 500 KB", async () => {
+	it("answers 400 payload_too_large for a request over 500 KB, as Segment does", async () => {
 		const big = "x".repeat(30_000);
 		const batch = Array.from({ length: 18 }, () =>
 			track({ properties: { big } }),
 		);
 		const response = await post("/v1/batch", { batch });
-		expect(response.status).toBe(413);
+		expect(response.status).toBe(400);
 		expect(await response.json()).toMatchObject({
 			success: false,
 			error: "payload_too_large",
+			code: "payload_too_large",
 		});
 	});
 
-	it("counts the 500 KB after decompression: a small gzip bomb is cut off with 413", async () => {
+	it("counts the 500 KB after decompression: a small gzip bomb is cut off with 400", async () => {
 		const response = await post("/v1/batch", null, {
 			raw: JSON.stringify({
 				batch: [track({ properties: { pad: "a".repeat(600_000) } })],
 			}),
 			gzip: true,
 		});
-		expect(response.status).toBe(413);
+		expect(response.status).toBe(400);
+		expect(await response.json()).toMatchObject({ code: "payload_too_large" });
 	});
 
-	it("answers 413 for a single call over 32 KB", async () => {
+	it("answers 400 payload_too_large for a single call over 32 KB", async () => {
 		const response = await post(
 			"/v1/track",
 			track({ properties: { big: "x".repeat(33_000) } }),
 		);
-		expect(response.status).toBe(413);
+		expect(response.status).toBe(400);
+		expect(await response.json()).toMatchObject({ code: "payload_too_large" });
 	});
 
 	it("rejects an event over 32 KB inside a batch, accepting the others", async () => {

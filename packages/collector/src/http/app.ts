@@ -14,6 +14,9 @@ import { eventsOfBatch, ingest } from "../ingest/accept";
 import type { RequestCfFacts, RequestFacts } from "../ingest/enrich";
 import { parkedRoutes } from "./admin/parked";
 import { profileRoutes } from "./admin/profiles";
+import { notFound } from "./compat/not-found";
+import { routePath } from "./compat/paths";
+import { settingsRoutes } from "./compat/settings";
 import type { AppEnv } from "./env";
 import { health } from "./health";
 import { adminAuth } from "./middleware/admin-auth";
@@ -28,7 +31,7 @@ import { writeKeyAuth } from "./middleware/write-key-auth";
  * @example
  * const response = await app.request("/v1/track", { method: "POST", body, headers }, env);
  */
-export const app = new Hono<AppEnv>();
+export const app = new Hono<AppEnv>({ getPath: routePath });
 
 app.use(requestId());
 
@@ -55,17 +58,11 @@ app.onError((error, c) => {
 		500,
 	);
 });
-app.notFound((c) =>
-	c.json(
-		errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`),
-		404,
-	),
-);
-
 app.get("/health", health);
 app.route("/v1/profiles", profileRoutes);
 app.route("/admin/parked", parkedRoutes);
 app.options("/v1/*", corsPreflight());
+app.route("/", settingsRoutes);
 
 const batchChain = [
 	corsHeaders(),
@@ -133,6 +130,9 @@ app.post(
 		return c.json({ success: true, ...result });
 	},
 );
+
+// Last: every path no route above serves.
+app.all("*", ...notFound);
 
 function requestFacts(c: Context<AppEnv>): RequestFacts {
 	const now = Date.now();

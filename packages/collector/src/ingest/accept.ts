@@ -56,17 +56,18 @@ export function eventsOfBatch(body: WireObject): unknown[] {
 		const event: WireObject = { ...(item as WireObject) };
 		// An event's own context or integrations that is not an object stays as it is, for
 		// validation to refuse: the batch's values never paper over it.
-		if (context && (event.context === undefined || asObject(event.context)))
+		// A null field is one the event did not set: the batch's value applies.
+		if (context && (event.context == null || asObject(event.context)))
 			event.context = mergeMissing(asObject(event.context) ?? {}, context);
 		if (
 			integrations &&
-			(event.integrations === undefined || asObject(event.integrations))
+			(event.integrations == null || asObject(event.integrations))
 		)
 			event.integrations = mergeMissing(
 				asObject(event.integrations) ?? {},
 				integrations,
 			);
-		if (sentAt && event.sentAt === undefined) event.sentAt = sentAt;
+		if (sentAt && event.sentAt == null) event.sentAt = sentAt;
 		return event;
 	});
 }

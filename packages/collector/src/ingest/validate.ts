@@ -8,6 +8,7 @@ import {
 	type WireObject,
 } from "@conduit/protocol";
 import * as v from "valibot";
+import { withoutNullFields } from "./null-fields";
 import {
 	inTimestampRange,
 	parseTimestamp,
@@ -136,7 +137,9 @@ export type ValidationResult =
 export function validateEvent(input: unknown): ValidationResult {
 	if (!isObject(input))
 		return { ok: false, error: "an event must be a JSON object" };
-	const result = v.safeParse(EventSchema, input, { abortEarly: true });
+	const result = v.safeParse(EventSchema, withoutNullFields(input), {
+		abortEarly: true,
+	});
 	if (!result.success) {
 		const issue = result.issues[0];
 		const path = issue ? v.getDotPath(issue) : null;

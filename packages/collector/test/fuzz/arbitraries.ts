@@ -126,7 +126,8 @@ const badTimestamp = fc.oneof(
 		"yesterday",
 		"",
 		1730448068,
-		null,
+		// (null is no bad timestamp: a null field is an absent one.)
+		false,
 	),
 	fc
 		.date({ noInvalidDate: true })
@@ -297,6 +298,18 @@ const harmless: Variation[] = [
 			numbers: [1e308, -0, 5e-324, 2 ** 53 + 1, 1e21],
 		};
 	})("valid"),
+	fixed("null optional fields", (e) => {
+		Object.assign(e, {
+			context: null,
+			properties: null,
+			traits: null,
+			integrations: null,
+			timestamp: null,
+			sentAt: null,
+		});
+		if (e.type === "page" || e.type === "screen")
+			Object.assign(e, { name: null, category: null });
+	})("valid"),
 	fixed("null ids beside a present one", (e) => {
 		if (e.userId !== undefined && e.type !== "alias") e.anonymousId = null;
 		else e.userId = null;
@@ -380,7 +393,7 @@ const fatal: Variation[] = [
 				["messageId", 12],
 				["context", "x"],
 				["properties", []],
-				["traits", null],
+				["traits", "x"],
 				["integrations", 5],
 				["userId", { id: 1 }],
 				["anonymousId", true],
@@ -506,6 +519,7 @@ const headers = fc.oneof(
 		origin: "https://shop.example.com",
 	}),
 	fc.constant({ "content-type": "application/xml" }),
+	fc.constant({ "content-type": "application/x-www-form-urlencoded" }),
 	fc.constant({ "content-encoding": "br" }),
 	fc.constant({ "sec-gpc": "1", "cf-connecting-ip": "203.0.113.9" }),
 );

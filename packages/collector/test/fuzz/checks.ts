@@ -44,6 +44,14 @@ export function check(condition: boolean, message: () => string): void {
 	if (!condition) throw new Error(message());
 }
 
+/** What a single call's 400 may say: the event refused, or the request's body or encoding. */
+const EVENT_REFUSALS = new Set(["invalid_event", "payload_too_large"]);
+const SINGLE_CALL_REFUSALS = new Set([
+	...EVENT_REFUSALS,
+	"unsupported_encoding",
+	"invalid_body",
+]);
+
 /**
  * Checks one answer: never a 5xx; a 4xx has the JSON error body; a 2xx accounts for every event
  * of the request exactly once (accepted, or rejected with its index, messageId and reason).
@@ -62,9 +70,10 @@ export function checkAnswer(
 	if (answer.status >= 400) {
 		const body = answer.body as Record<string, unknown>;
 		check(
-			Object.keys(body).sort().join() === "error,message,success" &&
+			Object.keys(body).sort().join() === "code,error,message,success" &&
 				body.success === false &&
 				typeof body.error === "string" &&
+				body.code === body.error &&
 				typeof body.message === "string",
 			about("a 4xx without the JSON error body"),
 		);
@@ -74,11 +83,17 @@ export function checkAnswer(
 			answer.status === 400 &&
 			single?.fuzzId
 		) {
-			check(body.error === "invalid_event", about("a single call's 400"));
+			// A refusal of the event itself, or of the request as a whole: the content coding
+			// (`content-encoding: br`, not gzip) or its bytes.
 			check(
-				single.intent !== "valid",
-				about(`a valid event refused (${single.why})`),
+				SINGLE_CALL_REFUSALS.has(String(body.error)),
+				about("a single call's 400"),
 			);
+			if (EVENT_REFUSALS.has(String(body.error)))
+				check(
+					single.intent !== "valid",
+					about(`a valid event refused (${single.why})`),
+				);
 		}
 		return undefined;
 	}

@@ -58,7 +58,7 @@ export function sourceCors(): MiddlewareHandler<AppEnv> {
 
 /**
  * Adds the CORS headers to every answer a browser may read — errors included, and with
- * Retry-After exposed — so a page can tell a 401 or 413 from an outage and honour a 429's or
+ * Retry-After exposed — so a page can tell a 400 or 401 from an outage and honour a 429's or
  * 503's delay. Once the source is known its own check ({@link sourceCors}) decides; an error
  * raised before that (bad body, unknown key, config down) is readable by origins some source
  * allows. The 403 for a disallowed origin never carries CORS headers. Runs first in the chain.

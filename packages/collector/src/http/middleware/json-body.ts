@@ -9,8 +9,6 @@ export interface JsonBodyOptions {
 	maxBytes: number;
 }
 
-/** Content types a Segment client may send. Browsers use text/plain to avoid a CORS preflight. */
-const ACCEPTED_TYPES = new Set(["application/json", "text/plain", ""]);
 /** Content-Encoding values the runtime's DecompressionStream understands. */
 const DECODERS: Record<string, "gzip" | "deflate" | undefined> = {
 	gzip: "gzip",
@@ -20,8 +18,11 @@ const DECODERS: Record<string, "gzip" | "deflate" | undefined> = {
 
 /**
  * Reads the request body as a JSON object into `c.get("body")`, never holding more than
- * `maxBytes` (after gzip/deflate decompression) in memory: a larger body is cut off mid-stream
- * with 413. Malformed JSON, a non-object body or invalid UTF-8 → 400.
+ * `maxBytes` (after gzip/deflate decompression) in memory: a larger body is cut off mid-stream.
+ * The body is read as JSON whatever its Content-Type says: browsers send text/plain to avoid a
+ * CORS preflight, rudder-sdk-node's gzip posts go out as application/x-www-form-urlencoded.
+ * Every refusal is a 400, as Segment answers (any other 4xx some clients retry forever):
+ * malformed JSON, a non-object body, invalid UTF-8, an unknown Content-Encoding, too large.
  *
  * @example
  * app.post("/v1/batch", jsonBody({ maxBytes: MAX_REQUEST_BYTES }), handler);
@@ -29,25 +30,13 @@ const DECODERS: Record<string, "gzip" | "deflate" | undefined> = {
 export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
 	const { maxBytes } = options;
 	return async function jsonBody(c, next) {
-		const type =
-			(c.req.header("content-type") ?? "")
-				.split(";")[0]
-				?.trim()
-				.toLowerCase() ?? "";
-		if (!ACCEPTED_TYPES.has(type)) {
-			throw new ApiError(
-				415,
-				"unsupported_media_type",
-				"Send the body as application/json or text/plain",
-			);
-		}
 		const encoding = (c.req.header("content-encoding") ?? "identity")
 			.trim()
 			.toLowerCase();
 		const format = DECODERS[encoding];
 		if (!format && encoding !== "identity") {
 			throw new ApiError(
-				415,
+				400,
 				"unsupported_encoding",
 				`Content-Encoding '${encoding}' is not supported; use gzip or none`,
 			);
@@ -90,7 +79,7 @@ export function jsonBody(options: JsonBodyOptions): MiddlewareHandler<AppEnv> {
 
 function tooLarge(maxBytes: number) {
 	return new ApiError(
-		413,
+		400,
 		"payload_too_large",
 		`The request body exceeds ${maxBytes / 1024} KB`,
 	);

@@ -6,7 +6,8 @@ import type { AppEnv } from "../env";
 /**
  * Finds the source by its write key: HTTP Basic username (`base64("<writeKey>:")`, colon
  * optional) as Segment's server libraries send it, else `writeKey` in the JSON body, which is
- * all a browser's sendBeacon can carry. Sets `c.get("source")`; a missing or unknown key → 401.
+ * all a browser's sendBeacon can carry, else the `writeKey` query parameter, where
+ * rudder-sdk-js's beacon queue puts it. Sets `c.get("source")`; a missing or unknown key → 401.
  *
  * @example
  * app.post("/v1/batch", jsonBody(opts), writeKeyAuth(), handler);
@@ -16,7 +17,9 @@ export function writeKeyAuth(): MiddlewareHandler<AppEnv> {
 		const fromHeader = basicUsername(c.req.header("authorization"));
 		const bodyKey = c.get("body").writeKey;
 		const writeKey =
-			fromHeader ?? (typeof bodyKey === "string" ? bodyKey : undefined);
+			fromHeader ??
+			(typeof bodyKey === "string" ? bodyKey : undefined) ??
+			c.req.query("writeKey");
 		if (!writeKey) {
 			throw new ApiError(
 				401,

@@ -1,0 +1,248 @@
+import type { RudderAnalytics } from "@rudderstack/analytics-js";
+import Rudder from "@rudderstack/rudder-sdk-node";
+import type { AnalyticsBrowser } from "@segment/analytics-next";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../packages/sdk/test/chromium";
+import { serveLibraries } from "./clients/browser";
+import {
+	DEV_WRITE_KEY,
+	devConfig,
+	type LocalCollector,
+	startCollector,
+	waitUntil,
+} from "./support/collector";
+
+/*
+ * The Segment- and RudderStack-protocol libraries npm carries, unchanged, pointed at the
+ * collector (docs/compatibility.md): analytics-next and rudder-sdk-js v3 in Chromium,
+ * rudder-sdk-node in Node. One collector (workerd, fresh local D1/KV/Queues) and one Chromium
+ * serve every test; each finds its events in D1. @segment/analytics-node has its own file
+ * (segment-node.test.ts). The clients npm does not carry are replayed inside workerd
+ * (packages/collector/test/compat/clients.test.ts).
+ */
+
+interface Libraries {
+	AnalyticsBrowser: typeof AnalyticsBrowser;
+	RudderAnalytics: typeof RudderAnalytics;
+}
+
+let collector: LocalCollector;
+let browser: Browser;
+let site: { origin: string; close(): void } | undefined;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+	site = await serveLibraries();
+	[collector, browser] = await Promise.all([
+		startCollector(),
+		launchChromium(),
+	]);
+	const config = structuredClone(devConfig) as unknown as {
+		sources: { id: string; allowedOrigins: string[] }[];
+	};
+	config.sources.find((s) => s.id === "web")?.allowedOrigins.push(site.origin);
+	await collector.env.CONFIG.put("config", JSON.stringify(config));
+});
+
+afterAll(async () => {
+	await context?.close();
+	site?.close();
+	await browser?.close();
+	await collector?.close();
+});
+
+interface Row {
+	message_id: string;
+	type: string;
+	user_id: string | null;
+	payload: string;
+}
+
+/** The rows of `userId`, once `count` are in D1 (the consumer batches for up to a second). */
+async function rowsOf(userId: string, count: number): Promise<Row[]> {
+	const rows = await waitUntil(
+		async () =>
+			(
+				await collector.env.DB.prepare(
+					"SELECT message_id, type, user_id, payload FROM events WHERE user_id = ?1 ORDER BY type",
+				)
+					.bind(userId)
+					.all<Row>()
+			).results,
+		(rows) => rows.length >= count,
+	);
+	return rows;
+}
+
+/**
+ * A fresh page (own storage) on the libraries' origin; every request it makes is recorded as
+ * `METHOD path` for the collector's origin, or as the full URL for anything else.
+ */
+async function openPage(): Promise<{ page: Page; requests: string[] }> {
+	await context?.close();
+	context = await browser.newContext();
+	const page = await context.newPage();
+	const requests: string[] = [];
+	page.on("request", (request) => {
+		const url = new URL(request.url());
+		if (url.origin === collector.url.origin)
+			requests.push(`${request.method()} ${url.pathname}`);
+		else if (url.origin !== site?.origin) requests.push(url.href);
+	});
+	await page.goto(`${site?.origin}/`);
+	return { page, requests };
+}
+
+const unique = (name: string) =>
+	`${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+
+describe("@segment/analytics-next in Chromium, settings from cdnURL", () => {
+	it("delivers track, page, identify, group and alias by the default delivery (/v1/t …)", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("next-standard");
+		const ids = await page.evaluate(
+			async ({ writeKey, cdnURL, userId }) => {
+				const { AnalyticsBrowser } = globalThis as unknown as Libraries;
+				const [analytics] = await AnalyticsBrowser.load({ writeKey, cdnURL });
+				const contexts = [
+					await analytics.identify(userId, { plan: "pro" }),
+					await analytics.track("Order Completed", { revenue: 12 }),
+					await analytics.page("Docs", "Compatibility"),
+					await analytics.group("acme", { seats: 5 }),
+					await analytics.alias(userId, "previous-anonymous"),
+				];
+				return contexts.map((ctx) => ctx.event.messageId);
+			},
+			{ writeKey: DEV_WRITE_KEY, cdnURL: collector.url.origin, userId },
+		);
+		const rows = await rowsOf(userId, 5);
+		expect(rows.map((row) => row.message_id).sort()).toEqual([...ids].sort());
+		expect(rows.map((row) => row.type)).toEqual([
+			"alias",
+			"group",
+			"identify",
+			"page",
+			"track",
+		]);
+		const library = JSON.parse(rows[0]?.payload ?? "{}").context.library;
+		expect(library.name).toBe("analytics.js");
+		expect(requests).toContain(`GET /v1/projects/${DEV_WRITE_KEY}/settings`);
+		for (const path of ["/v1/t", "/v1/p", "/v1/i", "/v1/g", "/v1/a"])
+			expect(requests).toContain(`POST ${path}`);
+		// Nothing went anywhere but the collector: no Segment CDN, API or metrics host.
+		expect(requests.filter((r) => !/^(GET|POST|OPTIONS) \//.test(r))).toEqual(
+			[],
+		);
+	}, 30_000);
+
+	it("delivers by the batching strategy (/v1/b)", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("next-batching");
+		await page.evaluate(
+			async ({ writeKey, cdnURL, userId }) => {
+				const { AnalyticsBrowser } = globalThis as unknown as Libraries;
+				const [analytics] = await AnalyticsBrowser.load(
+					{ writeKey, cdnURL },
+					{
+						integrations: {
+							"Segment.io": {
+								deliveryStrategy: {
+									strategy: "batching",
+									config: { size: 3, timeout: 300 },
+								},
+							},
+						},
+					},
+				);
+				await analytics.identify(userId);
+				await analytics.track("Batched One");
+				await analytics.track("Batched Two");
+			},
+			{ writeKey: DEV_WRITE_KEY, cdnURL: collector.url.origin, userId },
+		);
+		const rows = await rowsOf(userId, 3);
+		expect(rows).toHaveLength(3);
+		expect(requests).toContain("POST /v1/b");
+		expect(requests.some((r) => r.startsWith("POST /v1/t"))).toBe(false);
+	}, 30_000);
+});
+
+describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
+	const load = (page: Page, userId: string, beacon: boolean) =>
+		page.evaluate(
+			async ({ writeKey, collectorUrl, userId, beacon }) => {
+				const { RudderAnalytics } = globalThis as unknown as Libraries;
+				const rudder = new RudderAnalytics();
+				await new Promise<void>((resolve) =>
+					rudder.load(writeKey, collectorUrl, {
+						configUrl: collectorUrl,
+						plugins: [beacon ? "BeaconQueue" : "XhrQueue"],
+						useBeacon: beacon,
+						beaconQueueOptions: { maxItems: 3, flushQueueInterval: 500 },
+						logLevel: "ERROR",
+						onLoaded: () => resolve(),
+					}),
+				);
+				rudder.identify(userId, { plan: "team" });
+				rudder.track("Signed Up", { trial: true });
+				rudder.page("Docs", "Compatibility");
+			},
+			{
+				writeKey: DEV_WRITE_KEY,
+				collectorUrl: collector.url.origin,
+				userId,
+				beacon,
+			},
+		);
+
+	it("loads its source config and delivers by XHR", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("rudder-xhr");
+		await load(page, userId, false);
+		const rows = await rowsOf(userId, 3);
+		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+		expect(requests).toContain("GET /sourceConfig/");
+		expect(JSON.parse(rows[0]?.payload ?? "{}").context.library.name).toContain(
+			"RudderLabs",
+		);
+	}, 30_000);
+
+	it("delivers by sendBeacon to /beacon/v1/batch", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("rudder-beacon");
+		await load(page, userId, true);
+		const rows = await rowsOf(userId, 3);
+		expect(rows).toHaveLength(3);
+		expect(requests).toContain("POST /beacon/v1/batch");
+	}, 30_000);
+});
+
+describe("@rudderstack/rudder-sdk-node", () => {
+	it("delivers its gzip batches (sent as application/x-www-form-urlencoded)", async () => {
+		const userId = unique("rudder-node");
+		const errors: unknown[] = [];
+		const client = new Rudder(DEV_WRITE_KEY, {
+			dataPlaneUrl: collector.url.origin,
+			flushAt: 10,
+			flushInterval: 100,
+			logLevel: "error",
+			errorHandler: (error) => errors.push(error),
+		});
+		client.identify({ userId, traits: { plan: "team" } });
+		client.track({ userId, event: "Invoice Paid", properties: { total: 40 } });
+		client.page({ userId, name: "Billing", category: "Account" });
+		client.screen({ userId, name: "Settings" });
+		client.group({ userId, groupId: "acme", traits: {} });
+		await client.flush();
+		expect(errors).toEqual([]);
+		const rows = await rowsOf(userId, 5);
+		expect(rows.map((row) => row.type)).toEqual([
+			"group",
+			"identify",
+			"page",
+			"screen",
+			"track",
+		]);
+	}, 30_000);
+});
