@@ -71,6 +71,17 @@ const SCHEMA: SchemaElement[] = [
 ];
 
 /**
+ * The codecs hyparquet needs to read an events-of-record object (it has Snappy only built in).
+ *
+ * @example
+ * await parquetReadObjects({ file, columns: ["type"], compressors: RECORD_DECOMPRESSORS })
+ */
+export const RECORD_DECOMPRESSORS = {
+	GZIP: (input: Uint8Array, outputLength: number): Uint8Array =>
+		gunzipSync(input, { out: new Uint8Array(outputLength) }),
+};
+
+/**
  * Encodes events as one Parquet file (one row group, gzip pages), rows in the order given.
  *
  * @example
@@ -82,7 +93,9 @@ export function encodeParquet(events: readonly QueuedEvent[]): Uint8Array {
 	const buffer = parquetWriteBuffer({
 		schema: SCHEMA,
 		codec: "GZIP",
-		compressors: { GZIP: (input) => gzipSync(input) },
+		// mtime 0: the gzip header would otherwise carry the clock, and the same events must give
+		// the same bytes.
+		compressors: { GZIP: (input) => gzipSync(input, { mtime: 0 }) },
 		columnData: [
 			{ name: "messageId", data: column((e) => e.messageId) },
 			{ name: "sourceId", data: events.map((e) => e.sourceId) },
@@ -115,10 +128,7 @@ export function encodeParquet(events: readonly QueuedEvent[]): Uint8Array {
 export async function decodeParquet(body: ArrayBuffer): Promise<QueuedEvent[]> {
 	const rows = await parquetReadObjects({
 		file: body,
-		compressors: {
-			GZIP: (input: Uint8Array, outputLength: number) =>
-				gunzipSync(input, { out: new Uint8Array(outputLength) }),
-		},
+		compressors: RECORD_DECOMPRESSORS,
 	});
 	return rows.map((row) => {
 		const typed: JsonObject = {};
