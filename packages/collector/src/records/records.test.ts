@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fixtureEvents } from "../../test/helpers";
 import { storedEvents } from "../../test/helpers/stored-events";
 import type { QueuedEvent, SegmentEvent } from "../types";
-import { RECORD_DECOMPRESSORS } from "./parquet";
+import { RECORD_COLUMNS, RECORD_DECOMPRESSORS } from "./parquet";
 import { RECORD_CONTENT_TYPE, readRecords, recordObjects } from "./records";
 
 const fixture = fixtureEvents as SegmentEvent[];
@@ -83,21 +83,13 @@ describe("recordObjects and readRecords", () => {
 		const rows = await parquetReadObjects({
 			file: object.body.slice().buffer,
 			compressors: RECORD_DECOMPRESSORS,
-			columns: [
-				"messageId",
-				"type",
-				"event",
-				"userId",
-				"anonymousId",
-				"profileId",
-				"timestamp",
-				"receivedAt",
-			],
+			columns: [...RECORD_COLUMNS],
 		});
 		const expected = [...events].reverse();
 		expect(rows).toEqual(
-			expected.map(({ event }) => ({
+			expected.map(({ sourceId, event }) => ({
 				messageId: event.messageId,
+				sourceId,
 				type: event.type,
 				event: event.event ?? null,
 				userId: event.userId ?? null,
