@@ -86,6 +86,8 @@ export function pageContext(
  */
 export function campaign(search: string): JsonObject | undefined {
 	let result: JsonObject | undefined;
+	// Most pages carry no UTM parameters: not parsing them saves every event a URLSearchParams.
+	if (!search.includes("utm_")) return;
 	for (const [key, value] of new URLSearchParams(search))
 		if (key.startsWith("utm_")) {
 			result ??= {};

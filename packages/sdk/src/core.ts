@@ -11,7 +11,7 @@ import type { ConsentRules, State } from "./state";
  *
  * @example
  * const core: Core = { _rt, _s, _rules, _queue, _sender, _r, _id, _save, _load, _loaded };
- * const tracker = createTracker(core, staticContext(window));
+ * const tracker = createTracker(core);
  */
 export interface Core {
 	_rt: Runtime;

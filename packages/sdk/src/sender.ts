@@ -148,6 +148,8 @@ export function createSender(
 
 	return {
 		_queued() {
+			// A flush that has not begun yet takes this event too: no timer to set or clear.
+			if (next) return;
 			if (++count >= _flushAt) flush();
 			else later();
 		},

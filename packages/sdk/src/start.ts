@@ -1,7 +1,7 @@
 import { createApi } from "./api";
 import type { Call, Instance } from "./call";
 import { consentSetter } from "./consent-set";
-import { staticContext, timeZone } from "./context";
+import { timeZone } from "./context";
 import type { Core } from "./core";
 import { identitySaver, KEY, settled } from "./identity";
 import { ids } from "./ids";
@@ -48,7 +48,7 @@ export function start(
 	} = options;
 	const r = reporter(options);
 	const id = ids(Date.now, Math.random);
-	const rules = consentRules(consent, runtime);
+	const rules = consentRules(consent);
 	const s = createState(id());
 
 	// The script-tag build only runs in browsers: the flag drops this branch from it.
@@ -131,7 +131,7 @@ export function start(
 			loaded = resolve;
 		}),
 	};
-	const tracker = createTracker(core, staticContext(w));
+	const tracker = createTracker(core);
 	const api = createApi(core, tracker, consentSetter(core, tracker));
 
 	// Idle time, or soon on a busy page: the state is needed by the first call at the latest,

@@ -46,24 +46,23 @@ export interface State extends Identity {
 }
 
 /**
- * Fills in the consent defaults (opt-out, `marketing`, 100 held) and reads GPC.
+ * Fills in the consent defaults (opt-out, `marketing`, 100 held); GPC is read with the state
+ * (`loadState`), as a page's first touch of `navigator` costs the creation call about a
+ * millisecond.
  *
  * @example
- * consentRules({ mode: "opt-in" }, browserRuntime()) // { _mode: "opt-in", _categories: ["marketing"], _hold: 100, _gpc: false }
+ * consentRules({ mode: "opt-in" }) // { _mode: "opt-in", _categories: ["marketing"], _hold: 100, _gpc: false }
  */
-export function consentRules(
-	{ mode = "opt-out", categories = ["marketing"], hold = 100 }: ConsentOptions,
-	rt: Runtime | undefined,
-): ConsentRules {
-	// Global Privacy Control is not in TypeScript's DOM types yet.
-	const nav = rt?._w.navigator as
-		| { globalPrivacyControl?: boolean }
-		| undefined;
+export function consentRules({
+	mode = "opt-out",
+	categories = ["marketing"],
+	hold = 100,
+}: ConsentOptions): ConsentRules {
 	return {
 		_mode: mode,
 		_categories: categories,
 		_hold: hold,
-		_gpc: nav?.globalPrivacyControl === true,
+		_gpc: false,
 	};
 }
 
@@ -88,8 +87,8 @@ export function createState(aid: string): State {
 
 /**
  * Reads the consent choices and the identity from storage into `s` (at start, and again when
- * another tab changed them: `changed`, see `loadIdentity`), then works out the preferences in
- * force.
+ * another tab changed them: `changed`, see `loadIdentity`) and the privacy signal into `rules`,
+ * then works out the preferences in force.
  *
  * @example
  * on(w, "storage", (e) => e.key?.startsWith(KEY) && loadState(s, rt, rules, true));
@@ -101,6 +100,10 @@ export function loadState(
 	changed?: boolean,
 ): void {
 	if (rt) {
+		// Global Privacy Control is not in TypeScript's DOM types yet.
+		rules._gpc =
+			(rt._w.navigator as { globalPrivacyControl?: boolean })
+				.globalPrivacyControl === true;
 		try {
 			s._chosen = JSON.parse(rt._get(CONSENT_KEY) || "{}");
 		} catch {

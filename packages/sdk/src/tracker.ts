@@ -1,3 +1,4 @@
+import { staticContext } from "./context";
 import type { Core } from "./core";
 import { buildEvent } from "./event";
 import { allowed } from "./state";
@@ -22,24 +23,23 @@ export interface Tracker {
 }
 
 /**
- * The tracker of one instance; `base` is the page's static context.
+ * The tracker of one instance. The page's static context is read at the first event, not at
+ * start-up: touching `navigator` and `screen` first costs a fresh page about a millisecond.
  *
  * @example
- * const tracker = createTracker(core, staticContext(window));
+ * const tracker = createTracker(core);
  * tracker._record("track", { event: "Clicked", properties: {} });
  */
-export function createTracker(
-	{
-		_rt: rt,
-		_s: s,
-		_rules: rules,
-		_queue: queue,
-		_sender: sender,
-		_r: r,
-		_id: id,
-	}: Core,
-	base: JsonObject,
-): Tracker {
+export function createTracker({
+	_rt: rt,
+	_s: s,
+	_rules: rules,
+	_queue: queue,
+	_sender: sender,
+	_r: r,
+	_id: id,
+}: Core): Tracker {
+	let base: JsonObject | undefined;
 	const add = (event: ConduitEvent) => {
 		r._log(event.type, event);
 		queue._add(event);
@@ -48,6 +48,7 @@ export function createTracker(
 	return {
 		_add: add,
 		_record(type, fields, necessary) {
+			base ||= staticContext(rt._w);
 			let event: ConduitEvent | null = buildEvent(
 				s,
 				rt._w.document,
