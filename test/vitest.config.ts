@@ -10,5 +10,7 @@ export default defineConfig({
 		environment: "node",
 		// Starting workerd and building the Worker takes a few seconds per file.
 		hookTimeout: 60_000,
+		// Each file waits mostly on its own workerd and Chromium: two at once.
+		maxWorkers: 2,
 	},
 });
