@@ -24,3 +24,9 @@ it("classifies every status family once", () => {
 		503: "retry-later",
 	});
 });
+
+it("splits a batch the collector refuses as too large, whichever status it uses", () => {
+	expect(outcome(400, "payload_too_large")).toBe("too-large");
+	expect(outcome(400, "invalid_json")).toBe("fatal");
+	expect(outcome(413, undefined)).toBe("too-large");
+});

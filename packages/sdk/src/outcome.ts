@@ -21,17 +21,20 @@ const RETRYABLE: Record<number, true> = {
 };
 
 /**
- * Classifies an HTTP status (0 for a network error) into an {@link Outcome}. Every 5xx is
- * retryable: the collector answers 503 with Retry-After when it cannot store events.
+ * Classifies an HTTP status (0 for a network error) and the error body's `code` into an
+ * {@link Outcome}. Every 5xx is retryable: the collector answers 503 with Retry-After when it
+ * cannot store events. An oversize body is `413`, or `400 payload_too_large` as Segment-style
+ * servers (this collector included) answer it.
  *
  * @example
  * outcome(200) // "ok"
  * outcome(503) // "retry-later"
  * outcome(413) // "too-large"
+ * outcome(400, "payload_too_large") // "too-large"
  * outcome(401) // "fatal"
  */
-export function outcome(status: number): Outcome {
+export function outcome(status: number, code?: string): Outcome {
 	if (status > 199 && status < 300) return "ok";
-	if (status === 413) return "too-large";
+	if (status === 413 || code === "payload_too_large") return "too-large";
 	return RETRYABLE[status] || status > 499 ? "retry-later" : "fatal";
 }

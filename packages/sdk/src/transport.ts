@@ -96,10 +96,11 @@ export async function send(
 			body,
 			keepalive,
 		});
-		const result = outcome(response.status);
-		const json = result === "ok" ? await response.json().catch(() => ({})) : {};
+		// The body says which events were rejected (200) or why a batch was refused (400).
+		const json =
+			response.status < 500 ? await response.json().catch(() => ({})) : {};
 		return {
-			_outcome: result,
+			_outcome: outcome(response.status, json.code),
 			_wait: retryAfterMs(response.headers.get("retry-after"), rt._now()),
 			_rejected: json.rejected || [],
 		};
