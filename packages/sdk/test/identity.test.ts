@@ -53,11 +53,12 @@ describe("identity", () => {
 			return window.a.user();
 		});
 		// The other tab learns it from localStorage's storage events, which come one key at a
-		// time: the anonymous ID may be in before the traits.
+		// time: the anonymous ID may be in before the traits. Polled on a timer: a tab in the
+		// background gets no animation frames.
 		await other.waitForFunction(
 			(user) => JSON.stringify(window.a.user()) === user,
 			JSON.stringify(next),
-			{ timeout: 2000 },
+			{ timeout: 5000, polling: 50 },
 		);
 		expect(await other.evaluate(() => window.a.user())).toEqual(next);
 	});
