@@ -1,4 +1,5 @@
 import { pruneArchiveIndex } from "./archive/archive-index";
+import { checkAudiences } from "./audiences/check";
 import { deleteDeliveriesBefore } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { forwardDeletions } from "./delivery/deletions";
@@ -12,7 +13,8 @@ export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
 	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log rows
-	 * whose DELIVERIES message was lost (delivery/sweep.ts).
+	 * whose DELIVERIES message was lost (delivery/sweep.ts); evaluate the audiences of profiles
+	 * whose next check is due (audiences/check.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
@@ -37,11 +39,14 @@ export async function runScheduled(
 	if (controller.cron === CRONS.drainSpool) {
 		const now = new Date(controller.scheduledTime);
 		// Independent best-effort jobs: one failing does not stop the others.
-		const [drained, erasures, swept] = await Promise.allSettled([
+		const [drained, erasures, swept, audiences] = await Promise.allSettled([
 			drainSpool(env.DB, env.EVENTS),
 			finishErasures(env, now),
 			sweepStuckDeliveries(env, now),
+			checkAudiences(env, now),
 		]);
+		if (audiences.status === "rejected" || audiences.value.checked > 0)
+			report([["audiences checked", audiences]]);
 		if (drained.status === "fulfilled" && drained.value > 0)
 			console.log(
 				JSON.stringify({ msg: "spool drained", moved: drained.value }),

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { AudiencesSchema, audienceIssues } from "../audiences/schema";
 import { MAX_BATCH_EVENTS } from "../destinations/kit/limits";
 import { isPrivateNetworkIssue } from "../destinations/kit/settings";
 import { IdentitySettingsSchema } from "../identity/settings";
@@ -68,6 +69,8 @@ export const ConfigSchema = v.pipe(
 		allowPrivateNetwork: v.optional(v.boolean(), false),
 		sources: v.array(SourceSchema),
 		destinations: v.optional(v.array(DestinationSchema), []),
+		/** Computed traits and audiences (audiences/schema.ts); absent: none. */
+		audiences: v.optional(AudiencesSchema),
 	}),
 	v.rawCheck(({ dataset, addIssue }) => {
 		if (!dataset.typed) return;
@@ -113,8 +116,40 @@ export const ConfigSchema = v.pipe(
 					path,
 				});
 		});
+		const { audiences } = dataset.value;
+		if (audiences)
+			for (const issue of audienceIssues(audiences, ids, destinationIds))
+				addIssue({
+					message: issue.message,
+					path: pathOf(dataset.value, issue.path),
+				});
 	}),
 );
+
+/** valibot's issue path for a list of keys into the document, so messages read "a.b.0: …". */
+function pathOf(
+	root: unknown,
+	keys: readonly [string | number, ...(string | number)[]],
+): [v.IssuePathItem, ...v.IssuePathItem[]] {
+	const path: v.IssuePathItem[] = [];
+	let node = root as Record<string | number, unknown>;
+	for (const key of keys) {
+		const value = node?.[key];
+		path.push(
+			typeof key === "number"
+				? {
+						type: "array",
+						origin: "value",
+						input: node as unknown as unknown[],
+						key,
+						value,
+					}
+				: { type: "object", origin: "value", input: node, key, value },
+		);
+		node = value as Record<string | number, unknown>;
+	}
+	return path as [v.IssuePathItem, ...v.IssuePathItem[]];
+}
 
 /** The issue path of `root[key][index]`, so messages read "destinations.1: …". */
 function listPath(

@@ -12,6 +12,7 @@ import { ReplayRequestSchema, replay } from "../delivery/replay";
 import { ApiError, errorBody } from "../errors";
 import { eventsOfBatch, ingest } from "../ingest/accept";
 import type { RequestCfFacts, RequestFacts } from "../ingest/enrich";
+import { audienceRoutes } from "./admin/audiences";
 import { parkedRoutes } from "./admin/parked";
 import { profileRoutes } from "./admin/profiles";
 import { notFound } from "./compat/not-found";
@@ -61,6 +62,7 @@ app.onError((error, c) => {
 app.get("/health", health);
 app.route("/v1/profiles", profileRoutes);
 app.route("/admin/parked", parkedRoutes);
+app.route("/admin/audiences", audienceRoutes);
 app.options("/v1/*", corsPreflight());
 app.route("/", settingsRoutes);
 

@@ -1,3 +1,4 @@
+import { trackAudiences } from "../audiences/stage";
 import { loadConfig } from "../config/load";
 import { forgetPendingStatement } from "../db/deliveries";
 import {
@@ -47,7 +48,10 @@ import { attemptsOf, retryBatchLater } from "./retry";
  * 4. Fan-out (delivery/fanout.ts) — must pass, isolated per event, the same way: writes the
  *    delivery log and the DELIVERIES queue (an event whose delivery message the queue refuses
  *    is parked, `processing_refused`); destinations are isolated from each other there.
- * 5. Finish — must pass: one D1 batch marks the stored events processed, parks what was
+ * 5. Audiences (audiences/stage.ts) — must pass for the batch: computed traits and audience
+ *    memberships of the resolved events' profiles; entries and exits are queued as events.
+ *    A failure retries the batch (the step skips events it already applied).
+ * 6. Finish — must pass: one D1 batch marks the stored events processed, parks what was
  *    refused, releases the rows of events parked unfinished (so a replay can finish them) and
  *    deletes the delivery-log rows fan-out left pending for them; then the batch is
  *    acknowledged.
@@ -90,6 +94,10 @@ export async function consumeEvents(
 		const fanned = await isolate("fan-out", events, (part) =>
 			fanOut(env, part, config, now),
 		);
+		const audiences = await trackAudiences(env, config, events, {
+			now,
+			fresh: attempts > 1 || resolved.results.some((r) => r.stats.merges > 0),
+		});
 		const unfinished = [...resolved.refused, ...fanned.refused];
 		parked.push(...refusedRows(unfinished, "processing_refused"));
 
@@ -140,6 +148,7 @@ export async function consumeEvents(
 				parked: parked.length,
 				identity: { ...sumStats(resolved.results), d1Calls: identity.d1.calls },
 				routed: sumRouted(fanned.results),
+				audiences,
 				...(stored.runs + resolved.runs + fanned.runs > 3 && {
 					runs: {
 						store: stored.runs,

@@ -27,8 +27,14 @@ const ScalarSchema = v.union(
 	"must be a string, number, boolean or null",
 );
 
-/** One property condition: `{ "path": "properties.revenue", "op": "gt", "value": 0 }`. */
-const ConditionSchema = v.pipe(
+/**
+ * One property condition: `{ "path": "properties.revenue", "op": "gt", "value": 0 }`. Audiences
+ * (audiences/schema.ts) use the same conditions over a profile instead of an event.
+ *
+ * @example
+ * v.parse(ConditionSchema, { path: "traits.plan", op: "eq", value: "pro" })
+ */
+export const ConditionSchema = v.pipe(
 	v.strictObject({
 		path: v.pipe(v.string(), v.minLength(1)),
 		op: v.picklist(OPERATORS),
@@ -71,7 +77,7 @@ export const FiltersSchema = v.strictObject({
 	where: v.optional(v.array(ConditionSchema)),
 });
 export type Filters = v.InferOutput<typeof FiltersSchema>;
-type Condition = v.InferOutput<typeof ConditionSchema>;
+export type Condition = v.InferOutput<typeof ConditionSchema>;
 
 /**
  * Why an event fails a destination's filters, or undefined when it passes.
@@ -100,7 +106,7 @@ export function filterVerdict(
 		if (filters.events?.exclude?.includes(name))
 			return `event '${name}' is excluded`;
 	}
-	const failed = filters.where?.find((c) => !holds(c, event));
+	const failed = filters.where?.find((c) => !conditionHolds(c, event));
 	return failed
 		? `condition on '${failed.path}' (${failed.op}) fails`
 		: undefined;
@@ -112,8 +118,15 @@ function eventName(event: EnrichedEvent): string | undefined {
 	return undefined;
 }
 
-function holds(condition: Condition, event: EnrichedEvent): boolean {
-	const actual = valueAt(event, condition.path);
+/**
+ * Whether one condition holds for the value at its path in `root` (an event, or the document an
+ * audience evaluates: a profile's traits, computed traits and consent).
+ *
+ * @example
+ * conditionHolds({ path: "properties.revenue", op: "gt", value: 0 }, { properties: { revenue: 5 } }) // true
+ */
+export function conditionHolds(condition: Condition, root: unknown): boolean {
+	const actual = valueAt(root, condition.path);
 	const expected = condition.value;
 	switch (condition.op) {
 		case "exists":

@@ -1,4 +1,6 @@
 import { type Context, Hono } from "hono";
+import { profileAudiences } from "../../audiences/view";
+import { loadConfig } from "../../config/load";
 import { ApiError } from "../../errors";
 import { deleteProfile } from "../../identity/delete-profile";
 import { isolateCache } from "../../identity/deps";
@@ -15,7 +17,9 @@ const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
  * The profile API, admin only (see {@link adminAuth}), mounted at /v1/profiles:
  *
  * - `GET /v1/profiles/:id` — the profile; an id merged into another answers with the survivor
- *   (`requestedId` says which was asked for).
+ *   (`requestedId` says which was asked for). With an `audiences` section in the config,
+ *   `computedTraits` also holds the configured computed traits and `audiences` lists the
+ *   audiences the profile is in (audiences/view.ts).
  * - `GET /v1/profiles?user_id=…` (or `anonymous_id=`, `email=`, any identifier type) — the
  *   profile holding that identifier. Trait identifiers are matched lower-cased.
  * - `DELETE /v1/profiles/:id` — right to erasure (see deleteProfile); returns what was deleted
@@ -80,7 +84,24 @@ async function answer(c: Context<AppEnv>, ref: ProfileRef) {
 	if (!profile) throw notFound();
 	const requested =
 		"id" in ref && ref.id !== profile.id ? { requestedId: ref.id } : {};
-	return c.json({ success: true, ...requested, profile });
+	const audiences = await profileAudiences(
+		c.env.DB,
+		await loadConfig(c.env),
+		profile.id,
+		new Date(),
+	);
+	if (!audiences) return c.json({ success: true, ...requested, profile });
+	// Configured keys are lower-case with '_' (audiences/schema.ts): they never hide the
+	// built-in camelCase ones.
+	const computedTraits = {
+		...profile.computedTraits,
+		...audiences.computedTraits,
+	};
+	return c.json({
+		success: true,
+		...requested,
+		profile: { ...profile, computedTraits, audiences: audiences.audiences },
+	});
 }
 
 /** The one identifier a lookup names in its query string. */
