@@ -18,7 +18,8 @@ export const DurationSchema = v.pipe(
 		"must be a whole number and a unit: m (minutes), h (hours) or d (days), such as 30d",
 	),
 	v.check(
-		(text) => durationMs(text) <= MAX_DURATION_MS,
+		// A text the regex refused has no length (NaN): only its own message is shown.
+		(text) => !(durationMs(text) > MAX_DURATION_MS),
 		"must be at most 366 days",
 	),
 );

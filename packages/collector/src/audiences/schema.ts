@@ -141,7 +141,10 @@ function conditionSchema(
 ): v.GenericSchema<unknown, AudienceCondition> {
 	const nested = () => {
 		if (depth >= MAX_DEPTH)
-			return v.never(`'any' and 'not' nest at most ${MAX_DEPTH} levels`);
+			return v.custom<AudienceCondition>(
+				() => false,
+				`'any' and 'not' nest at most ${MAX_DEPTH} levels`,
+			);
 		return conditionSchema(depth + 1);
 	};
 	// The keys an object carries choose its kind, so an error names the kind's own fields
