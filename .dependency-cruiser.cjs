@@ -6,6 +6,8 @@
  *   index.ts, cron.ts        the Worker's entry points
  *   http/, queues/           the app and its admin routes; one consumer per queue
  *   parked/, delivery/       replay of parked items; fan-out, delivery and its jobs
+ *   audiences/               computed traits and audiences (its schema.ts and duration.ts are
+ *                            part of the config document, read by config/)
  *   ingest/                  validate, enrich, the EVENTS message, the spool
  *   identity/                profiles, erasure
  *   config/, routing/, destinations/ (kit/ below the one folder per type)
@@ -99,6 +101,12 @@ module.exports = {
 			["http/", "queues/", "cron\\.ts$"],
 		),
 		layer(
+			"audiences-below-entries",
+			"Audiences run in the EVENTS consumer, the cron and the admin API; they import none of them, nor delivery or parked replay.",
+			["audiences/"],
+			["delivery/", "parked/", "queues/", "http/", "cron\\.ts$"],
+		),
+		layer(
 			"ingest-below-delivery",
 			"Ingest accepts and queues events; it never reaches into delivery, parked replay or the consumers.",
 			["ingest/"],
@@ -116,6 +124,7 @@ module.exports = {
 			["config/", "routing/", "destinations/"],
 			[
 				"identity/(?!settings)",
+				"audiences/(?!schema|duration)",
 				"ingest/",
 				"delivery/",
 				"parked/",

@@ -37,7 +37,12 @@ function config(hookId: string, hookUrl: string) {
 		...base,
 		sources: [
 			...base.sources,
-			{ id: "audiences", writeKey: "wk_test_audiences_0123", trust: "server", rateLimit: false },
+			{
+				id: "audiences",
+				writeKey: "wk_test_audiences_0123",
+				trust: "server",
+				rateLimit: false,
+			},
 		],
 		audiences: {
 			source: "audiences",
@@ -150,7 +155,9 @@ describe("activation", () => {
 		const hookId = `hook-${hook}`;
 		await useConfig(config(hookId, `${vendorUrl("webhook", hook)}/in`));
 		const now = Date.now();
-		const [granted, denied, later] = ["g", "d", "l"].map((p) => `anon_${hook}_${p}`);
+		const [granted, denied, later] = ["g", "d", "l"].map(
+			(p) => `anon_${hook}_${p}`,
+		) as [string, string, string];
 		const added = (anonymousId: string, at: number, marketing: boolean) =>
 			trackEvent({
 				event: "Product Added",
@@ -164,14 +171,20 @@ describe("activation", () => {
 			added(later, now - 30 * MIN, true),
 		];
 		expect((await postBatch(events)).status).toBe(200);
-		const [g, d, l] = await Promise.all([granted, denied, later].map(profileOf));
+		const [g, d, l] = await Promise.all(
+			[granted, denied, later].map(profileOf),
+		);
 
 		// The first two carts are over an hour old: they enter as the consumer sees them.
 		await settled(g as string, 1);
 		await settled(d as string, 1);
 		// The third enters when the minute check runs past its hour.
-		expect((await checkAudiences(env, new Date(now + 29 * MIN))).transitions).toBe(0);
-		expect((await checkAudiences(env, new Date(now + 31 * MIN))).transitions).toBe(1);
+		expect(
+			(await checkAudiences(env, new Date(now + 29 * MIN))).transitions,
+		).toBe(0);
+		expect(
+			(await checkAudiences(env, new Date(now + 31 * MIN))).transitions,
+		).toBe(1);
 		await settled(l as string, 1);
 
 		// Retries change nothing: the same events again, and the check again.
@@ -184,13 +197,19 @@ describe("activation", () => {
 				event: {
 					...(e as unknown as EnrichedEvent),
 					receivedAt: new Date(now).toISOString(),
-					context: { ...(e.context as object), profileId: e.anonymousId === granted ? g : e.anonymousId === denied ? d : l },
+					context: {
+						...(e.context as object),
+						profileId:
+							e.anonymousId === granted ? g : e.anonymousId === denied ? d : l,
+					},
 				},
 			})),
 			{ now: new Date(now + 32 * MIN), fresh: true },
 		);
 		expect(again.transitions).toBe(0);
-		expect((await checkAudiences(env, new Date(now + 32 * MIN))).transitions).toBe(0);
+		expect(
+			(await checkAudiences(env, new Date(now + 32 * MIN))).transitions,
+		).toBe(0);
 
 		// An order takes the first profile out.
 		expect(
@@ -215,7 +234,10 @@ describe("activation", () => {
 			`${later} Audience Entered cart_abandoners`,
 			`${later} identify {"cart_abandoners":true}`,
 		].sort();
-		await waitFor(async () => (await activations(hook)).length >= expected.length, 10_000);
+		await waitFor(
+			async () => (await activations(hook)).length >= expected.length,
+			10_000,
+		);
 		expect(await activations(hook)).toEqual(expected);
 		const entered = (await hookEvents(hook)).find(
 			(e) => e.event === "Audience Entered" && e.anonymousId === granted,
@@ -232,7 +254,9 @@ describe("activation", () => {
 			.bind(d)
 			.first<{ n: number }>();
 		expect(deniedRows?.n).toBe(1);
-		expect((await hookEvents(hook)).filter((e) => e.anonymousId === denied)).toEqual([]);
+		expect(
+			(await hookEvents(hook)).filter((e) => e.anonymousId === denied),
+		).toEqual([]);
 	}, 60_000);
 
 	it("combines merged profiles' computed traits and evaluates the survivor once", async () => {
@@ -249,8 +273,12 @@ describe("activation", () => {
 		const a1 = `anon_${hook}_a1`;
 		const a2 = `anon_${hook}_a2`;
 		const user = `user_${hook}`;
-		expect((await postBatch([order({ anonymousId: a1 }, 80)])).status).toBe(200);
-		expect((await postBatch([order({ anonymousId: a2, userId: user }, 50)])).status).toBe(200);
+		expect((await postBatch([order({ anonymousId: a1 }, 80)])).status).toBe(
+			200,
+		);
+		expect(
+			(await postBatch([order({ anonymousId: a2, userId: user }, 50)])).status,
+		).toBe(200);
 		const [pa, pb] = await Promise.all([profileOf(a1), profileOf(a2)]);
 		expect(pa).not.toBe(pb);
 		// Neither is high-value alone.
@@ -266,7 +294,13 @@ describe("activation", () => {
 		expect(
 			(
 				await postBatch([
-					trackEvent({ type: "identify", event: undefined, userId: user, anonymousId: a1, traits: {} }),
+					trackEvent({
+						type: "identify",
+						event: undefined,
+						userId: user,
+						anonymousId: a1,
+						traits: {},
+					}),
 				])
 			).status,
 		).toBe(200);
@@ -313,10 +347,12 @@ describe("activation", () => {
 
 		// The webhook got one entry, for the survivor.
 		await waitFor(async () => (await activations(hook)).length >= 2, 10_000);
-		const entries = (await hookEvents(hook)).filter((e) => e.event === "Audience Entered");
-		expect(entries.map((e) => [e.context.profileId, e.properties?.audience_key])).toEqual([
-			[survivor, "high_value"],
-		]);
+		const entries = (await hookEvents(hook)).filter(
+			(e) => e.event === "Audience Entered",
+		);
+		expect(
+			entries.map((e) => [e.context.profileId, e.properties?.audience_key]),
+		).toEqual([[survivor, "high_value"]]);
 	}, 60_000);
 
 	it("lists audiences with their size and last day's moves, and pages members with a cursor", async () => {
@@ -342,7 +378,12 @@ describe("activation", () => {
 		const list = await admin("/admin/audiences");
 		expect(list.status).toBe(200);
 		const { audiences } = (await list.json()) as {
-			audiences: { key: string; size: number; entered: number; exited: number }[];
+			audiences: {
+				key: string;
+				size: number;
+				entered: number;
+				exited: number;
+			}[];
 		};
 		const count = await env.DB.prepare(
 			"SELECT COUNT(*) AS n FROM audience_members WHERE audience_key = 'high_value'",
@@ -374,9 +415,12 @@ describe("activation", () => {
 		expect((await admin("/admin/audiences/nope/members")).status).toBe(404);
 		const bad = await admin("/admin/audiences/high_value/members?limit=0");
 		expect(bad.status).toBe(400);
-		expect(((await bad.json()) as { error: { code?: string } }).error).toBeDefined();
 		expect(
-			(await exports.default.fetch("http://collector.test/admin/audiences")).status,
+			((await bad.json()) as { error: { code?: string } }).error,
+		).toBeDefined();
+		expect(
+			(await exports.default.fetch("http://collector.test/admin/audiences"))
+				.status,
 		).toBe(401);
 	}, 60_000);
 });

@@ -1,18 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import truthJson from "../../../test/fixtures/identity-truth.json";
 import { checkAudiences } from "../src/audiences/check";
-import { trackAudiences } from "../src/audiences/stage";
-import { loadConfig } from "../src/config/load";
-import {
-	postBatch,
-	received,
-	tenant,
-	testConfig,
-	trackEvent,
-	vendorUrl,
-	waitFor,
-} from "./delivery-helpers";
+import { postBatch, tenant, testConfig, waitFor } from "./delivery-helpers";
 import { fixtureEvents, useConfig } from "./helpers";
 
 /*
@@ -33,9 +22,18 @@ function audiences(hook?: string) {
 				key: "lifetime_value",
 				event: "Order Completed",
 				aggregate: "sum",
-				property: ["properties.revenue", "properties.total", "properties.value"],
+				property: [
+					"properties.revenue",
+					"properties.total",
+					"properties.value",
+				],
 			},
-			{ key: "views_6h", event: "Product Viewed", aggregate: "count", window: "6h" },
+			{
+				key: "views_6h",
+				event: "Product Viewed",
+				aggregate: "count",
+				window: "6h",
+			},
 		],
 		definitions: [
 			{
@@ -73,7 +71,12 @@ function config(destinations: unknown[] = [], hook?: string) {
 		...base,
 		sources: [
 			...base.sources,
-			{ id: "audiences", writeKey: AUDIENCE_WRITE_KEY, trust: "server", rateLimit: false },
+			{
+				id: "audiences",
+				writeKey: AUDIENCE_WRITE_KEY,
+				trust: "server",
+				rateLimit: false,
+			},
 		],
 		audiences: audiences(hook),
 	};
@@ -118,8 +121,15 @@ function tenantFixtures(tag: string, endsAt: number): Event[] {
  */
 function truth(events: readonly Event[], nowMs: number) {
 	const owner = new Map<string, string>();
-	for (const e of [...events].sort((a, b) => a.timestamp.localeCompare(b.timestamp)))
-		if (e.type === "identify" && e.userId && e.anonymousId && !owner.has(e.anonymousId))
+	for (const e of [...events].sort((a, b) =>
+		a.timestamp.localeCompare(b.timestamp),
+	))
+		if (
+			e.type === "identify" &&
+			e.userId &&
+			e.anonymousId &&
+			!owner.has(e.anonymousId)
+		)
 			owner.set(e.anonymousId, e.userId);
 	const person = (e: Event) =>
 		e.userId ?? owner.get(e.anonymousId ?? "") ?? e.anonymousId ?? "";
@@ -133,22 +143,38 @@ function truth(events: readonly Event[], nowMs: number) {
 		if (e.type !== "track") continue;
 		if (e.event === "Order Completed") {
 			const p = e.properties ?? {};
-			const amount = [p.revenue, p.total, p.value].find((x) => typeof x === "number");
+			const amount = [p.revenue, p.total, p.value].find(
+				(x) => typeof x === "number",
+			);
 			ltv.set(who, (ltv.get(who) ?? 0) + Number(amount ?? 0));
 			ordered.set(who, Math.max(ordered.get(who) ?? 0, at));
 		}
-		if (e.event === "Product Added") added.set(who, Math.max(added.get(who) ?? 0, at));
+		if (e.event === "Product Added")
+			added.set(who, Math.max(added.get(who) ?? 0, at));
 		// Windows are rounded out to whole hours: a view counts while its hour overlaps the window.
-		if (e.event === "Product Viewed" && Math.floor(at / H) * H + H > nowMs - 6 * H)
+		if (
+			e.event === "Product Viewed" &&
+			Math.floor(at / H) * H + H > nowMs - 6 * H
+		)
 			views.set(who, (views.get(who) ?? 0) + 1);
 	}
-	const keys = (m: Map<string, number>, test: (v: number, k: string) => boolean) =>
-		[...m].filter(([k, v]) => test(v, k)).map(([k]) => k).sort();
+	const keys = (
+		m: Map<string, number>,
+		test: (v: number, k: string) => boolean,
+	) =>
+		[...m]
+			.filter(([k, v]) => test(v, k))
+			.map(([k]) => k)
+			.sort();
 	return {
 		high_value: keys(ltv, (v) => v >= 100),
 		cart_abandoners: keys(added, (at, who) => {
 			const order = ordered.get(who);
-			return (order === undefined || order < at) && nowMs >= at + H && nowMs < at + 7 * 24 * H;
+			return (
+				(order === undefined || order < at) &&
+				nowMs >= at + H &&
+				nowMs < at + 7 * 24 * H
+			);
 		}),
 		browsers: keys(views, (n) => n >= 3),
 	};
@@ -164,7 +190,11 @@ async function members(tag: string): Promise<Record<string, string[]>> {
 		  ) AS who
 		 FROM audience_members AS m ORDER BY 1, 2`,
 	).all<{ audience: string; who: string }>();
-	const out: Record<string, string[]> = { high_value: [], cart_abandoners: [], browsers: [] };
+	const out: Record<string, string[]> = {
+		high_value: [],
+		cart_abandoners: [],
+		browsers: [],
+	};
 	for (const r of results)
 		if (r.who.startsWith(`${tag}_`)) out[r.audience]?.push(r.who);
 	for (const list of Object.values(out)) list.sort();
@@ -181,12 +211,14 @@ async function processed(tag: string): Promise<number> {
 }
 
 async function send(batches: readonly Event[][]): Promise<void> {
-	for (const batch of batches) expect((await postBatch(batch)).status).toBe(200);
+	for (const batch of batches)
+		expect((await postBatch(batch)).status).toBe(200);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
 	const out: T[][] = [];
-	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+	for (let i = 0; i < items.length; i += size)
+		out.push(items.slice(i, i + size));
 	return out;
 }
 
@@ -213,33 +245,44 @@ describe("audiences over the fixture events", () => {
 		["shuffled", (events) => chunks(shuffled(events, 13), 50)],
 		[
 			"with duplicates",
-			(events) => [...chunks(shuffled(events, 7), 80), ...chunks(shuffled(events, 8).slice(0, 300), 100)],
+			(events) => [
+				...chunks(shuffled(events, 7), 80),
+				...chunks(shuffled(events, 8).slice(0, 300), 100),
+			],
 		],
 	];
-	it.each(orders)("match the truth computed from the events, sent %s", async (_, batches) => {
-		await useConfig(config());
-		const tag = tenant();
-		const endsAt = Date.now() - 60_000;
-		const events = tenantFixtures(tag, endsAt);
-		await send(batches(events));
-		await waitFor(async () => (await processed(tag)) === events.length, 20_000, 100);
+	it.each(orders)(
+		"match the truth computed from the events, sent %s",
+		async (_, batches) => {
+			await useConfig(config());
+			const tag = tenant();
+			const endsAt = Date.now() - 60_000;
+			const events = tenantFixtures(tag, endsAt);
+			await send(batches(events));
+			await waitFor(
+				async () => (await processed(tag)) === events.length,
+				20_000,
+				100,
+			);
 
-		// The minute check, with the clock 30 minutes on: carts of the last half hour are not
-		// abandoned yet, those an hour old or older are; the 6-hour window has moved on.
-		const at = endsAt + 30 * 60_000;
-		await checkAudiences(env, new Date(at));
-		const expected = truth(events, at);
-		expect(expected.high_value.length).toBeGreaterThan(3);
-		expect(expected.cart_abandoners.length).toBeGreaterThan(3);
-		expect(expected.browsers.length).toBeGreaterThan(3);
-		expect(await members(tag)).toEqual(expected);
+			// The minute check, with the clock 30 minutes on: carts of the last half hour are not
+			// abandoned yet, those an hour old or older are; the 6-hour window has moved on.
+			const at = endsAt + 30 * 60_000;
+			await checkAudiences(env, new Date(at));
+			const expected = truth(events, at);
+			expect(expected.high_value.length).toBeGreaterThan(3);
+			expect(expected.cart_abandoners.length).toBeGreaterThan(3);
+			expect(expected.browsers.length).toBeGreaterThan(3);
+			expect(await members(tag)).toEqual(expected);
 
-		// Nothing more is due at that time: a second check changes nobody.
-		expect((await checkAudiences(env, new Date(at))).transitions).toBe(0);
+			// Nothing more is due at that time: a second check changes nobody.
+			expect((await checkAudiences(env, new Date(at))).transitions).toBe(0);
 
-		// Eight days on, every cart has expired and the window is empty; lifetime value stays.
-		const later = endsAt + 8 * 24 * H;
-		await checkAudiences(env, new Date(later));
-		expect(await members(tag)).toEqual(truth(events, later));
-	}, 120_000);
+			// Eight days on, every cart has expired and the window is empty; lifetime value stays.
+			const later = endsAt + 8 * 24 * H;
+			await checkAudiences(env, new Date(later));
+			expect(await members(tag)).toEqual(truth(events, later));
+		},
+		120_000,
+	);
 });

@@ -46,6 +46,10 @@ const DELETE = {
 	merges: `DELETE FROM profile_merges WHERE survivor_id IN ${MEMBERS} OR absorbed_id IN ${MEMBERS}`,
 	refusals: `DELETE FROM identity_refusals WHERE profile_id IN ${MEMBERS} OR refused_profile_id IN ${MEMBERS}`,
 	profiles: `DELETE FROM profiles WHERE id IN ${MEMBERS}`,
+	// Computed traits and audiences (audiences/): their state, memberships and transitions.
+	audienceStates: `DELETE FROM audience_profiles WHERE profile_id IN ${MEMBERS}`,
+	audienceMembers: `DELETE FROM audience_members WHERE profile_id IN ${MEMBERS}`,
+	audienceTransitions: `DELETE FROM audience_transitions WHERE profile_id IN ${MEMBERS}`,
 };
 
 /** Races lost in a row (a consumer changed the profile meanwhile) before giving up. */
