@@ -412,6 +412,25 @@ describe("activation", () => {
 		expect(new Set(seen).size).toBe(seen.length);
 		for (const id of ids) expect(seen).toContain(id);
 
+		// Erasure takes the person's audience state, memberships and transitions with it.
+		const erased = ids[0] as string;
+		const deleted = await exports.default.fetch(
+			`http://collector.test/v1/profiles/${erased}`,
+			{
+				method: "DELETE",
+				headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+			},
+		);
+		expect(deleted.status).toBe(200);
+		const left = await env.DB.prepare(
+			`SELECT (SELECT COUNT(*) FROM audience_profiles WHERE profile_id = ?1)
+			      + (SELECT COUNT(*) FROM audience_members WHERE profile_id = ?1)
+			      + (SELECT COUNT(*) FROM audience_transitions WHERE profile_id = ?1) AS n`,
+		)
+			.bind(erased)
+			.first<{ n: number }>();
+		expect(left?.n).toBe(0);
+
 		expect((await admin("/admin/audiences/nope/members")).status).toBe(404);
 		const bad = await admin("/admin/audiences/high_value/members?limit=0");
 		expect(bad.status).toBe(400);
