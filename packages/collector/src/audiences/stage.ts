@@ -27,8 +27,8 @@ import { isStateConflict, readStates, type StoredState } from "./store";
  */
 
 const MAX_ATTEMPTS = 5;
-/** Profile states an isolate keeps between batches. */
-const CACHE_PROFILES = 5000;
+/** Profile states an isolate keeps between batches (a few KB each: bounded memory). */
+const CACHE_PROFILES = 2000;
 
 const cache = new Lru<StoredState>(CACHE_PROFILES);
 const plans = new WeakMap<LoadedConfig, AudiencePlan | null>();

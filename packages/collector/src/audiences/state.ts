@@ -15,7 +15,7 @@ import type { AudiencePlan, Tracked } from "./plan";
  */
 
 /** Event keys a profile remembers: a redelivery comes back within a few batches. */
-export const RECENT = 256;
+export const RECENT = 128;
 
 /** A trait as kept: [value, time of the write, trust rank] (last write wins as in identity). */
 export type TraitCell = [unknown, string, number];
