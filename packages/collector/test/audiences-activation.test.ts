@@ -353,6 +353,62 @@ describe("activation", () => {
 		expect(
 			entries.map((e) => [e.context.profileId, e.properties?.audience_key]),
 		).toEqual([[survivor, "high_value"]]);
+
+		// Two members merge: the survivor stays in without a second entry, and the absorbed
+		// profile's membership goes.
+		const b1 = `anon_${hook}_b1`;
+		const b2 = `anon_${hook}_b2`;
+		const other = `user_${hook}_2`;
+		expect((await postBatch([order({ anonymousId: b1 }, 120)])).status).toBe(
+			200,
+		);
+		expect(
+			(await postBatch([order({ anonymousId: b2, userId: other }, 110)]))
+				.status,
+		).toBe(200);
+		const [pc, pd] = (await Promise.all([profileOf(b1), profileOf(b2)])) as [
+			string,
+			string,
+		];
+		await settled(pc, 1);
+		await settled(pd, 1);
+		expect(
+			(
+				await postBatch([
+					trackEvent({
+						type: "identify",
+						event: undefined,
+						userId: other,
+						anonymousId: b1,
+						traits: {},
+					}),
+				])
+			).status,
+		).toBe(200);
+		const kept = await waitFor(async () => {
+			const row = await env.DB.prepare(
+				`SELECT p.merged_into FROM profiles AS p
+				 WHERE p.id IN (?1, ?2) AND p.merged_into IS NOT NULL
+				   AND NOT EXISTS (SELECT 1 FROM audience_profiles WHERE profile_id = p.id)`,
+			)
+				.bind(pc, pd)
+				.first<{ merged_into: string }>();
+			return row?.merged_into;
+		}, 10_000);
+		const both = await env.DB.prepare(
+			`SELECT (SELECT json_group_array(profile_id) FROM audience_members WHERE profile_id IN (?1, ?2)) AS members,
+			        (SELECT COUNT(*) FROM audience_transitions WHERE profile_id IN (?1, ?2)) AS transitions`,
+		)
+			.bind(pc, pd)
+			.first<{ members: string; transitions: number }>();
+		expect(JSON.parse(both?.members ?? "[]")).toEqual([kept]);
+		expect(both?.transitions).toBe(2);
+		const survivorView = (await (
+			await admin(`/v1/profiles/${kept}`)
+		).json()) as {
+			profile: { computedTraits: Record<string, unknown> };
+		};
+		expect(survivorView.profile.computedTraits.lifetime_value).toBe(230);
 	}, 60_000);
 
 	it("lists audiences with their size and last day's moves, and pages members with a cursor", async () => {
