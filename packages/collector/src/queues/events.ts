@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load";
+import { tapBatch } from "../console/tap";
 import { forgetPendingStatement } from "../db/deliveries";
 import {
 	bodyHash,
@@ -131,6 +132,7 @@ export async function consumeEvents(
 				forgetFailuresStatement(env.DB, await hashes(batch.messages)),
 			);
 		if (statements.length > 0) await env.DB.batch(statements);
+		ctx?.waitUntil(tapBatch(env.DB, events));
 		console.log(
 			JSON.stringify({
 				msg: "events stored",
