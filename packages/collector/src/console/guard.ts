@@ -36,11 +36,16 @@ export const CONTENT_SECURITY_POLICY = [
 export function securityHeaders(): MiddlewareHandler<ConsoleEnv> {
 	return async function securityHeaders(c, next) {
 		await next();
+		// A WebSocket upgrade's answer comes from the live-tail object with immutable headers,
+		// and carries no document to protect.
+		if (c.res.status === 101) return;
 		const headers = c.res.headers;
 		headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
 		headers.set("X-Content-Type-Options", "nosniff");
 		headers.set("X-Frame-Options", "DENY");
-		headers.set("Referrer-Policy", "no-referrer");
+		// Not no-referrer: under it browsers send `Origin: null` even on same-origin posts, and the
+		// CSRF check reads Origin. same-origin still keeps console URLs from other sites.
+		headers.set("Referrer-Policy", "same-origin");
 		headers.set("Cross-Origin-Opener-Policy", "same-origin");
 		headers.set("Cross-Origin-Resource-Policy", "same-origin");
 		if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");

@@ -41,6 +41,7 @@ export function Layout(props: LayoutProps) {
 			<head>
 				<meta charset="utf-8" />
 				<meta name="viewport" content="width=device-width, initial-scale=1" />
+				<link rel="icon" href="data:," />
 				<meta name="csrf-token" content={props.csrf} />
 				<title>{`${props.title} · Conduit console`}</title>
 				<link rel="stylesheet" href={`/console/assets/${ASSET_NAMES.css}`} />

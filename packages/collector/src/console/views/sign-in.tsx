@@ -13,6 +13,7 @@ export function SignInPage(props: { error?: string }) {
 			<head>
 				<meta charset="utf-8" />
 				<meta name="viewport" content="width=device-width, initial-scale=1" />
+				<link rel="icon" href="data:," />
 				<title>Sign in · Conduit console</title>
 				<link rel="stylesheet" href={`/console/assets/${ASSET_NAMES.css}`} />
 			</head>
