@@ -58,10 +58,14 @@ describe("console security", () => {
 		expect(csp).not.toContain("unsafe-inline");
 		expect(csp).toContain("frame-ancestors 'none'");
 		const html = await page.text();
-		expect(html).not.toMatch(/<script(?![^>]*\bsrc=)(?![^>]*application\/json)/);
+		expect(html).not.toMatch(
+			/<script(?![^>]*\bsrc=)(?![^>]*application\/json)/,
+		);
 		expect(html).not.toMatch(/\sstyle=/);
 		expect(page.headers.get("x-frame-options")).toBe("DENY");
-		const api = await fetch(url("/console/live/deliveries?source=web&messageId=x"));
+		const api = await fetch(
+			url("/console/live/deliveries?source=web&messageId=x"),
+		);
 		expect(api.status).toBe(401);
 	});
 
@@ -112,8 +116,12 @@ describe("console security", () => {
 		const noToken = await post({}, collector.url.origin);
 		expect(noToken.status).toBe(403);
 		expect(await noToken.json()).toMatchObject({ code: "csrf_refused" });
-		expect((await post({ _csrf: "x".repeat(43) }, collector.url.origin)).status).toBe(403);
-		expect((await post({ _csrf: csrf }, "http://evil.example")).status).toBe(403);
+		expect(
+			(await post({ _csrf: "x".repeat(43) }, collector.url.origin)).status,
+		).toBe(403);
+		expect((await post({ _csrf: csrf }, "http://evil.example")).status).toBe(
+			403,
+		);
 		const ok = await post({ _csrf: csrf }, collector.url.origin);
 		expect(ok.status).toBe(303);
 		expect(ok.headers.get("set-cookie") ?? "").toMatch(/conduit_console=;/);
@@ -149,7 +157,11 @@ describe("console security", () => {
 	it("refuses a forged or expired cookie", async () => {
 		const { cookie } = await session("10.0.0.7");
 		const [name, value] = cookie.split("=") as [string, string];
-		const [expiry, nonce, signature] = value.split(".") as [string, string, string];
+		const [expiry, nonce, signature] = value.split(".") as [
+			string,
+			string,
+			string,
+		];
 		const forged = `${name}=${Number(expiry) + 3_600_000}.${nonce}.${signature}`;
 		const expired = `${name}=${Date.now() - 1000}.${nonce}.${signature}`;
 		for (const c of [forged, expired]) {
