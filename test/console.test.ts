@@ -137,7 +137,7 @@ describe("the console in Chromium", { timeout: 30_000 }, () => {
 		expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
 			["conduit_console", true, "Strict"],
 		]);
-		expect(await page.evaluate(() => document.cookie)).toBe("");
+		expect(await page.evaluate("document.cookie")).toBe("");
 	});
 
 	it("shows events sent with @segment/analytics-node within 2 s, and a rejected event with its error", async () => {
