@@ -91,6 +91,7 @@ export async function consumeEvents(
 		const fanned = await isolate("fan-out", events, (part) =>
 			fanOut(env, part, config, now),
 		);
+		ctx?.waitUntil(tapBatch(env.DB, events));
 		const unfinished = [...resolved.refused, ...fanned.refused];
 		parked.push(...refusedRows(unfinished, "processing_refused"));
 
@@ -132,7 +133,6 @@ export async function consumeEvents(
 				forgetFailuresStatement(env.DB, await hashes(batch.messages)),
 			);
 		if (statements.length > 0) await env.DB.batch(statements);
-		ctx?.waitUntil(tapBatch(env.DB, events));
 		console.log(
 			JSON.stringify({
 				msg: "events stored",

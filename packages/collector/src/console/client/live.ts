@@ -64,6 +64,9 @@ function cell(row: HTMLTableRowElement, text: string, className?: string) {
 
 function rowOf(item: LiveItem): HTMLTableRowElement {
 	const row = document.createElement("tr");
+	// When the row appeared, for the 2-second check (test/console.test.ts) against receivedAt.
+	row.dataset.shownAt = String(Date.now());
+	row.dataset.receivedAt = item.receivedAt;
 	row.tabIndex = 0;
 	row.setAttribute("aria-selected", "false");
 	cell(row, new Date(item.receivedAt).toLocaleTimeString());

@@ -38,7 +38,7 @@ if (data && target) {
 		target.append(figure);
 		new uPlot(
 			{
-				width: Math.max(280, target.clientWidth - 16),
+				width: Math.max(240, figure.clientWidth),
 				height: 220,
 				series: [
 					{},

@@ -112,28 +112,30 @@ export async function overviewPage(c: Context<ConsoleEnv>) {
 				{totals.length === 0 ? (
 					<p class="muted">No events in the last 24 hours.</p>
 				) : (
-					<table id="source-totals">
-						<thead>
-							<tr>
-								<th scope="col">Source</th>
-								<th scope="col">Accepted (24 h)</th>
-								<th scope="col">Rejected (24 h)</th>
-								<th scope="col">Accepted (1 h)</th>
-								<th scope="col">Rejected (1 h)</th>
-							</tr>
-						</thead>
-						<tbody>
-							{totals.map((t) => (
+					<div class="table-wrap">
+						<table id="source-totals">
+							<thead>
 								<tr>
-									<td>{t.sourceId}</td>
-									<td>{t.accepted}</td>
-									<td>{t.rejected}</td>
-									<td>{t.acceptedHour}</td>
-									<td>{t.rejectedHour}</td>
+									<th scope="col">Source</th>
+									<th scope="col">Accepted (24 h)</th>
+									<th scope="col">Rejected (24 h)</th>
+									<th scope="col">Accepted (1 h)</th>
+									<th scope="col">Rejected (1 h)</th>
 								</tr>
-							))}
-						</tbody>
-					</table>
+							</thead>
+							<tbody>
+								{totals.map((t) => (
+									<tr>
+										<td>{t.sourceId}</td>
+										<td>{t.accepted}</td>
+										<td>{t.rejected}</td>
+										<td>{t.acceptedHour}</td>
+										<td>{t.rejectedHour}</td>
+									</tr>
+								))}
+							</tbody>
+						</table>
+					</div>
 				)}
 				<div id="charts" />
 				<script type="application/json" id="series-data">
@@ -173,31 +175,33 @@ export function DestinationTable(props: { figures: DestinationFigures[] }) {
 	if (props.figures.length === 0)
 		return <p class="muted">No deliveries in the last 24 hours.</p>;
 	return (
-		<table id="destination-figures">
-			<thead>
-				<tr>
-					<th scope="col">Destination</th>
-					<th scope="col">Delivered</th>
-					<th scope="col">Failed</th>
-					<th scope="col">Dead-lettered</th>
-					<th scope="col">Dropped</th>
-					<th scope="col">In flight</th>
-					<th scope="col">p50 latency</th>
-				</tr>
-			</thead>
-			<tbody>
-				{props.figures.map((f) => (
+		<div class="table-wrap">
+			<table id="destination-figures">
+				<thead>
 					<tr>
-						<td>{f.destinationId}</td>
-						<td>{f.delivered}</td>
-						<td>{f.failed}</td>
-						<td>{f.dead}</td>
-						<td>{f.dropped}</td>
-						<td>{f.inFlight}</td>
-						<td>{f.p50Ms === null ? "—" : `${f.p50Ms} ms`}</td>
+						<th scope="col">Destination</th>
+						<th scope="col">Delivered</th>
+						<th scope="col">Failed</th>
+						<th scope="col">Dead-lettered</th>
+						<th scope="col">Dropped</th>
+						<th scope="col">In flight</th>
+						<th scope="col">p50 latency</th>
 					</tr>
-				))}
-			</tbody>
-		</table>
+				</thead>
+				<tbody>
+					{props.figures.map((f) => (
+						<tr>
+							<td>{f.destinationId}</td>
+							<td>{f.delivered}</td>
+							<td>{f.failed}</td>
+							<td>{f.dead}</td>
+							<td>{f.dropped}</td>
+							<td>{f.inFlight}</td>
+							<td>{f.p50Ms === null ? "—" : `${f.p50Ms} ms`}</td>
+						</tr>
+					))}
+				</tbody>
+			</table>
+		</div>
 	);
 }
