@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalCollector, startCollector } from "./support/collector";
 
@@ -9,6 +10,12 @@ import { type LocalCollector, startCollector } from "./support/collector";
  */
 
 const TOKEN = "console-security-test-token-0123456789abcdef";
+
+/** The published development token, as `npm run dev` copies it into .dev.vars. */
+const DEV_ADMIN_TOKEN =
+	/^ADMIN_TOKEN=(.+)$/m.exec(
+		readFileSync(new URL("../.dev.vars.example", import.meta.url), "utf8"),
+	)?.[1] ?? "";
 
 let collector: LocalCollector;
 beforeAll(async () => {
@@ -175,5 +182,45 @@ describe("console security", () => {
 			headers: { Cookie: cookie },
 		});
 		expect(good.status).toBe(200);
+	});
+});
+
+describe("the development token on the console", () => {
+	let dev: LocalCollector;
+	beforeAll(async () => {
+		dev = await startCollector({
+			secrets: { ADMIN_TOKEN: DEV_ADMIN_TOKEN },
+		});
+	});
+	afterAll(() => dev?.close());
+
+	const post = (headers: Record<string, string>) =>
+		fetch(new URL("/console/sign-in", dev.url), {
+			method: "POST",
+			redirect: "manual",
+			headers: {
+				"Content-Type": "application/x-www-form-urlencoded",
+				Origin: dev.url.origin,
+				...headers,
+			},
+			body: new URLSearchParams({ token: DEV_ADMIN_TOKEN }),
+		});
+
+	it("signs in from the console's own page on localhost, from this machine", async () => {
+		const response = await post({});
+		expect(response.status).toBe(303);
+		expect(response.headers.get("set-cookie")).toMatch(/^conduit_console=/);
+	});
+
+	it("is refused on another host, or from another machine, as the admin API refuses it", async () => {
+		const elsewhere = await post({
+			"MF-Original-URL": "https://console.example.com/console/sign-in",
+			Origin: "https://console.example.com",
+		});
+		expect(elsewhere.status).toBe(503);
+		const remote = await post({ "CF-Connecting-IP": "203.0.113.9" });
+		expect(remote.status).toBe(503);
+		for (const response of [elsewhere, remote])
+			expect(response.headers.get("set-cookie")).toBeNull();
 	});
 });
