@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync } from "node:zlib";
 import { Analytics } from "@segment/analytics-node";
@@ -20,11 +22,17 @@ import {
  * Queues and the live-tail Durable Object: sign in, watch events sent with
  * @segment/analytics-node arrive (and a rejected one with its error), find a profile by email
  * with its merged identities and erase it, break a destination and replay it. Each page is
- * screenshotted into docs/console/ (shown in docs/console.md).
+ * screenshotted (into docs/console/, shown in docs/console.md, under `npm run screenshots:console`).
  */
 
 const TOKEN = "console-browser-test-token-0123456789abcdef";
-const shots = fileURLToPath(new URL("../docs/console/", import.meta.url));
+/**
+ * Every run takes the screenshots; `npm run screenshots:console` keeps them as the docs' images,
+ * other runs write them to a temporary folder so a test run leaves the worktree as it was.
+ */
+const shots = process.env.CONSOLE_SCREENSHOTS
+	? fileURLToPath(new URL("../docs/console/", import.meta.url))
+	: join(tmpdir(), "conduit-console-screenshots/");
 const run = Date.now().toString(36);
 const email = `ann.${run}@example.com`;
 const userId = `user-${run}`;
@@ -79,10 +87,6 @@ beforeAll(async () => {
 	page = await context.newPage();
 	// Fail a step in seconds, with its own message, rather than at the test's timeout.
 	page.setDefaultTimeout(8000);
-	page.on(
-		"console",
-		(m) => process.env.CONSOLE_DEBUG && console.log("page:", m.text()),
-	);
 	page.on("console", (message) => {
 		if (/Content Security Policy/i.test(message.text()))
 			cspViolations.push(message.text());
