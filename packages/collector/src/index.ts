@@ -1,4 +1,7 @@
 import { runScheduled } from "./cron";
+
+export { LiveTail } from "./console/live-tail";
+
 import type { DeadLetter } from "./delivery/dead-letter";
 import type { DeliveryMessage } from "./delivery/messages";
 import { app } from "./http/app";

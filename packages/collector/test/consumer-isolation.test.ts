@@ -304,7 +304,7 @@ describe("poison isolation in the EVENTS consumer", () => {
 		expect(d1.calls).toBeLessThanOrEqual(18);
 	});
 
-	it("keeps a healthy warm batch at 5 D1 round trips: store, identity, destination state, delivery log, finish", async () => {
+	it("keeps a healthy warm batch at 6 D1 round trips: store, identity, destination state, delivery log, finish, console counters", async () => {
 		const hook = withHook();
 		await useConfig(hook.config);
 		const calls: number[] = [];
@@ -334,7 +334,8 @@ describe("poison isolation in the EVENTS consumer", () => {
 		console.log(
 			`D1 round trips per batch of 100 events: cold ${calls[0]}, warm ${calls[1]}`,
 		);
-		expect(calls[1]).toBe(5);
+		// The sixth is the console's per-batch counter upsert (console/tap.ts), best effort.
+		expect(calls[1]).toBe(6);
 		await settled(hook.id);
 	});
 });

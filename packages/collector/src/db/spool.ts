@@ -64,3 +64,20 @@ export function unspoolStatement(
 		)
 		.bind(JSON.stringify(ids));
 }
+
+/**
+ * How many messages wait in the spool, and since when (the console's backlog figure).
+ *
+ * @example
+ * await spoolBacklog(env.DB) // { messages: 0, oldest: null }
+ */
+export async function spoolBacklog(
+	db: D1Database,
+): Promise<{ messages: number; oldest: string | null }> {
+	const row = await db
+		.prepare(
+			"SELECT count(*) AS messages, min(spooled_at) AS oldest FROM ingest_spool",
+		)
+		.first<{ messages: number; oldest: string | null }>();
+	return { messages: row?.messages ?? 0, oldest: row?.oldest ?? null };
+}

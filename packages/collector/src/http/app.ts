@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import * as v from "valibot";
 import { loadConfig } from "../config/load";
+import { consoleRoutes } from "../console/routes";
 import { ReplayRequestSchema, replay } from "../delivery/replay";
 import { ApiError, errorBody } from "../errors";
 import { eventsOfBatch, ingest } from "../ingest/accept";
@@ -63,6 +64,7 @@ app.get("/health", health);
 app.route("/v1/profiles", profileRoutes);
 app.route("/admin/parked", parkedRoutes);
 app.route("/admin/audiences", audienceRoutes);
+app.route("/console", consoleRoutes);
 app.options("/v1/*", corsPreflight());
 app.route("/", settingsRoutes);
 

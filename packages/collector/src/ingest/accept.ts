@@ -1,6 +1,8 @@
+import { waitUntil } from "cloudflare:workers";
 import type { EventType, WireEvent, WireObject } from "@conduit/protocol";
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from "@conduit/protocol";
 import type { Source } from "../config/schema";
+import { tapRejections } from "../console/tap";
 import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
 import { UNSAFE_KEYS } from "../json";
@@ -106,6 +108,9 @@ export async function ingest(
 		else rejected.push({ index, ...messageIdOf(input), error: outcome.error });
 	}
 	await enqueue(sinks, source.id, accepted);
+	waitUntil(
+		tapRejections(sinks.DB, source.id, rejected, events, facts.receivedAt),
+	);
 	return { accepted: accepted.length, rejected };
 }
 

@@ -1,5 +1,6 @@
 import { trackAudiences } from "../audiences/stage";
 import { loadConfig } from "../config/load";
+import { tapBatch } from "../console/tap";
 import { forgetPendingStatement } from "../db/deliveries";
 import {
 	bodyHash,
@@ -98,6 +99,7 @@ export async function consumeEvents(
 			now,
 			fresh: attempts > 1 || resolved.results.some((r) => r.stats.merges > 0),
 		});
+		ctx?.waitUntil(tapBatch(env.DB, events));
 		const unfinished = [...resolved.refused, ...fanned.refused];
 		parked.push(...refusedRows(unfinished, "processing_refused"));
 
