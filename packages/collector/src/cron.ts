@@ -1,5 +1,5 @@
 import { pruneArchiveIndex } from "./archive/archive-index";
-import { deleteDeliveriesBefore } from "./db/deliveries";
+import { pruneDeliveryLog } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { forwardDeletions } from "./delivery/deletions";
 import { sweepStuckDeliveries } from "./delivery/sweep";
@@ -11,12 +11,12 @@ import { drainSpool } from "./ingest/spool";
 export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
-	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log rows
-	 * whose DELIVERIES message was lost (delivery/sweep.ts).
+	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log
+	 * batches whose DELIVERIES message was lost (delivery/sweep.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
-	 * Hourly: delete stored events, finished delivery-log rows, archive index rows, old identity
+	 * Hourly: delete stored events, the delivery log's done batches and old failure rows, archive index rows, old identity
 	 * refusals and expired suppressions; forward new profile deletions to destinations.
 	 */
 	retention: "17 * * * *",
@@ -66,7 +66,7 @@ export async function runScheduled(
 		(async () => ({
 			days,
 			deleted: await deleteEventsBefore(env.DB, before),
-			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
+			deliveryLog: await pruneDeliveryLog(env.DB, before, now),
 			archiveIndexRows: await pruneArchiveIndex(env.DB, before),
 			identity: await deleteIdentityRecordsBefore(env.DB, before, now),
 		}))(),
