@@ -184,6 +184,28 @@ export async function batchesOf(destinationId: string): Promise<BatchRow[]> {
 	return results;
 }
 
+/** A destination's forwarding of a profile deletion, as the `deletion_forwarding` view has it. */
+export interface ForwardingRow {
+	destination_id: string;
+	deletion_id: number;
+	status: string;
+	attempts: number;
+	last_status: number | null;
+	last_error: string | null;
+}
+
+/** How a destination's forwarding of each profile deletion stands, oldest deletion first. */
+export async function forwardingOf(
+	destinationId: string,
+): Promise<ForwardingRow[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT * FROM deletion_forwarding WHERE destination_id = ?1 ORDER BY deletion_id",
+	)
+		.bind(destinationId)
+		.run<ForwardingRow>();
+	return results;
+}
+
 /** Events the log has as delivered to a destination (the sum over its batches). */
 export async function deliveredCount(destinationId: string): Promise<number> {
 	const row = await env.DB.prepare(
