@@ -54,6 +54,9 @@ export async function fanOut(
 		for (const { sourceId, event } of events) {
 			const source = config.sourcesById.get(sourceId);
 			if (routeVerdict(destination, sourceId, event, source)) continue;
+			// The consumer orders by the event's time and the log keeps it: an event without a
+			// readable one is refused here (RangeError), where isolation parks it alone.
+			new Date(event.timestamp).toISOString();
 			items.push({ sourceId, event });
 		}
 		if (items.length === 0) continue;
