@@ -203,7 +203,11 @@ describe("DELIVERIES consumer", () => {
 		expect(await received("webhook", key)).toHaveLength(1);
 		// Two events, one batch row: inserted, then marked done.
 		expect(
-			(await batchesOf(`h-${key}`)).map((b) => [b.events, b.delivered, b.status]),
+			(await batchesOf(`h-${key}`)).map((b) => [
+				b.events,
+				b.delivered,
+				b.status,
+			]),
 		).toEqual([[2, 2, "done"]]);
 	});
 
@@ -281,9 +285,9 @@ describe("DELIVERIES consumer", () => {
 		// Acked, with the held event moved to a batch and message of its own; the other
 		// person's went out.
 		expect(second.explicitAcks).toEqual(["msg-0"]);
-		expect(
-			(await failuresOf(id)).map((r) => [r.message_id, r.status]),
-		).toEqual([[earlier.event.messageId, "retrying"]]);
+		expect((await failuresOf(id)).map((r) => [r.message_id, r.status])).toEqual(
+			[[earlier.event.messageId, "retrying"]],
+		);
 		const batches = await batchesOf(id);
 		expect(batches.map((b) => [b.events, b.delivered, b.status])).toEqual([
 			[1, 0, "retrying"],

@@ -2,10 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/routing/mapping";
 import {
-	firstRequest,
 	batchesOf,
 	deliveredCount,
 	failuresOf,
+	firstRequest,
 	postBatch,
 	received,
 	script,
@@ -130,7 +130,11 @@ describe("delivery", () => {
 			const rows = await batchesOf(`hook-${key}`);
 			return rows[0]?.delivered === 1 && rows;
 		}, 10_000);
-		expect(row).toMatchObject({ status: "done", attempts: 2, last_status: 200 });
+		expect(row).toMatchObject({
+			status: "done",
+			attempts: 2,
+			last_status: 200,
+		});
 		// Delivered at last: its failure row is gone, and the batch keeps no body.
 		expect(row?.body).toBeNull();
 		expect(await failuresOf(`hook-${key}`)).toEqual([]);
@@ -155,7 +159,10 @@ describe("delivery", () => {
 			{ status: 429, headers: { "retry-after": "3" } },
 		]);
 		await postBatch([trackEvent()]);
-		await waitFor(async () => (await deliveredCount(`hook-${key}`)) === 1, 10_000);
+		await waitFor(
+			async () => (await deliveredCount(`hook-${key}`)) === 1,
+			10_000,
+		);
 		const [first, second] = await received("webhook", key);
 		// The policy alone would wait 1 s; the server asked for 3.
 		expect(
@@ -317,7 +324,10 @@ describe("delivery", () => {
 		);
 		await script("mixpanel", key, [{ status: 500 }]);
 		await postBatch([trackEvent(), trackEvent()]);
-		await waitFor(async () => (await deliveredCount(`mp-${key}`)) === 2, 10_000);
+		await waitFor(
+			async () => (await deliveredCount(`mp-${key}`)) === 2,
+			10_000,
+		);
 		const [first, second] = await received("mixpanel", key);
 		const ids = (r: typeof first) =>
 			((r?.body ?? []) as { properties: { $insert_id: string } }[]).map(

@@ -231,9 +231,9 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 			removed: 4,
 			remaining: 0,
 		});
-		expect((await failuresOf(destinationId)).map((r) => r.message_id)).toEqual(
-			["bob"],
-		);
+		expect((await failuresOf(destinationId)).map((r) => r.message_id)).toEqual([
+			"bob",
+		]);
 	});
 
 	it("takes the person's events out of batches in flight, whichever key the event has", async () => {
@@ -286,7 +286,11 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		// Nothing of the person is left in the log: no failure row, and the batch keeps no body.
 		expect(await failuresOf(destinationId)).toEqual([]);
 		expect(
-			(await batchesOf(destinationId)).map((b) => [b.status, b.delivered, b.body]),
+			(await batchesOf(destinationId)).map((b) => [
+				b.status,
+				b.delivered,
+				b.body,
+			]),
 		).toEqual([["done", 0, null]]);
 	});
 

@@ -233,13 +233,18 @@ async function lostMessageScenario(lose: "send" | "retry" | "retry for ever") {
 }
 
 /** Each person's events as Segment received them, by their number. */
-function orderOf(run: { delivered: { userId: string; properties: { n: number } }[] }) {
+function orderOf(run: {
+	delivered: { userId: string; properties: { n: number } }[];
+}) {
 	return ["ann", "bob", "cem"].map((person) =>
 		run.delivered.filter((e) => e.userId === person).map((e) => e.properties.n),
 	);
 }
 
-function report(scenario: string, run: Awaited<ReturnType<typeof lostMessageScenario>>) {
+function report(
+	scenario: string,
+	run: Awaited<ReturnType<typeof lostMessageScenario>>,
+) {
 	console.log(
 		JSON.stringify({
 			scenario,

@@ -92,7 +92,10 @@ describe("the stuck-delivery sweeper", () => {
 			.run();
 		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
 		expect(
-			(await batchesOf(id)).map((r) => ({ status: r.status, sweeps: r.sweeps })),
+			(await batchesOf(id)).map((r) => ({
+				status: r.status,
+				sweeps: r.sweeps,
+			})),
 		).toEqual([{ status: "pending", sweeps: 0 }]);
 	});
 
@@ -120,7 +123,10 @@ describe("the stuck-delivery sweeper", () => {
 			.bind(id)
 			.run();
 		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
-		expect((await batchesOf(id))[0]).toMatchObject({ status: "done", body: null });
+		expect((await batchesOf(id))[0]).toMatchObject({
+			status: "done",
+			body: null,
+		});
 		const failures = await failuresOf(id);
 		expect(failures.map((f) => [f.message_id, f.status])).toEqual(
 			events.map((e) => [e.messageId, "dead"]),

@@ -269,7 +269,10 @@ export function replayingStatement(
 FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS batch_key FROM json_each(?2)) AS r
 WHERE delivery_failures.id = r.row_id`,
 		)
-		.bind(now.toISOString(), JSON.stringify(rows.map((r) => [r.id, r.batchKey])));
+		.bind(
+			now.toISOString(),
+			JSON.stringify(rows.map((r) => [r.id, r.batchKey])),
+		);
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Destination } from "../config/destinations";
 import { MissingSecretError, resolveSecret } from "../config/secret";
+import { keyString } from "../db/deliveries";
 import { batchStates } from "../db/delivery-batches";
 import { failureStates, heldBack } from "../db/delivery-failures";
-import { keyString } from "../db/deliveries";
 import { chunk } from "../destinations/kit/chunk";
 import { destinationType } from "../destinations/registry";
 import type { SendContext, Verdict } from "../destinations/types";
@@ -142,7 +142,8 @@ function actionsOf(
 				if (!known) actions.set(message, { ack: true });
 				return;
 			}
-			const before = known && "retryInSeconds" in known ? known.retryInSeconds : 0;
+			const before =
+				known && "retryInSeconds" in known ? known.retryInSeconds : 0;
 			actions.set(message, { retryInSeconds: Math.max(before, retryIn) });
 		});
 	return actions;

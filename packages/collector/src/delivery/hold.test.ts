@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-	holdSeconds,
-	MAX_HOLD_SECONDS,
-	ORDERING_STALE_MS,
-} from "./hold";
+import { holdSeconds, MAX_HOLD_SECONDS, ORDERING_STALE_MS } from "./hold";
 import { STUCK_AFTER_MS, SWEEP_PERIOD_MS } from "./sweep";
 
 const now = Date.parse("2026-11-24T10:00:00.000Z");

@@ -19,7 +19,9 @@ import { type DeliveryMessage, enqueueAll } from "./messages";
 import type { Batch, Decision, Work } from "./work";
 
 /** What became of a batch: done, or its message is to come back after `retryInSeconds`. */
-export type BatchOutcome = { status: "done" } | { status: "retrying"; retryInSeconds: number };
+export type BatchOutcome =
+	| { status: "done" }
+	| { status: "retrying"; retryInSeconds: number };
 
 /**
  * Writes what a consumer run did, in one D1 batch (a transaction), then acts on it: logs a
@@ -120,7 +122,9 @@ export async function recordGroup(
 	if (newRows.length > 0)
 		statements.push(insertBatchesStatement(env.DB, newRows, now));
 	if (failures.length > 0)
-		statements.push(upsertFailuresStatement(env.DB, destinationId, failures, now));
+		statements.push(
+			upsertFailuresStatement(env.DB, destinationId, failures, now),
+		);
 	if (cleared.length > 0)
 		statements.push(deleteFailuresStatement(env.DB, destinationId, cleared));
 	if (updates.length > 0)
@@ -142,7 +146,9 @@ async function heldBatches(
 	work: ReadonlyMap<string, Work>,
 	decisions: ReadonlyMap<string, Decision>,
 	at: number,
-): Promise<{ row: NewBatch; message: DeliveryMessage; delaySeconds: number }[]> {
+): Promise<
+	{ row: NewBatch; message: DeliveryMessage; delaySeconds: number }[]
+> {
 	const held = [];
 	for (const batch of batches) {
 		const items: DeliveryItem[] = [];

@@ -1,12 +1,12 @@
 import * as v from "valibot";
 import type { LoadedConfig } from "../config/schema";
+import { keyString } from "../db/deliveries";
 import {
 	inFlightBatches,
 	insertBatchesStatement,
 	markRequeued,
 } from "../db/delivery-batches";
 import { failedWork, replayingStatement } from "../db/delivery-failures";
-import { keyString } from "../db/deliveries";
 import { enableDestination } from "../db/destination-state";
 import { ApiError } from "../errors";
 import { keyed } from "./batch-key";
@@ -37,7 +37,10 @@ export const ReplayRequestSchema = v.strictObject({
 	after: v.optional(
 		v.union([
 			v.pipe(v.number(), v.integer()),
-			v.pipe(v.string(), v.regex(/^[fb]:\d+$/, "must be a previous answer's next")),
+			v.pipe(
+				v.string(),
+				v.regex(/^[fb]:\d+$/, "must be a previous answer's next"),
+			),
 		]),
 		0,
 	),
@@ -128,7 +131,11 @@ export async function replay(
 		);
 		if (messages.length > 0)
 			await env.DB.batch([
-				insertBatchesStatement(env.DB, messages.map((m) => newBatch(m)), now),
+				insertBatchesStatement(
+					env.DB,
+					messages.map((m) => newBatch(m)),
+					now,
+				),
 				replayingStatement(env.DB, replaying, now),
 			]);
 		await enqueueAll(env.DELIVERIES, messages);

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load";
+import { keyString } from "../db/deliveries";
 import {
 	giveUpStatement,
 	type InFlightBatch,
@@ -6,11 +7,10 @@ import {
 	stuckBatches,
 } from "../db/delivery-batches";
 import {
-	failureStates,
 	type Failure,
+	failureStates,
 	upsertFailuresStatement,
 } from "../db/delivery-failures";
-import { keyString } from "../db/deliveries";
 import { profileKeyOf } from "../routing/route";
 import { type DeadLetter, deadLetter } from "./dead-letter";
 import { enqueueAll, itemsOf } from "./messages";
@@ -126,11 +126,14 @@ async function giveUp(
 		items.map((i) => [i.sourceId, i.event.messageId] as const),
 	);
 	const dying = items.flatMap((item) => {
-		const failure = failures.get(keyString([item.sourceId, item.event.messageId]));
+		const failure = failures.get(
+			keyString([item.sourceId, item.event.messageId]),
+		);
 		const inFlight =
 			batch.attempts === 0
 				? failure === undefined || failure.status === "retrying"
-				: failure?.status === "retrying" && failure.batchKey === batch.batch_key;
+				: failure?.status === "retrying" &&
+					failure.batchKey === batch.batch_key;
 		return inFlight ? [{ item, attempts: failure?.attempts ?? 0 }] : [];
 	});
 	const deletion = body?.kind === "deletion" ? body.deletion : undefined;

@@ -1,6 +1,6 @@
+import { keyString } from "../db/deliveries";
 import type { BatchState } from "../db/delivery-batches";
 import type { FailureState } from "../db/delivery-failures";
-import { keyString } from "../db/deliveries";
 import type { DeliveryItem } from "../destinations/types";
 import { deletionKey, legacyKey } from "./batch-key";
 import { type DeliveryMessage, itemsOf } from "./messages";
@@ -56,7 +56,11 @@ export function batchesOf(
 	messages: readonly Message<DeliveryMessage>[],
 ): Map<string, Batch> {
 	const batches = new Map<string, Batch>();
-	const add = (key: string, body: DeliveryMessage, message: Message<DeliveryMessage>) => {
+	const add = (
+		key: string,
+		body: DeliveryMessage,
+		message: Message<DeliveryMessage>,
+	) => {
 		const known = batches.get(key);
 		if (known) known.messages.push(message);
 		else
@@ -75,7 +79,11 @@ export function batchesOf(
 			add(deletionKey(body.deletion.id, destinationId), body, message);
 		else
 			for (const item of body.items)
-				add(legacyKey(destinationId, item), { ...body, items: [item] }, message);
+				add(
+					legacyKey(destinationId, item),
+					{ ...body, items: [item] },
+					message,
+				);
 	}
 	return batches;
 }

@@ -112,22 +112,22 @@ export async function erasureStatus(
 		archiveLeft,
 		forwarding,
 	] = await db.batch<Record<string, unknown>>([
-			db
-				.prepare(
-					`SELECT (SELECT COUNT(*) FROM profiles WHERE id IN (SELECT value FROM json_each(?1)))
+		db
+			.prepare(
+				`SELECT (SELECT COUNT(*) FROM profiles WHERE id IN (SELECT value FROM json_each(?1)))
   + (SELECT COUNT(*) FROM identities WHERE profile_id IN (SELECT value FROM json_each(?1))) AS n`,
-				)
-				.bind(ids),
-			db
-				.prepare(
-					"SELECT COUNT(*) AS n FROM events WHERE profile_id IN (SELECT value FROM json_each(?1))",
-				)
-				.bind(ids),
-			failuresLeft,
-			inFlightLeft,
-			pendingRewritesStatement(db, members),
-			deletionDeliveriesStatement(db, deletionId),
-		]);
+			)
+			.bind(ids),
+		db
+			.prepare(
+				"SELECT COUNT(*) AS n FROM events WHERE profile_id IN (SELECT value FROM json_each(?1))",
+			)
+			.bind(ids),
+		failuresLeft,
+		inFlightLeft,
+		pendingRewritesStatement(db, members),
+		deletionDeliveriesStatement(db, deletionId),
+	]);
 	const count = (result: D1Result<Record<string, unknown>> | undefined) =>
 		Number(result?.results[0]?.n ?? 0);
 	const removed = parseJson<Partial<Removed>>(record.removed);
