@@ -279,28 +279,47 @@ describe("DELIVERIES consumer", () => {
 			timestamp: "2026-11-24T10:00:06.000Z",
 		});
 		await script("webhook", key, [{ status: 503 }]);
-		const first = await consume([await message(id, [earlier])]);
+		const earlierBatch = await message(id, [earlier]);
+		const first = await consume([earlierBatch]);
 		expect(first.retryMessages).toHaveLength(1);
-		const second = await consume([await message(id, [later, otherPerson])]);
+		const laterBatch = await message(id, [later]);
+		const second = await consume([
+			laterBatch,
+			await message(id, [otherPerson]),
+		]);
 		// Acked, with the held event moved to a batch and message of its own; the other
 		// person's went out.
-		expect(second.explicitAcks).toEqual(["msg-0"]);
+		expect(second.explicitAcks).toEqual(["msg-0", "msg-1"]);
 		expect((await failuresOf(id)).map((r) => [r.message_id, r.status])).toEqual(
 			[[earlier.event.messageId, "retrying"]],
 		);
 		const batches = await batchesOf(id);
-		expect(batches.map((b) => [b.events, b.delivered, b.status])).toEqual([
-			[1, 0, "retrying"],
-			[2, 1, "done"],
-			[1, 0, "pending"],
+		expect(
+			batches.map((b) => [b.events, b.delivered, b.attempts, b.status]),
+		).toEqual([
+			[1, 0, 1, "retrying"],
+			[1, 0, 0, "done"],
+			[1, 1, 1, "done"],
+			[1, 0, 0, "pending"],
 		]);
-		const held = JSON.parse(batches[2]?.body ?? "{}") as DeliveryMessage;
+		const held = JSON.parse(batches[3]?.body ?? "{}") as DeliveryMessage;
 		expect(
 			held.kind === "events" && held.items.map((i) => i.event.messageId),
 		).toEqual([later.event.messageId]);
 		expect(await sentIds(key)).toEqual([
 			[earlier.event.messageId],
 			[otherPerson.event.messageId],
+		]);
+		// The earlier event's retry gets through; then a copy of the message the later event
+		// came in sends nothing: the later event is its held batch's now.
+		await consume([earlierBatch], env, 2);
+		expect((await consume([laterBatch], env, 2)).explicitAcks).toEqual([
+			"msg-0",
+		]);
+		expect(await sentIds(key)).toEqual([
+			[earlier.event.messageId],
+			[otherPerson.event.messageId],
+			[earlier.event.messageId],
 		]);
 	});
 
