@@ -236,7 +236,9 @@ describe("DELIVERIES consumer", () => {
 			[passing.event.messageId],
 			[failing.event.messageId],
 		]);
-		expect(await failuresOf(id)).toEqual([]);
+		expect((await failuresOf(id)).map((r) => [r.message_id, r.status])).toEqual(
+			[[failing.event.messageId, "delivered"]],
+		);
 		expect((await batchesOf(id))[0]).toMatchObject({
 			status: "done",
 			attempts: 2,

@@ -135,9 +135,16 @@ describe("delivery", () => {
 			attempts: 2,
 			last_status: 200,
 		});
-		// Delivered at last: its failure row is gone, and the batch keeps no body.
+		// Delivered at last: its failure row says so (without the event), and the batch keeps
+		// no body.
 		expect(row?.body).toBeNull();
-		expect(await failuresOf(`hook-${key}`)).toEqual([]);
+		expect(await failuresOf(`hook-${key}`)).toEqual([
+			expect.objectContaining({
+				status: "delivered",
+				attempts: 2,
+				payload: null,
+			}),
+		]);
 		const requests = await received("webhook", key);
 		expect(requests.map((r) => r.status)).toEqual([503, 200]);
 		// Idempotency: the retried message carries the same webhook-id.

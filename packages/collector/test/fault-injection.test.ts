@@ -192,7 +192,7 @@ describe("fault injection", () => {
 		const log = await env.DB.prepare(
 			`SELECT coalesce(SUM(events), 0) AS events, coalesce(SUM(delivered), 0) AS delivered,
   COUNT(*) AS batches, coalesce(SUM(status <> 'done'), 0) AS inFlight,
-  (SELECT COUNT(*) FROM delivery_failures WHERE destination_id = ?1) AS failures
+  (SELECT COUNT(*) FROM delivery_failures WHERE destination_id = ?1 AND status <> 'delivered') AS failures
 FROM delivery_batches WHERE destination_id = ?1`,
 		)
 			.bind(destinationId)

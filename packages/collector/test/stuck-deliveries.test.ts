@@ -266,7 +266,9 @@ describe("stuck deliveries", () => {
 		report("retry lost once", run);
 		// Every event delivered once, and each person's in order, the re-sent first one first.
 		expect(run.deliveredCount).toBe(15);
-		expect(run.failures).toEqual([]);
+		expect(run.failures.map((r) => r.status)).toEqual(
+			Array(3).fill("delivered"),
+		);
 		expect(orderOf(run)).toEqual(Array(3).fill([0, 1, 2, 3, 4]));
 		expect(run.queue.sent.sweeper).toBe(3);
 		// Held until the sweeper's first run past the 5-minute mark, then delivered at once.

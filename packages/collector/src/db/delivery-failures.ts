@@ -1,12 +1,19 @@
 /*
  * The delivery log's failure rows (migrations/0011_delivery_batches.sql): one per (destination,
  * event) the destination has not taken — retrying, failed, dead or dropped — with what replay,
- * ordering and erasure need. An event delivered at its first attempt never gets one. Every
- * statement takes its rows as one JSON parameter (json_each).
+ * ordering and erasure need. An event delivered at its first attempt never gets one; one
+ * delivered after failing keeps its row as `delivered` (without its payload) until the
+ * retention, so a replay of its parked copy knows not to send it again. Every statement takes
+ * its rows as one JSON parameter (json_each).
  */
 
 /** A failure row's status (db/deliveries.ts has them all). */
-export type FailureStatus = "retrying" | "failed" | "dead" | "dropped";
+export type FailureStatus =
+	| "retrying"
+	| "failed"
+	| "dead"
+	| "dropped"
+	| "delivered";
 
 /** An event's (sourceId, messageId). */
 type EventKey = readonly [sourceId: string, messageId: string];
@@ -63,7 +70,7 @@ export interface Failure {
 	batchKey: string;
 	profileKey: string | null;
 	eventTime: string;
-	status: FailureStatus;
+	status: Exclude<FailureStatus, "delivered">;
 	attempts: number;
 	lastStatus?: number;
 	lastError?: string;
@@ -125,8 +132,50 @@ ON CONFLICT (destination_id, source_id, message_id) DO UPDATE SET
 }
 
 /**
- * The statement that deletes some events' failure rows at one destination (delivered at last,
- * or their person erased).
+ * The statement that records events delivered after failing at one destination: their rows
+ * become `delivered`, with the attempts and answer, and drop the payload.
+ *
+ * @example
+ * await recoveredStatement(env.DB, "hooks", [{ sourceId: "web", messageId: "m1", attempts: 2, lastStatus: 200 }], new Date()).run();
+ */
+export function recoveredStatement(
+	db: D1Database,
+	destinationId: string,
+	rows: readonly {
+		sourceId: string;
+		messageId: string;
+		attempts: number;
+		lastStatus?: number;
+	}[],
+	now: Date,
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE delivery_failures SET status = 'delivered', attempts = r.attempts,
+  last_status = coalesce(r.last_status, delivery_failures.last_status), last_error = NULL,
+  payload = NULL, updated_at = ?3
+FROM (SELECT value ->> 0 AS source_id, value ->> 1 AS message_id, value ->> 2 AS attempts,
+             value ->> 3 AS last_status FROM json_each(?2)) AS r
+WHERE delivery_failures.destination_id = ?1 AND delivery_failures.source_id = r.source_id
+  AND delivery_failures.message_id = r.message_id`,
+		)
+		.bind(
+			destinationId,
+			JSON.stringify(
+				rows.map((r) => [
+					r.sourceId,
+					r.messageId,
+					r.attempts,
+					r.lastStatus ?? null,
+				]),
+			),
+			now.toISOString(),
+		);
+}
+
+/**
+ * The statement that deletes some events' failure rows at one destination (their person
+ * erased).
  *
  * @example
  * await deleteFailuresStatement(env.DB, "hooks", [["web", "m1"]]).run();
@@ -276,25 +325,44 @@ WHERE delivery_failures.id = r.row_id`,
 }
 
 /**
- * Forgets given events' failed or dead rows at one destination, for a replay of parked
- * deliveries that sends them again (a new failure writes a new row); other rows are left alone.
+ * For a replay of parked deliveries: forgets the given events' failed or dead rows at one
+ * destination (a new failure writes a new row) and returns the events to send again — all but
+ * those the log has as delivered since (replayed from the log first), so a delivery replayed from
+ * both places is sent once.
  *
  * @example
- * await requeueDeliveries(env.DB, "hooks", [["web", "m1"]]);
+ * await requeueDeliveries(env.DB, "hooks", [["web", "m1"]]) // [["web", "m1"]]
  */
 export async function requeueDeliveries(
 	db: D1Database,
 	destinationId: string,
 	keys: readonly EventKey[],
-): Promise<void> {
-	if (keys.length === 0) return;
-	await db
-		.prepare(
-			`DELETE FROM delivery_failures WHERE destination_id = ?1 AND status IN ('failed', 'dead')
+): Promise<EventKey[]> {
+	if (keys.length === 0) return [];
+	const [delivered] = await db.batch<{ source_id: string; message_id: string }>(
+		[
+			db
+				.prepare(
+					`SELECT source_id, message_id FROM delivery_failures
+WHERE destination_id = ?1 AND status = 'delivered' AND (source_id, message_id) IN ${KEYS}`,
+				)
+				.bind(destinationId, JSON.stringify(keys)),
+			db
+				.prepare(
+					`DELETE FROM delivery_failures WHERE destination_id = ?1 AND status IN ('failed', 'dead')
   AND (source_id, message_id) IN ${KEYS}`,
-		)
-		.bind(destinationId, JSON.stringify(keys))
-		.run();
+				)
+				.bind(destinationId, JSON.stringify(keys)),
+		],
+	);
+	const done = new Set(
+		(delivered?.results ?? []).map(
+			(r) => `${r.source_id}\u001f${r.message_id}`,
+		),
+	);
+	return keys.filter(
+		([source, message]) => !done.has(`${source}\u001f${message}`),
+	);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 import {
 	deleteFailuresStatement,
 	type Failure,
+	recoveredStatement,
 	upsertFailuresStatement,
 } from "../db/delivery-failures";
 import { disableDestination } from "../db/destination-state";
@@ -26,7 +27,8 @@ export type BatchOutcome =
 /**
  * Writes what a consumer run did, in one D1 batch (a transaction), then acts on it: logs a
  * batch the consumer saw before fan-out logged it; writes a failure row for each event retrying,
- * failed, dead or dropped and deletes it for one delivered or erased; moves held events into a
+ * failed, dead or dropped, marks it `delivered` for one delivered at last and deletes it for one
+ * erased; moves held events into a
  * batch of their own (logged with its message, queued again after the hold); settles each
  * batch (done, or retrying after the longest delay its events need; a done batch drops its
  * body). Then it dead-letters what failed for good, queues the held batches and switches the
@@ -50,15 +52,27 @@ export async function recordGroup(
 ): Promise<Map<string, BatchOutcome>> {
 	const now = new Date(at);
 	const failures: Failure[] = [];
-	const cleared: (readonly [string, string])[] = [];
+	const erased: (readonly [string, string])[] = [];
+	const recovered: {
+		sourceId: string;
+		messageId: string;
+		attempts: number;
+		lastStatus?: number;
+	}[] = [];
 	const letters: DeadLetter[] = [];
 	let gone: string | undefined;
 	for (const w of work.values()) {
 		const d = decisions.get(w.key);
 		if (!d) continue;
 		const eventKey = [w.item.sourceId, w.item.event.messageId] as const;
-		if ((d.status === "delivered" || d.status === "erased") && w.failure)
-			cleared.push(eventKey);
+		if (d.status === "erased" && w.failure) erased.push(eventKey);
+		if (d.status === "delivered" && w.failure)
+			recovered.push({
+				sourceId: eventKey[0],
+				messageId: eventKey[1],
+				attempts: d.attempts,
+				...(d.lastStatus !== undefined && { lastStatus: d.lastStatus }),
+			});
 		if (
 			d.status !== "retrying" &&
 			d.status !== "failed" &&
@@ -125,8 +139,10 @@ export async function recordGroup(
 		statements.push(
 			upsertFailuresStatement(env.DB, destinationId, failures, now),
 		);
-	if (cleared.length > 0)
-		statements.push(deleteFailuresStatement(env.DB, destinationId, cleared));
+	if (recovered.length > 0)
+		statements.push(recoveredStatement(env.DB, destinationId, recovered, now));
+	if (erased.length > 0)
+		statements.push(deleteFailuresStatement(env.DB, destinationId, erased));
 	if (updates.length > 0)
 		statements.push(settleBatchesStatement(env.DB, updates, now));
 	if (statements.length > 0) await env.DB.batch(statements);

@@ -121,7 +121,11 @@ export async function replayParked(
 		);
 		sends.push(
 			(async () => {
-				await requeueDeliveries(env.DB, destinationId, keys);
+				const again = new Set(
+					(await requeueDeliveries(env.DB, destinationId, keys)).map(
+						([source, message]) => `${source}\u001f${message}`,
+					),
+				);
 				await enableDestination(env.DB, destinationId);
 				// Fresh batch keys: a replay is new work, never taken for the batch that failed.
 				await enqueueAll(
@@ -129,7 +133,11 @@ export async function replayParked(
 					await keyed(
 						eventMessages(
 							destinationId,
-							list.map((d) => d.item),
+							list
+								.map((d) => d.item)
+								.filter((item) =>
+									again.has(`${item.sourceId}\u001f${item.event.messageId}`),
+								),
 							Math.min(
 								destination?.batchSize ?? MAX_EVENTS_PER_MESSAGE,
 								MAX_EVENTS_PER_MESSAGE,
