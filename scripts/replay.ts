@@ -144,7 +144,7 @@ async function main(): Promise<number> {
 	console.log(
 		`Queued ${totals.replayed} deliveries to '${values.destination}' again` +
 			(totals.missing > 0
-				? `; ${totals.missing} could not be, their deletion records are gone`
+				? `; ${totals.missing} could not be: the log no longer has their event or deletion record`
 				: "") +
 			(totals.reenabled
 				? "; the destination, switched off by a 410, is on again"

@@ -83,7 +83,8 @@ WHERE b.kind = 'deletion';
 -- Moving the per-event log over. Delivered rows are history only and are dropped. Rows in flight
 -- become one batch each, keyed as the consumer keys a message queued before this migration
 -- (`legacy:<destination>:<source>:<messageId>`), so a message still on the queue finds its row.
--- Failed, dead and dropped rows become failure rows. Event payloads come from `events`.
+-- Failed, dead and dropped rows become failure rows. Event payloads come from `events`, with
+-- the profile identity resolved (never a client's context.profileId), as replay rebuilt them.
 INSERT INTO delivery_batches (batch_key, destination_id, kind, events, status, attempts, sweeps,
   last_status, last_error, body, created_at, updated_at, next_attempt_at)
 SELECT 'legacy:' || d.destination_id || ':' || d.source_id || ':' || d.message_id, d.destination_id, 'events', 1,
@@ -91,7 +92,9 @@ SELECT 'legacy:' || d.destination_id || ':' || d.source_id || ':' || d.message_i
        json_object('kind', 'events', 'destinationId', d.destination_id,
                    'batch', 'legacy:' || d.destination_id || ':' || d.source_id || ':' || d.message_id,
                    'items', json_array(json_object('sourceId', d.source_id,
-                     'event', json_set(json(e.payload), '$.context.profileId', e.profile_id)))),
+                     'event', CASE WHEN e.profile_id IS NULL
+                                   THEN json_remove(json(e.payload), '$.context.profileId')
+                                   ELSE json_set(json(e.payload), '$.context.profileId', e.profile_id) END))),
        d.created_at, d.updated_at, d.next_attempt_at
 FROM deliveries AS d JOIN events AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
 WHERE d.kind = 'event' AND d.status IN ('pending', 'retrying') AND json_valid(e.payload);
@@ -102,6 +105,7 @@ SELECT d.destination_id, d.source_id, d.message_id, 'event',
        'legacy:' || d.destination_id || ':' || d.source_id || ':' || d.message_id, d.profile_key,
        d.event_time, d.status, d.attempts, d.last_status, d.last_error,
        CASE WHEN d.status = 'dropped' OR e.payload IS NULL OR NOT json_valid(e.payload) THEN NULL
+            WHEN e.profile_id IS NULL THEN json_remove(json(e.payload), '$.context.profileId')
             ELSE json_set(json(e.payload), '$.context.profileId', e.profile_id) END,
        d.created_at, d.updated_at
 FROM deliveries AS d LEFT JOIN events AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
