@@ -1,8 +1,8 @@
 /**
  * Re-sends a destination's failed or dead deliveries from the delivery log, through the
  * Worker's admin API (`POST /admin/replay`, Bearer ADMIN_TOKEN), page by page. `--status
- * pending` (or `retrying`) re-sends rows whose queue message was lost, without waiting for the
- * sweeper.
+ * pending` (or `retrying`) re-sends batches whose queue message was lost, without waiting for
+ * the sweeper.
  *
  *   npm run replay -- --destination hooks                       # local `npm run dev`
  *   npm run replay -- --destination hooks --status dead --since 2026-11-01T00:00:00Z
@@ -27,7 +27,7 @@ interface Page {
 	success: boolean;
 	replayed?: number;
 	missing?: number;
-	next?: number;
+	next?: string;
 	reenabled?: boolean;
 	message?: string;
 }
@@ -79,7 +79,7 @@ export async function replayAll(options: {
 	since?: string;
 }): Promise<{ replayed: number; missing: number; reenabled: boolean }> {
 	const totals = { replayed: 0, missing: 0, reenabled: false };
-	let after = 0;
+	let after: number | string = 0;
 	// Pages of 1,000 rows; a bound on pages keeps a runaway loop from spinning forever.
 	for (let page = 0; page < 10_000; page++) {
 		const response = await fetch(new URL("/admin/replay", options.url), {
@@ -144,7 +144,7 @@ async function main(): Promise<number> {
 	console.log(
 		`Queued ${totals.replayed} deliveries to '${values.destination}' again` +
 			(totals.missing > 0
-				? `; ${totals.missing} could not be, their events are past the retention period`
+				? `; ${totals.missing} could not be: the log no longer has their event or deletion record`
 				: "") +
 			(totals.reenabled
 				? "; the destination, switched off by a 410, is on again"

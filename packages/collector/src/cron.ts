@@ -1,6 +1,6 @@
 import { pruneArchiveIndex } from "./archive/archive-index";
 import { checkAudiences } from "./audiences/check";
-import { deleteDeliveriesBefore } from "./db/deliveries";
+import { pruneDeliveryLog } from "./db/deliveries";
 import { deleteEventsBefore } from "./db/events";
 import { forwardDeletions } from "./delivery/deletions";
 import { sweepStuckDeliveries } from "./delivery/sweep";
@@ -12,13 +12,13 @@ import { drainSpool } from "./ingest/spool";
 export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
-	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log rows
-	 * whose DELIVERIES message was lost (delivery/sweep.ts); evaluate the audiences of profiles
-	 * whose next check is due (audiences/check.ts).
+	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log
+	 * batches whose DELIVERIES message was lost (delivery/sweep.ts); evaluate the audiences of
+	 * profiles whose next check is due (audiences/check.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
-	 * Hourly: delete stored events, finished delivery-log rows, archive index rows, old identity
+	 * Hourly: delete stored events, the delivery log's done batches and old failure rows, archive index rows, old identity
 	 * refusals and expired suppressions; forward new profile deletions to destinations.
 	 */
 	retention: "17 * * * *",
@@ -71,7 +71,7 @@ export async function runScheduled(
 		(async () => ({
 			days,
 			deleted: await deleteEventsBefore(env.DB, before),
-			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
+			deliveryLog: await pruneDeliveryLog(env.DB, before, now),
 			archiveIndexRows: await pruneArchiveIndex(env.DB, before),
 			identity: await deleteIdentityRecordsBefore(env.DB, before, now),
 		}))(),

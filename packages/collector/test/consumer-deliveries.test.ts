@@ -1,11 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { keyed } from "../src/delivery/batch-key";
 import type { DeadLetter } from "../src/delivery/dead-letter";
 import type { DeliveryMessage } from "../src/delivery/messages";
+import type { DeliveryItem } from "../src/destinations/types";
 import { consumeDeliveries } from "../src/queues/deliveries";
 import {
+	batchesOf,
+	failuresOf,
 	item,
-	logOf,
 	received,
 	script,
 	tenant,
@@ -79,6 +82,28 @@ const webhook = (
 	...extra,
 });
 
+/** A DELIVERIES message as fan-out queues it: keyed by its events. */
+async function message(
+	destinationId: string,
+	items: DeliveryItem[],
+): Promise<DeliveryMessage> {
+	const [keyedMessage] = await keyed(
+		[{ kind: "events", destinationId, items }],
+		"content",
+	);
+	if (!keyedMessage) throw new Error("keyed returned no message");
+	return keyedMessage;
+}
+
+/** The message ids of the events each webhook request carried. */
+async function sentIds(key: string): Promise<string[][]> {
+	return (await received("webhook", key)).map((r) =>
+		(r.body as { data: { events: { messageId: string }[] } }).data.events.map(
+			(e) => e.messageId,
+		),
+	);
+}
+
 describe("DELIVERIES consumer", () => {
 	it("retries only the failing destination's message, after Retry-After", async () => {
 		const bad = tenant();
@@ -90,17 +115,26 @@ describe("DELIVERIES consumer", () => {
 			{ status: 429, headers: { "retry-after": "17" } },
 		]);
 		const result = await consume([
-			{ kind: "events", destinationId: `bad-${bad}`, items: [item()] },
-			{ kind: "events", destinationId: `good-${good}`, items: [item()] },
+			await message(`bad-${bad}`, [item()]),
+			await message(`good-${good}`, [item()]),
 		]);
 		expect(result.retryMessages).toEqual([
 			{ msgId: "msg-0", delaySeconds: 17 },
 		]);
 		expect(result.explicitAcks).toEqual(["msg-1"]);
-		expect((await logOf(`bad-${bad}`))[0]).toMatchObject({
+		expect((await failuresOf(`bad-${bad}`))[0]).toMatchObject({
 			status: "retrying",
 			attempts: 1,
 			last_status: 429,
+		});
+		expect((await batchesOf(`bad-${bad}`))[0]).toMatchObject({
+			status: "retrying",
+			attempts: 1,
+		});
+		expect((await batchesOf(`good-${good}`))[0]).toMatchObject({
+			status: "done",
+			delivered: 1,
+			body: null,
 		});
 	});
 
@@ -113,7 +147,7 @@ describe("DELIVERIES consumer", () => {
 		const { env: recording, letters } = recordingEnv();
 		const event = item();
 		const result = await consume(
-			[{ kind: "events", destinationId: `h-${key}`, items: [event] }],
+			[await message(`h-${key}`, [event])],
 			recording,
 		);
 		expect(result.explicitAcks).toEqual(["msg-0"]);
@@ -136,13 +170,9 @@ describe("DELIVERIES consumer", () => {
 		await useConfig(testConfig([webhook(`h-${key}`, key)]));
 		await script("webhook", key, [{ status: 503 }, { status: 503 }]);
 		const { env: recording, letters } = recordingEnv();
-		const message: DeliveryMessage = {
-			kind: "events",
-			destinationId: `h-${key}`,
-			items: [item()],
-		};
-		expect((await consume([message], recording)).retryMessages).toHaveLength(1);
-		const second = await consume([message], recording, 2);
+		const once = await message(`h-${key}`, [item()]);
+		expect((await consume([once], recording)).retryMessages).toHaveLength(1);
+		const second = await consume([once], recording, 2);
 		expect(second.explicitAcks).toEqual(["msg-0"]);
 		expect(letters).toEqual([
 			expect.objectContaining({
@@ -152,24 +182,91 @@ describe("DELIVERIES consumer", () => {
 				error: expect.stringContaining("gave up after 2 attempts"),
 			}),
 		]);
-		expect((await logOf(`h-${key}`))[0]).toMatchObject({
+		expect((await failuresOf(`h-${key}`))[0]).toMatchObject({
 			status: "dead",
 			attempts: 2,
+		});
+		expect((await batchesOf(`h-${key}`))[0]).toMatchObject({
+			status: "done",
+			attempts: 2,
+			delivered: 0,
 		});
 	});
 
 	it("never sends an event again that the log says was delivered", async () => {
 		const key = tenant();
 		await useConfig(testConfig([webhook(`h-${key}`, key)]));
-		const message: DeliveryMessage = {
-			kind: "events",
-			destinationId: `h-${key}`,
-			items: [item(), item()],
-		};
-		await consume([message]);
-		const again = await consume([message]);
+		const twice = await message(`h-${key}`, [item(), item()]);
+		await consume([twice]);
+		const again = await consume([twice]);
 		expect(again.explicitAcks).toEqual(["msg-0"]);
 		expect(await received("webhook", key)).toHaveLength(1);
+		// Two events, one batch row: inserted, then marked done.
+		expect(
+			(await batchesOf(`h-${key}`)).map((b) => [
+				b.events,
+				b.delivered,
+				b.status,
+			]),
+		).toEqual([[2, 2, "done"]]);
+	});
+
+	it("re-sends only the events that failed when a partly delivered batch comes back", async () => {
+		const key = tenant();
+		const id = `h-${key}`;
+		// One event per request, so one fails while the other is delivered (no ordering, so the
+		// second request is not held behind the first).
+		await useConfig(
+			testConfig([webhook(id, key, { batchSize: 1, ordering: "none" })]),
+		);
+		await script("webhook", key, [{ status: 503 }]);
+		const [failing, passing] = [
+			item({ timestamp: "2026-11-24T10:00:00.000Z", userId: `a-${key}` }),
+			item({ timestamp: "2026-11-24T10:00:01.000Z", userId: `b-${key}` }),
+		];
+		const batch = await message(id, [failing, passing]);
+		expect((await consume([batch])).retryMessages).toHaveLength(1);
+		expect((await failuresOf(id)).map((r) => r.message_id)).toEqual([
+			failing.event.messageId,
+		]);
+		const again = await consume([batch], env, 2);
+		expect(again.explicitAcks).toEqual(["msg-0"]);
+		expect(await sentIds(key)).toEqual([
+			[failing.event.messageId],
+			[passing.event.messageId],
+			[failing.event.messageId],
+		]);
+		expect((await failuresOf(id)).map((r) => [r.message_id, r.status])).toEqual(
+			[[failing.event.messageId, "delivered"]],
+		);
+		expect((await batchesOf(id))[0]).toMatchObject({
+			status: "done",
+			attempts: 2,
+			delivered: 2,
+		});
+		// A copy arriving later still sends nothing.
+		await consume([batch], env, 3);
+		expect(await received("webhook", key)).toHaveLength(3);
+	});
+
+	it("logs a message queued without a batch key one event per batch", async () => {
+		const key = tenant();
+		const id = `h-${key}`;
+		await useConfig(testConfig([webhook(id, key)]));
+		const unkeyed: DeliveryMessage = {
+			kind: "events",
+			destinationId: id,
+			items: [item(), item()],
+		};
+		await consume([unkeyed]);
+		await consume([unkeyed]);
+		expect(await received("webhook", key)).toHaveLength(1);
+		expect(
+			(await batchesOf(id)).map((b) => [b.batch_key.split(":")[0], b.events]),
+		).toEqual([
+			["legacy", 1],
+			["legacy", 1],
+		]);
 	});
 
 	it("holds back a profile's later event while an earlier one is being retried", async () => {
@@ -184,29 +281,47 @@ describe("DELIVERIES consumer", () => {
 			timestamp: "2026-11-24T10:00:06.000Z",
 		});
 		await script("webhook", key, [{ status: 503 }]);
-		const first = await consume([
-			{ kind: "events", destinationId: id, items: [earlier] },
-		]);
+		const earlierBatch = await message(id, [earlier]);
+		const first = await consume([earlierBatch]);
 		expect(first.retryMessages).toHaveLength(1);
+		const laterBatch = await message(id, [later]);
 		const second = await consume([
-			{ kind: "events", destinationId: id, items: [later, otherPerson] },
+			laterBatch,
+			await message(id, [otherPerson]),
 		]);
-		// Acked, with the held event queued again in a new message; the other person's went out.
-		expect(second.explicitAcks).toEqual(["msg-0"]);
-		const rows = await logOf(id);
-		expect(rows.map((r) => [r.message_id, r.status])).toEqual([
-			[earlier.event.messageId, "retrying"],
-			[later.event.messageId, "pending"],
-			[otherPerson.event.messageId, "delivered"],
-		]);
-		const sent = (await received("webhook", key)).map((r) =>
-			(r.body as { data: { events: { messageId: string }[] } }).data.events.map(
-				(e) => e.messageId,
-			),
+		// Acked, with the held event moved to a batch and message of its own; the other
+		// person's went out.
+		expect(second.explicitAcks).toEqual(["msg-0", "msg-1"]);
+		expect((await failuresOf(id)).map((r) => [r.message_id, r.status])).toEqual(
+			[[earlier.event.messageId, "retrying"]],
 		);
-		expect(sent).toEqual([
+		const batches = await batchesOf(id);
+		expect(
+			batches.map((b) => [b.events, b.delivered, b.attempts, b.status]),
+		).toEqual([
+			[1, 0, 1, "retrying"],
+			[1, 0, 0, "done"],
+			[1, 1, 1, "done"],
+			[1, 0, 0, "pending"],
+		]);
+		const held = JSON.parse(batches[3]?.body ?? "{}") as DeliveryMessage;
+		expect(
+			held.kind === "events" && held.items.map((i) => i.event.messageId),
+		).toEqual([later.event.messageId]);
+		expect(await sentIds(key)).toEqual([
 			[earlier.event.messageId],
 			[otherPerson.event.messageId],
+		]);
+		// The earlier event's retry gets through; then a copy of the message the later event
+		// came in sends nothing: the later event is its held batch's now.
+		await consume([earlierBatch], env, 2);
+		expect((await consume([laterBatch], env, 2)).explicitAcks).toEqual([
+			"msg-0",
+		]);
+		expect(await sentIds(key)).toEqual([
+			[earlier.event.messageId],
+			[otherPerson.event.messageId],
+			[earlier.event.messageId],
 		]);
 	});
 
@@ -217,22 +332,19 @@ describe("DELIVERIES consumer", () => {
 		const profile = { userId: `user-${key}` };
 		await script("webhook", key, [{ status: 503 }]);
 		await consume([
-			{
-				kind: "events",
-				destinationId: id,
-				items: [item({ ...profile, timestamp: "2026-11-24T10:00:00.000Z" })],
-			},
+			await message(id, [
+				item({ ...profile, timestamp: "2026-11-24T10:00:00.000Z" }),
+			]),
 		]);
 		await consume([
-			{
-				kind: "events",
-				destinationId: id,
-				items: [item({ ...profile, timestamp: "2026-11-24T10:00:05.000Z" })],
-			},
+			await message(id, [
+				item({ ...profile, timestamp: "2026-11-24T10:00:05.000Z" }),
+			]),
 		]);
-		expect((await logOf(id)).map((r) => r.status)).toEqual([
-			"retrying",
-			"delivered",
+		expect((await failuresOf(id)).map((r) => r.status)).toEqual(["retrying"]);
+		expect((await batchesOf(id)).map((b) => [b.status, b.delivered])).toEqual([
+			["retrying", 0],
+			["done", 1],
 		]);
 	});
 });

@@ -2,7 +2,15 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { countingD1 } from "../src/identity/d1-counter";
 import { clearIdentityMemory } from "../src/identity/deps";
-import { tenant, testConfig, vendorUrl, waitFor } from "./delivery-helpers";
+import {
+	batchesOf,
+	received,
+	tenant,
+	testConfig,
+	vendorUrl,
+	waitFor,
+	webhookEvents,
+} from "./delivery-helpers";
 import {
 	body,
 	D1_DOWN,
@@ -52,6 +60,7 @@ function withHook() {
 	const id = `hook-${key}`;
 	return {
 		id,
+		key,
 		config: testConfig([
 			{
 				id,
@@ -66,7 +75,8 @@ function withHook() {
 function settled(destinationId: string) {
 	return waitFor(async () => {
 		const row = await env.DB.prepare(
-			"SELECT COUNT(*) AS n FROM deliveries WHERE destination_id = ?1 AND status <> 'delivered'",
+			`SELECT (SELECT COUNT(*) FROM delivery_batches WHERE destination_id = ?1 AND status <> 'done')
+  + (SELECT COUNT(*) FROM delivery_failures WHERE destination_id = ?1) AS n`,
 		)
 			.bind(destinationId)
 			.first<{ n: number }>();
@@ -219,13 +229,14 @@ describe("poison isolation in the EVENTS consumer", () => {
 			reason: "processing_refused",
 			error: "Invalid time value",
 		});
-		const log = await env.DB.prepare(
-			"SELECT message_id FROM deliveries WHERE destination_id = ?1",
-		)
-			.bind(hook.id)
-			.all<{ message_id: string }>();
-		expect(log.results.map((r) => r.message_id)).toEqual([good]);
+		// One batch, of the good event only.
+		expect((await batchesOf(hook.id)).map((b) => b.events)).toEqual([1]);
 		await settled(hook.id);
+		expect(
+			webhookEvents(await received("webhook", hook.key)).map(
+				(e) => e.messageId,
+			),
+		).toEqual([good]);
 	});
 
 	it("isolates fan-out: an event too large for a DELIVERIES message is parked, its neighbour queued", async () => {

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { DeadLetter } from "../src/delivery/dead-letter";
 import {
-	logOf,
+	failuresOf,
 	postBatch,
 	script,
 	tenant,
@@ -213,7 +213,7 @@ describe("the DELIVERIES dead-letter queue", () => {
 		]);
 		const event = trackEvent({ userId: `u-${key}` });
 		expect((await postBatch([event])).status).toBe(200);
-		await waitFor(async () => (await logOf(id))[0]?.status === "failed");
+		await waitFor(async () => (await failuresOf(id))[0]?.status === "failed");
 		// The real Worker consumes conduit-deliveries-dlq, as deployed.
 		const [row] = await waitFor(async () => {
 			const rows = await parkedFor(String(event.messageId));

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { forwardDeletions } from "../src/delivery/deletions";
 import {
-	logOf,
+	batchesOf,
+	forwardingOf,
 	received,
 	tenant,
 	testConfig,
@@ -113,11 +114,11 @@ describe("profile deletions", () => {
 		expect(queued).not.toHaveProperty(`ph-${hook}`);
 		await waitFor(
 			async () =>
-				(await logOf(`hook-${hook}`))[0]?.status === "delivered" &&
-				(await logOf(`seg-${seg}`))[0]?.status === "delivered" &&
-				(await logOf(`amp-${amp}`))[0]?.status === "delivered" &&
-				(await logOf(`mp-${mp}`))[0]?.status === "delivered" &&
-				(await logOf(`phd-${ph}`))[0]?.status === "delivered",
+				(await forwardingOf(`hook-${hook}`))[0]?.status === "delivered" &&
+				(await forwardingOf(`seg-${seg}`))[0]?.status === "delivered" &&
+				(await forwardingOf(`amp-${amp}`))[0]?.status === "delivered" &&
+				(await forwardingOf(`mp-${mp}`))[0]?.status === "delivered" &&
+				(await forwardingOf(`phd-${ph}`))[0]?.status === "delivered",
 		);
 
 		const [hookRequest] = await received("webhook", hook);
@@ -163,9 +164,16 @@ describe("profile deletions", () => {
 			delete_events: true,
 			delete_recordings: true,
 		});
-		expect((await logOf(`hook-${hook}`))[0]?.message_id).toBe(
-			`deletion:${deletionId}`,
+		expect((await forwardingOf(`hook-${hook}`))[0]?.deletion_id).toBe(
+			deletionId,
 		);
+		// Done, the batch keeps no copy of the identifiers.
+		expect((await batchesOf(`hook-${hook}`))[0]).toMatchObject({
+			batch_key: `deletion:${deletionId}:hook-${hook}`,
+			kind: "deletion",
+			status: "done",
+			body: null,
+		});
 
 		// The next run finds nothing new to send for these destinations.
 		const again = await forwardDeletions(env, new Date());
@@ -193,8 +201,8 @@ describe("profile deletions", () => {
 		const { queued } = await forwardDeletions(env, new Date());
 		expect(queued[`amp-${amp}`]).toBeGreaterThanOrEqual(1);
 		const row = await waitFor(async () => {
-			const found = (await logOf(`amp-${amp}`)).find(
-				(r) => r.message_id === messageId,
+			const found = (await forwardingOf(`amp-${amp}`)).find(
+				(r) => `deletion:${r.deletion_id}` === messageId,
 			);
 			return found && found.status !== "pending" ? found : undefined;
 		});

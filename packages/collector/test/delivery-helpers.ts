@@ -134,24 +134,99 @@ export function trackEvent(
 	};
 }
 
+/** A failure row of the delivery log: an event a destination has not taken. */
 export interface LogRow {
 	destination_id: string;
 	source_id: string;
 	message_id: string;
+	batch_key: string;
+	status: string;
+	attempts: number;
+	last_status: number | null;
+	last_error: string | null;
+	payload: string | null;
+}
+
+/** A batch row of the delivery log: one DELIVERIES message. */
+export interface BatchRow {
+	id: number;
+	batch_key: string;
+	destination_id: string;
+	kind: string;
+	events: number;
+	delivered: number;
+	status: string;
+	attempts: number;
+	sweeps: number;
+	last_status: number | null;
+	last_error: string | null;
+	body: string | null;
+	next_attempt_at: string;
+}
+
+/** The failure rows of a destination, oldest first. */
+export async function failuresOf(destinationId: string): Promise<LogRow[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT * FROM delivery_failures WHERE destination_id = ?1 ORDER BY id",
+	)
+		.bind(destinationId)
+		.run<LogRow>();
+	return results;
+}
+
+/** The batch rows of a destination, oldest first. */
+export async function batchesOf(destinationId: string): Promise<BatchRow[]> {
+	const { results } = await env.DB.prepare(
+		"SELECT * FROM delivery_batches WHERE destination_id = ?1 ORDER BY id",
+	)
+		.bind(destinationId)
+		.run<BatchRow>();
+	return results;
+}
+
+/** A destination's forwarding of a profile deletion, as the `deletion_forwarding` view has it. */
+export interface ForwardingRow {
+	destination_id: string;
+	deletion_id: number;
 	status: string;
 	attempts: number;
 	last_status: number | null;
 	last_error: string | null;
 }
 
-/** The delivery log rows of a destination. */
-export async function logOf(destinationId: string): Promise<LogRow[]> {
+/** How a destination's forwarding of each profile deletion stands, oldest deletion first. */
+export async function forwardingOf(
+	destinationId: string,
+): Promise<ForwardingRow[]> {
 	const { results } = await env.DB.prepare(
-		"SELECT * FROM deliveries WHERE destination_id = ?1 ORDER BY id",
+		"SELECT * FROM deletion_forwarding WHERE destination_id = ?1 ORDER BY deletion_id",
 	)
 		.bind(destinationId)
-		.run<LogRow>();
+		.run<ForwardingRow>();
 	return results;
+}
+
+/** Events the log has as delivered to a destination (the sum over its batches). */
+export async function deliveredCount(destinationId: string): Promise<number> {
+	const row = await env.DB.prepare(
+		"SELECT coalesce(SUM(delivered), 0) AS n FROM delivery_batches WHERE destination_id = ?1",
+	)
+		.bind(destinationId)
+		.first<{ n: number }>();
+	return row?.n ?? 0;
+}
+
+/**
+ * Whether every batch of a destination is done and none of its events failed: what "all
+ * delivered" looks like in the log. False while it has no batch at all.
+ */
+export async function allDelivered(destinationId: string): Promise<boolean> {
+	const batches = await batchesOf(destinationId);
+	return (
+		batches.length > 0 &&
+		batches.every((b) => b.status === "done") &&
+		(await failuresOf(destinationId)).length === 0
+	);
 }
 
 /** A SendContext for calling a destination module directly, with the test Worker's env. */

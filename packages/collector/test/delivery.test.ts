@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/routing/mapping";
 import {
+	batchesOf,
+	deliveredCount,
+	failuresOf,
 	firstRequest,
-	logOf,
 	postBatch,
 	received,
 	script,
@@ -55,16 +57,8 @@ describe("delivery", () => {
 		);
 		const events = [trackEvent(), trackEvent({ event: "Signed Up" })];
 		expect((await postBatch(events)).status).toBe(200);
-		await waitFor(
-			async () =>
-				(await logOf(`hook-${hook}`)).filter((r) => r.status === "delivered")
-					.length === 2,
-		);
-		await waitFor(
-			async () =>
-				(await logOf(`ph-${ph}`)).filter((r) => r.status === "delivered")
-					.length === 2,
-		);
+		await waitFor(async () => (await deliveredCount(`hook-${hook}`)) === 2);
+		await waitFor(async () => (await deliveredCount(`ph-${ph}`)) === 2);
 		const hookRequests = await received("webhook", hook);
 		expect(hookRequests.flatMap((r) => r.violations)).toEqual([]);
 		expect(
@@ -108,12 +102,12 @@ describe("delivery", () => {
 			event: undefined,
 		};
 		expect((await postBatch([kept, cheap, debug, page])).status).toBe(200);
-		await waitFor(async () =>
-			(await logOf(`hook-${key}`)).some((r) => r.status === "delivered"),
-		);
-		expect((await logOf(`hook-${key}`)).map((r) => r.message_id)).toEqual([
-			kept.messageId,
-		]);
+		await waitFor(async () => (await deliveredCount(`hook-${key}`)) > 0);
+		// One batch, of the one event routed.
+		expect(
+			(await batchesOf(`hook-${key}`)).map((b) => [b.events, b.delivered]),
+		).toEqual([[1, 1]]);
+		expect(webhookEvents(await received("webhook", key))).toHaveLength(1);
 		const [sent] = webhookEvents(await received("webhook", key));
 		expect(sent).toMatchObject({
 			event: "viewed",
@@ -133,10 +127,24 @@ describe("delivery", () => {
 		const event = trackEvent();
 		await postBatch([event]);
 		const [row] = await waitFor(async () => {
-			const rows = await logOf(`hook-${key}`);
-			return rows[0]?.status === "delivered" && rows;
+			const rows = await batchesOf(`hook-${key}`);
+			return rows[0]?.delivered === 1 && rows;
 		}, 10_000);
-		expect(row).toMatchObject({ attempts: 2, last_status: 200 });
+		expect(row).toMatchObject({
+			status: "done",
+			attempts: 2,
+			last_status: 200,
+		});
+		// Delivered at last: its failure row says so (without the event), and the batch keeps
+		// no body.
+		expect(row?.body).toBeNull();
+		expect(await failuresOf(`hook-${key}`)).toEqual([
+			expect.objectContaining({
+				status: "delivered",
+				attempts: 2,
+				payload: null,
+			}),
+		]);
 		const requests = await received("webhook", key);
 		expect(requests.map((r) => r.status)).toEqual([503, 200]);
 		// Idempotency: the retried message carries the same webhook-id.
@@ -159,7 +167,7 @@ describe("delivery", () => {
 		]);
 		await postBatch([trackEvent()]);
 		await waitFor(
-			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			async () => (await deliveredCount(`hook-${key}`)) === 1,
 			10_000,
 		);
 		const [first, second] = await received("webhook", key);
@@ -177,10 +185,14 @@ describe("delivery", () => {
 		]);
 		await postBatch([trackEvent()]);
 		const [row] = await waitFor(async () => {
-			const rows = await logOf(`hook-${key}`);
+			const rows = await failuresOf(`hook-${key}`);
 			return rows[0]?.status === "failed" && rows;
 		});
 		expect(row).toMatchObject({ attempts: 1, last_status: 422 });
+		expect((await batchesOf(`hook-${key}`))[0]).toMatchObject({
+			status: "done",
+			delivered: 0,
+		});
 		expect(row?.last_error).toContain('{"error":"schema mismatch"}');
 		expect(await received("webhook", key)).toHaveLength(1);
 	});
@@ -211,9 +223,8 @@ describe("delivery", () => {
 		await postBatch(events);
 		await waitFor(
 			async () =>
-				(await logOf(`a-${upA}`)).every((r) => r.status === "delivered") &&
-				(await logOf(`b-${upB}`)).every((r) => r.status === "delivered") &&
-				(await logOf(`b-${upB}`)).length === 3,
+				(await deliveredCount(`a-${upA}`)) === 3 &&
+				(await deliveredCount(`b-${upB}`)) === 3,
 		);
 		const onTime = Date.now() - accepted;
 		// Wait until the broken destination has been retried at least once more.
@@ -228,9 +239,12 @@ describe("delivery", () => {
 				(r) => (r.body as { batch: unknown[] }).batch,
 			),
 		).toHaveLength(3);
-		expect((await logOf(`down-${down}`)).map((r) => r.status)).toEqual([
+		expect((await failuresOf(`down-${down}`)).map((r) => r.status)).toEqual([
 			"retrying",
 			"retrying",
+			"retrying",
+		]);
+		expect((await batchesOf(`down-${down}`)).map((b) => b.status)).toEqual([
 			"retrying",
 		]);
 	});
@@ -251,7 +265,7 @@ describe("delivery", () => {
 		);
 		await postBatch([trackEvent()]);
 		const [row] = await waitFor(async () => {
-			const rows = await logOf(`seg-${key}`);
+			const rows = await failuresOf(`seg-${key}`);
 			return rows[0]?.status === "failed" && rows;
 		});
 		expect(row?.last_error).toContain(
@@ -267,7 +281,7 @@ describe("delivery", () => {
 		await script("webhook", key, [{ status: 410 }]);
 		await postBatch([trackEvent()]);
 		const [row] = await waitFor(async () => {
-			const rows = await logOf(id);
+			const rows = await failuresOf(id);
 			return rows[0]?.status === "failed" && rows;
 		});
 		expect(row?.last_error).toContain(
@@ -290,7 +304,7 @@ describe("delivery", () => {
 				.first<{ processed_at: string | null }>();
 			return Boolean(stored?.processed_at);
 		});
-		expect(await logOf(id)).toHaveLength(1);
+		expect(await batchesOf(id)).toHaveLength(1);
 	});
 
 	it("sends the same Mixpanel $insert_id when an event is delivered again", {
@@ -318,9 +332,7 @@ describe("delivery", () => {
 		await script("mixpanel", key, [{ status: 500 }]);
 		await postBatch([trackEvent(), trackEvent()]);
 		await waitFor(
-			async () =>
-				(await logOf(`mp-${key}`)).filter((r) => r.status === "delivered")
-					.length === 2,
+			async () => (await deliveredCount(`mp-${key}`)) === 2,
 			10_000,
 		);
 		const [first, second] = await received("mixpanel", key);

@@ -2,13 +2,16 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { dueRewrites } from "../src/archive/archive-index";
 import { REWRITE_GRACE_MS } from "../src/archive/rewrite";
+import { pruneDeliveryLog } from "../src/db/deliveries";
 import {
-	deleteDeliveriesBefore,
-	recordResults,
-	recordRouted,
-} from "../src/db/deliveries";
+	insertBatchesStatement,
+	settleBatchesStatement,
+} from "../src/db/delivery-batches";
+import { upsertFailuresStatement } from "../src/db/delivery-failures";
 import { park } from "../src/db/parked";
+import { keyed } from "../src/delivery/batch-key";
 import { forwardDeletions } from "../src/delivery/deletions";
+import { newBatch } from "../src/delivery/fanout";
 import type { DeliveryMessage } from "../src/delivery/messages";
 import { r2 } from "../src/destinations/r2";
 import type { DeliveryItem } from "../src/destinations/types";
@@ -17,8 +20,10 @@ import { finishErasures } from "../src/identity/finish-erasures";
 import { suppressionKey } from "../src/identity/suppression";
 import { profileKeyOf } from "../src/routing/route";
 import {
+	batchesOf,
+	failuresOf,
+	forwardingOf,
 	item,
-	logOf,
 	received,
 	script,
 	sendContext,
@@ -71,41 +76,65 @@ const archive = (prefix: string) => ({
 	settings: { prefix },
 });
 
-/** Log rows for items, as fan-out writes them, then moved to `retrying` (a first send failed). */
-async function waitingForRetry(destinationId: string, items: DeliveryItem[]) {
-	const now = new Date();
-	await recordRouted(
-		env.DB,
-		items.map(({ sourceId, event }) => ({
-			destinationId,
-			sourceId,
-			messageId: event.messageId,
-			kind: "event",
-			profileKey: profileKeyOf(event),
-			eventTime: new Date(event.timestamp).toISOString(),
-		})),
-		now,
-	);
-	await recordResults(
-		env.DB,
-		destinationId,
-		items.map(({ sourceId, event }) => ({
-			sourceId,
-			messageId: event.messageId,
-			status: "retrying",
-			attempts: 1,
-			lastStatus: 503,
-			nextAttemptAt: new Date(now.getTime() + 60_000),
-		})),
-		now,
-	);
-}
-
-function eventsMessage(
+/** A DELIVERIES message of items, keyed as fan-out keys it. */
+async function eventsMessage(
 	destinationId: string,
 	items: DeliveryItem[],
-): DeliveryMessage {
-	return { kind: "events", destinationId, items };
+): Promise<DeliveryMessage> {
+	const [message] = await keyed(
+		[{ kind: "events", destinationId, items }],
+		"content",
+	);
+	if (!message) throw new Error("keyed returned no message");
+	return message;
+}
+
+/**
+ * A batch of items as the log has it after a first send failed (503): retrying, a failure row
+ * per event. Returns its message, for the queue to redeliver.
+ */
+async function waitingForRetry(
+	destinationId: string,
+	items: DeliveryItem[],
+): Promise<DeliveryMessage> {
+	const now = new Date();
+	const message = await eventsMessage(destinationId, items);
+	const batchKey = message.batch ?? "";
+	await env.DB.batch([
+		insertBatchesStatement(env.DB, [newBatch(message)], now),
+		settleBatchesStatement(
+			env.DB,
+			[
+				{
+					key: batchKey,
+					status: "retrying",
+					sent: true,
+					delivered: 0,
+					lastStatus: 503,
+					nextAttemptAt: new Date(now.getTime() + 60_000),
+				},
+			],
+			now,
+		),
+		upsertFailuresStatement(
+			env.DB,
+			destinationId,
+			items.map(({ sourceId, event }) => ({
+				sourceId,
+				messageId: event.messageId,
+				kind: "event",
+				batchKey,
+				profileKey: profileKeyOf(event),
+				eventTime: new Date(event.timestamp).toISOString(),
+				status: "retrying",
+				attempts: 1,
+				lastStatus: 503,
+				payload: JSON.stringify(event),
+			})),
+			now,
+		),
+	]);
+	return message;
 }
 
 /**
@@ -138,10 +167,16 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		const annItems = ann.items.slice(0, 6);
 		const items = [...annItems, bob.items[0] as DeliveryItem];
 		expect(annItems).toHaveLength(6);
-		await waitingForRetry(destinationId, items);
+		const message = await waitingForRetry(destinationId, items);
 
 		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
 		expect(deleted.removed.cancelledDeliveries).toBe(6);
+		// Six failure rows deleted, six events taken out of the batch's body.
+		expect(deleted.removed.deliveries).toBe(12);
+		const [waiting] = await batchesOf(destinationId);
+		for (const needle of needles(ann.ids))
+			expect(waiting?.body).not.toContain(needle);
+		expect(waiting?.body).toContain(bob.items[0]?.event.messageId);
 		expect(erasure.stores.pendingDeliveries).toEqual({
 			complete: true,
 			cancelled: 6,
@@ -149,10 +184,7 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		});
 
 		// The queue redelivers the message for its retry.
-		const result = await consumeDeliveryMessages(
-			[eventsMessage(destinationId, items)],
-			2,
-		);
+		const result = await consumeDeliveryMessages([message], 2);
 		expect(result).toEqual({ acks: ["msg-0"], retries: [] });
 		const requests = await received("webhook", key);
 		expect(requests).toHaveLength(1);
@@ -160,25 +192,31 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		expect(sent).toContain(bob.items[0]?.event.messageId);
 		for (const needle of needles(ann.ids)) expect(sent).not.toContain(needle);
 		// Ann's rows are not re-created; Bob's is delivered.
-		const log = await logOf(destinationId);
-		expect(log.map((r) => [r.message_id, r.status])).toEqual([
-			[bob.items[0]?.event.messageId, "delivered"],
-		]);
+		expect(
+			(await failuresOf(destinationId)).map((r) => [r.message_id, r.status]),
+		).toEqual([[bob.items[0]?.event.messageId, "delivered"]]);
+		expect(
+			(await batchesOf(destinationId)).map((b) => [b.status, b.delivered]),
+		).toEqual([["done", 1]]);
 	});
 
-	it("deletes the log rows keyed by the profile, its absorbed profile, its userId or anonymousId, and keeps others'", async () => {
+	it("deletes the failure rows keyed by the profile, its absorbed profile, its userId or anonymousId, and keeps others'", async () => {
 		const [ann, bob] = await annAndBob();
 		const destinationId = `old-${tenant()}`;
 		const row = (messageId: string, profileKey: string) => ({
-			destinationId,
 			sourceId: "web",
 			messageId,
 			kind: "event" as const,
+			batchKey: "b:old",
 			profileKey,
 			eventTime: new Date().toISOString(),
+			status: "failed" as const,
+			attempts: 1,
+			payload: "{}",
 		});
-		await recordRouted(
+		await upsertFailuresStatement(
 			env.DB,
+			destinationId,
 			[
 				row("by-profile", ann.profileId),
 				row("by-absorbed", ann.absorbedId),
@@ -187,7 +225,7 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 				row("bob", bob.profileId),
 			],
 			new Date(),
-		);
+		).run();
 		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
 		expect(deleted.removed.deliveries).toBe(4);
 		expect(erasure.stores.deliveryLog).toEqual({
@@ -195,9 +233,44 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 			removed: 4,
 			remaining: 0,
 		});
-		expect((await logOf(destinationId)).map((r) => r.message_id)).toEqual([
+		expect((await failuresOf(destinationId)).map((r) => r.message_id)).toEqual([
 			"bob",
 		]);
+	});
+
+	it("takes the person's events out of batches in flight, whichever key the event has", async () => {
+		const [ann, bob] = await annAndBob();
+		const destinationId = `lost-${tenant()}`;
+		const event = (messageId: string, fields: Record<string, unknown>) =>
+			item({ messageId, ...fields } as Partial<DeliveryItem["event"]>);
+		const byUserId = event(`u-${tenant()}`, { userId: ann.ids.userId });
+		const byAnonymousId = event(`a-${tenant()}`, {
+			userId: undefined,
+			anonymousId: ann.ids.anonymousId,
+		});
+		const byAbsorbed = event(`p-${tenant()}`, { userId: undefined });
+		byAbsorbed.event.context.profileId = ann.absorbedId;
+		const bobs = bob.items[0] as DeliveryItem;
+		// A batch whose message was lost: pending, its body waiting for the sweeper.
+		const message = await eventsMessage(destinationId, [
+			byUserId,
+			byAnonymousId,
+			byAbsorbed,
+			bobs,
+		]);
+		await insertBatchesStatement(env.DB, [newBatch(message)], new Date()).run();
+		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
+		expect(deleted.removed.cancelledDeliveries).toBe(3);
+		expect(erasure.stores.pendingDeliveries).toEqual({
+			complete: true,
+			cancelled: 3,
+			remaining: 0,
+		});
+		const [batch] = await batchesOf(destinationId);
+		const body = JSON.parse(batch?.body ?? "{}") as DeliveryMessage;
+		expect(
+			body.kind === "events" && body.items.map((i) => i.event.messageId),
+		).toEqual([bobs.event.messageId]);
 	});
 
 	it("drops, unsent, an event fanned out as the deletion committed, and deletes its row", async () => {
@@ -206,26 +279,21 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		await useErasureConfig([webhook(key)]);
 		const destinationId = `hook-${key}`;
 		await deleteProfileViaApi(ann.profileId);
-		// Fan-out of a batch resolved just before the deletion writes its rows just after it.
-		const late = ann.items.slice(0, 2);
-		await recordRouted(
-			env.DB,
-			late.map(({ sourceId, event }) => ({
-				destinationId,
-				sourceId,
-				messageId: event.messageId,
-				kind: "event",
-				profileKey: profileKeyOf(event),
-				eventTime: new Date(event.timestamp).toISOString(),
-			})),
-			new Date(),
-		);
-		const result = await consumeDeliveryMessages([
-			eventsMessage(destinationId, late),
-		]);
+		// Fan-out of a batch resolved just before the deletion writes its batch just after it.
+		const late = await eventsMessage(destinationId, ann.items.slice(0, 2));
+		await insertBatchesStatement(env.DB, [newBatch(late)], new Date()).run();
+		const result = await consumeDeliveryMessages([late]);
 		expect(result.acks).toEqual(["msg-0"]);
 		expect(await received("webhook", key)).toEqual([]);
-		expect(await logOf(destinationId)).toEqual([]);
+		// Nothing of the person is left in the log: no failure row, and the batch keeps no body.
+		expect(await failuresOf(destinationId)).toEqual([]);
+		expect(
+			(await batchesOf(destinationId)).map((b) => [
+				b.status,
+				b.delivered,
+				b.body,
+			]),
+		).toEqual([["done", 0, null]]);
 	});
 
 	it("costs a delivery group at most one more D1 query, and none for events without a profile", async () => {
@@ -234,11 +302,11 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		const destinationId = `hook-${key}`;
 		const calls = async (items: DeliveryItem[]) => {
 			const d1 = countingD1(env.DB);
-			const result = await consumeDeliveryMessages(
-				[eventsMessage(destinationId, items)],
-				1,
-				{ ...env, DB: d1.db },
-			);
+			const message = await eventsMessage(destinationId, items);
+			const result = await consumeDeliveryMessages([message], 1, {
+				...env,
+				DB: d1.db,
+			});
 			expect(result.acks).toEqual(["msg-0"]);
 			return d1.calls;
 		};
@@ -325,7 +393,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		])
 			expect(
 				await consumeDeliveryMessages([
-					eventsMessage(destination.id, inOneHour(items)),
+					await eventsMessage(destination.id, inOneHour(items)),
 				]),
 			).toMatchObject({ retries: [] });
 		const before = [...(await archiveObjects()).keys()].filter((k) =>
@@ -443,7 +511,8 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 
 		await forwardDeletions(env, new Date());
 		await waitFor(
-			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			async () =>
+				(await forwardingOf(`hook-${key}`))[0]?.status === "delivered",
 			QUEUE_WAIT_MS,
 		);
 		const [forwarded] = await received("webhook", key);
@@ -495,7 +564,7 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 		const { deleted } = await deleteProfileViaApi(ann.profileId);
 		await forwardDeletions(env, new Date());
 		await waitFor(
-			async () => (await logOf(`hook-${key}`))[0]?.status === "failed",
+			async () => (await forwardingOf(`hook-${key}`))[0]?.status === "failed",
 			QUEUE_WAIT_MS,
 		);
 		expect((await finishErasures(env, new Date())).hashed).toBe(0);
@@ -517,7 +586,10 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 		});
 		expect(await replayed.json()).toMatchObject({ replayed: 1 });
 		await waitFor(
-			async () => (await logOf(`hook-${key}`))[0]?.status === "delivered",
+			async () =>
+				(await forwardingOf(`hook-${key}`)).every(
+					(r) => r.status === "delivered",
+				),
 			QUEUE_WAIT_MS,
 		);
 		const requests = await received("webhook", key);
@@ -539,13 +611,14 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 		const { deleted } = await deleteProfileViaApi(ann.profileId);
 		await forwardDeletions(env, new Date());
 		await waitFor(
-			async () => (await logOf(`hook-${key}`))[0]?.status === "failed",
+			async () => (await forwardingOf(`hook-${key}`))[0]?.status === "failed",
 			QUEUE_WAIT_MS,
 		);
 		expect((await finishErasures(env, new Date())).hashed).toBe(0);
-		// The log's retention deletes the finished row; no replay can find it any more.
-		await deleteDeliveriesBefore(env.DB, new Date(Date.now() + 60_000));
-		expect(await logOf(`hook-${key}`)).toEqual([]);
+		// The log's retention deletes the finished rows; no replay can find them any more.
+		await pruneDeliveryLog(env.DB, new Date(Date.now() + 60_000), new Date());
+		expect(await forwardingOf(`hook-${key}`)).toEqual([]);
+		expect(await failuresOf(`hook-${key}`)).toEqual([]);
 		expect((await finishErasures(env, new Date())).hashed).toBe(1);
 		// The record keeps the outcome the log no longer has.
 		expect((await statusOf(deleted.deletionId)).stores).toMatchObject({
@@ -558,7 +631,7 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 
 		const again = await forwardDeletions(env, new Date());
 		expect(again.queued).not.toHaveProperty(`hook-${key}`);
-		expect(await logOf(`hook-${key}`)).toEqual([]);
+		expect(await batchesOf(`hook-${key}`)).toEqual([]);
 		expect(await received("webhook", key)).toHaveLength(1);
 	});
 });

@@ -2,7 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type ParkInput, park } from "../src/db/parked";
 import {
-	logOf,
+	batchesOf,
+	deliveredCount,
+	failuresOf,
 	postBatch,
 	received,
 	script,
@@ -241,11 +243,64 @@ describe("/admin/parked", () => {
 		expect((await json(await replay({ ids: [parked] }))).body).toMatchObject({
 			replayed: 1,
 		});
-		await waitFor(async () => (await logOf(id))[0]?.status === "delivered");
+		// The replay forgot the failed row and sent the event in a batch of its own.
+		expect(await failuresOf(id)).toEqual([]);
+		await waitFor(async () => (await deliveredCount(id)) === 1);
 		const requests = await received("webhook", key);
 		expect(requests.map((r) => r.status)).toEqual([400, 200]);
 		expect(webhookEvents(requests.slice(1)).map((e) => e.messageId)).toEqual([
 			event.messageId,
+		]);
+	});
+
+	it("sends a dead delivery once when it is replayed from the log and then from its parked row", {
+		timeout: 20_000,
+	}, async () => {
+		const key = tenant();
+		const id = `hook-${key}`;
+		await useConfig(
+			testConfig([
+				{
+					id,
+					type: "webhook",
+					retry: { maxAttempts: 1 },
+					settings: { url: `${vendorUrl("webhook", key)}/in` },
+				},
+			]),
+		);
+		await script("webhook", key, [{ status: 400 }]);
+		const event = trackEvent();
+		await postBatch([event]);
+		const parked = await waitFor(async () => {
+			const row = await env.DB.prepare(
+				"SELECT id FROM parked WHERE message_id = ?1 AND kind = 'delivery'",
+			)
+				.bind(event.messageId)
+				.first<{ id: number }>();
+			return row?.id;
+		}, 10_000);
+		const fromLog = await exports.default.fetch(
+			"http://collector.test/admin/replay",
+			{
+				method: "POST",
+				headers: {
+					"content-type": "application/json",
+					authorization: "Bearer test-admin-token-0123456789abcdefghij",
+				},
+				body: JSON.stringify({ destination: id }),
+			},
+		);
+		expect(await fromLog.json()).toMatchObject({ replayed: 1 });
+		await waitFor(async () => (await deliveredCount(id)) === 1, 10_000);
+		expect((await json(await replay({ ids: [parked] }))).body).toMatchObject({
+			replayed: 1,
+		});
+		// Give a copy two of the queue's 1 s batch windows to go out: none does, and no batch
+		// was logged for it.
+		await new Promise((resolve) => setTimeout(resolve, 2000));
+		expect(await batchesOf(id)).toHaveLength(2);
+		expect((await received("webhook", key)).map((r) => r.status)).toEqual([
+			400, 200,
 		]);
 	});
 

@@ -5,7 +5,9 @@ import { CRONS } from "../src/cron";
 import { STUCK_AFTER_MS } from "../src/delivery/sweep";
 import worker from "../src/index";
 import {
-	logOf,
+	batchesOf,
+	deliveredCount,
+	failuresOf,
 	received,
 	tenant,
 	testConfig,
@@ -54,17 +56,12 @@ describe("the stuck-delivery sweeper", () => {
 		const events = await lostDeliveries(id, "prof_resolved", 2);
 
 		await cronAt(STUCK_AFTER_MS / MINUTE - 1);
-		expect((await logOf(id)).map((r) => [r.status, r.attempts])).toEqual([
-			["pending", 0],
-			["pending", 0],
-		]);
+		expect(
+			(await batchesOf(id)).map((r) => [r.status, r.attempts, r.sweeps]),
+		).toEqual([["pending", 0, 0]]);
 
 		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
-		const rows = await waitFor(async () => {
-			const log = await logOf(id);
-			return log.every((r) => r.status === "delivered") && log;
-		}, 8000);
-		expect(rows).toHaveLength(2);
+		await waitFor(async () => (await deliveredCount(id)) === 2, 8000);
 		const sent = (await received("segment", key)).flatMap(
 			(r) =>
 				(
@@ -80,42 +77,63 @@ describe("the stuck-delivery sweeper", () => {
 			"prof_resolved",
 			"prof_resolved",
 		]);
-		const sweeps = await env.DB.prepare(
-			"SELECT sweeps FROM deliveries WHERE destination_id = ?1",
-		)
-			.bind(id)
-			.all<{ sweeps: number }>();
-		expect(sweeps.results).toEqual([{ sweeps: 1 }, { sweeps: 1 }]);
+		expect(
+			(await batchesOf(id)).map((r) => [r.status, r.sweeps, r.body]),
+		).toEqual([["done", 1, null]]);
 	});
 
 	it("does not take an event held until later for a stuck one", async () => {
 		const { id } = await segmentDestination();
-		const [held] = await lostDeliveries(id, "prof_held", 1);
+		await lostDeliveries(id, "prof_held", 1);
 		await env.DB.prepare(
-			"UPDATE deliveries SET next_attempt_at = ?1 WHERE destination_id = ?2",
+			"UPDATE delivery_batches SET next_attempt_at = ?1 WHERE destination_id = ?2",
 		)
 			.bind(new Date(Date.now() + 30 * MINUTE).toISOString(), id)
 			.run();
 		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
 		expect(
-			await env.DB.prepare(
-				"SELECT status, sweeps FROM deliveries WHERE message_id = ?1",
-			)
-				.bind(held?.messageId)
-				.first(),
-		).toEqual({ status: "pending", sweeps: 0 });
+			(await batchesOf(id)).map((r) => ({
+				status: r.status,
+				sweeps: r.sweeps,
+			})),
+		).toEqual([{ status: "pending", sweeps: 0 }]);
 	});
 
-	it("gives up on a stuck row whose event is gone, saying why", async () => {
+	it("gives up on a stuck batch whose message is gone, saying why", async () => {
 		const { id } = await segmentDestination();
-		const [gone] = await lostDeliveries(id, "prof_gone", 1);
-		await env.DB.prepare("DELETE FROM events WHERE message_id = ?1")
-			.bind(gone?.messageId)
+		await lostDeliveries(id, "prof_gone", 1);
+		await env.DB.prepare(
+			"UPDATE delivery_batches SET body = '{' WHERE destination_id = ?1",
+		)
+			.bind(id)
 			.run();
 		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
-		expect((await logOf(id))[0]).toMatchObject({
-			status: "dead",
-			last_error: "stuck in pending, and its event is no longer stored",
+		expect((await batchesOf(id))[0]).toMatchObject({
+			status: "done",
+			last_error: "stuck in pending, and its message is no longer stored",
 		});
+	});
+
+	it("gives up after its last sweep: the batch's events become dead failure rows, replayable", async () => {
+		const { id } = await segmentDestination();
+		const events = await lostDeliveries(id, "prof_lost_for_good", 2);
+		await env.DB.prepare(
+			"UPDATE delivery_batches SET sweeps = 5 WHERE destination_id = ?1",
+		)
+			.bind(id)
+			.run();
+		await cronAt(STUCK_AFTER_MS / MINUTE + 1);
+		expect((await batchesOf(id))[0]).toMatchObject({
+			status: "done",
+			body: null,
+		});
+		const failures = await failuresOf(id);
+		expect(failures.map((f) => [f.message_id, f.status])).toEqual(
+			events.map((e) => [e.messageId, "dead"]),
+		);
+		expect(failures[0]?.last_error).toBe(
+			"stuck in pending: queued again 5 times without an answer",
+		);
+		expect(JSON.parse(failures[0]?.payload ?? "{}")).toEqual(events[0]);
 	});
 });

@@ -1,12 +1,10 @@
 import { loadConfig } from "../config/load";
 import {
-	addDeletionRows,
-	type PendingDeletionRow,
-	pendingDeletionRows,
-} from "../db/deliveries";
+	addDeletionBatchesStatement,
+	unsentDeletionBodies,
+} from "../db/delivery-batches";
 import { disabledDestinations } from "../db/destination-state";
 import { destinationType } from "../destinations/registry";
-import type { ProfileDeletion } from "../destinations/types";
 import {
 	lastUnstartedDeletion,
 	markForwardingStarted,
@@ -20,18 +18,19 @@ const PER_RUN = 1000;
  * Forwards profile deletions (rows the identity API writes to `profile_deletions`) to every
  * enabled destination that can delete (webhook always; segment, amplitude, mixpanel and
  * posthog with `deletion` settings).
- * Runs from the hourly cron. A deletion not forwarded yet gets a delivery-log row (kind
- * 'deletion', messageId 'deletion:<id>') per such destination, and is then marked as started
- * (`forwarding_started_at`): later runs never add rows for it again, so a row the log's retention
- * deleted is not sent a second time, and a destination added later does not get old deletions.
- * Each row goes out as a DELIVERIES message; the consumer sends, retries and dead-letters it like
- * an event. Rows still `pending` (their message was lost) are queued again on the next run; a
- * deletion is idempotent, so a duplicate is harmless. The finishing step (identity/
- * finish-erasures.ts) hashes the record's identifiers once no row can be sent again.
+ * Runs from the hourly cron. A deletion not forwarded yet gets a batch in the delivery log per
+ * such destination (kind 'deletion', key 'deletion:<id>:<destination>', its message built from
+ * the record), and is then marked as started (`forwarding_started_at`): later runs never add
+ * batches for it again, so one the log's retention deleted is not sent a second time, and a
+ * destination added later does not get old deletions. Each batch goes out as a DELIVERIES
+ * message; the consumer sends, retries and dead-letters it like an event. Batches never tried
+ * (their message was lost) are queued again on the next run, and by the sweeper; a deletion is
+ * idempotent, so a duplicate is harmless. The finishing step (identity/finish-erasures.ts)
+ * hashes the record's identifiers once none can be sent again.
  *
  * Failure rule: best effort per run — an error is thrown to the scheduler (and logged there);
  * whatever was not queued is picked up by the next run (a deletion is marked started only after
- * every destination's rows are written).
+ * every destination's batches are written).
  *
  * @example
  * await forwardDeletions(env, new Date()) // { queued: { hooks: 2 }, started: 1 }
@@ -44,7 +43,7 @@ export async function forwardDeletions(
 	const config = await loadConfig(env);
 	const disabled = await disabledDestinations(env.DB);
 	// The deletions this run starts: those recorded from here on wait for the next run, so
-	// none is marked started without rows for every destination.
+	// none is marked started without batches for every destination.
 	const upTo = await lastUnstartedDeletion(env.DB);
 	for (const destination of config.config.destinations) {
 		const module = destinationType(destination.type);
@@ -55,38 +54,12 @@ export async function forwardDeletions(
 			!module.supportsDeletion?.(destination.settings)
 		)
 			continue;
-		await addDeletionRows(env.DB, destination.id, upTo, now);
-		const results = await pendingDeletionRows(env.DB, destination.id, PER_RUN);
-		const messages: DeliveryMessage[] = results.map((row) => ({
-			kind: "deletion",
-			destinationId: destination.id,
-			deletion: toDeletion(row),
-		}));
+		await addDeletionBatchesStatement(env.DB, destination.id, upTo, now).run();
+		const bodies = await unsentDeletionBodies(env.DB, destination.id, PER_RUN);
+		const messages = bodies.map((body) => JSON.parse(body) as DeliveryMessage);
 		await enqueueAll(env.DELIVERIES, messages);
 		if (messages.length > 0) queued[destination.id] = messages.length;
 	}
 	const started = await markForwardingStarted(env.DB, upTo, now);
 	return { queued, started };
-}
-
-function toDeletion(row: PendingDeletionRow): ProfileDeletion {
-	let identities: ProfileDeletion["identities"] = [];
-	try {
-		const parsed = JSON.parse(row.identities) as unknown;
-		if (Array.isArray(parsed))
-			identities = parsed.filter(
-				(i): i is { type: string; value: string } =>
-					typeof i?.type === "string" && typeof i?.value === "string",
-			);
-	} catch {
-		// A malformed identities column still deletes by profile id; destinations that need
-		// an identity (Segment: a userId) drop it with a reason.
-		identities = [];
-	}
-	return {
-		id: row.id,
-		profileId: row.profile_id,
-		identities,
-		requestedAt: row.requested_at,
-	};
 }

@@ -1,10 +1,10 @@
 import type { LoadedConfig } from "../config/schema";
-import { type RoutedRow, recordRouted } from "../db/deliveries";
+import { insertBatchesStatement, type NewBatch } from "../db/delivery-batches";
 import { disabledDestinations } from "../db/destination-state";
-import type { StoredEvent } from "../db/events";
 import { DESTINATION_TYPES } from "../destinations/registry";
 import type { DeliveryItem } from "../destinations/types";
-import { profileKeyOf, routeVerdict } from "../routing/route";
+import { routeVerdict } from "../routing/route";
+import { keyed } from "./batch-key";
 import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
 
 /** A DELIVERIES message carries at most this many events, whatever a destination's batchSize. */
@@ -18,45 +18,46 @@ export interface FanOutResult {
 
 /**
  * Consumer stage after storage (and identity): routes each fresh event to every enabled
- * destination that takes it (routing/route.ts), records a `pending` delivery-log row per
- * (destination, event), and enqueues one DELIVERIES message per destination and chunk.
+ * destination that takes it (routing/route.ts), enqueues one DELIVERIES message per destination
+ * and chunk, each named by a batch key derived from its events (batch-key.ts), and logs one
+ * `pending` row per message with the message as its body (db/delivery-batches.ts) — one row
+ * per message, not per event.
  *
- * Failure rule: must pass. If the log or the queue cannot be written, this throws; the EVENTS
+ * The messages go first: a batch row always stands for a message that was queued, and a
+ * message the consumer sees before its row writes the row itself.
+ *
+ * Failure rule: must pass. If the queue or the log cannot be written, this throws; the EVENTS
  * consumer then runs it again on halves of the batch to find an event it fails on alone
- * (queues/isolate.ts), or retries the batch. Either way rows already logged stay as they are
- * and messages are sent again — the DELIVERIES consumer skips events a destination already has. Isolation between
- * destinations starts at the DELIVERIES queue, where each message is one destination's.
+ * (queues/isolate.ts), or retries the batch. Either way messages are sent again under the same
+ * keys when the events come back grouped the same way, and the DELIVERIES consumer skips a batch
+ * the log has as done; the destination's idempotency keys (from each messageId) cover a
+ * regrouped retry. Isolation between destinations starts at the DELIVERIES queue, where each
+ * message is one destination's.
  *
  * @example
- * await fanOut(env, fresh, await loadConfig(env), new Date());
+ * await fanOut(env, [{ sourceId: "web", event }], await loadConfig(env), new Date());
  */
 export async function fanOut(
 	env: Pick<Env, "DB" | "DELIVERIES">,
-	fresh: readonly StoredEvent[],
+	events: readonly DeliveryItem[],
 	config: LoadedConfig,
 	now: Date,
 ): Promise<FanOutResult> {
 	const result: FanOutResult = { routed: {}, messages: 0 };
 	const destinations = config.config.destinations.filter((d) => d.enabled);
-	if (fresh.length === 0 || destinations.length === 0) return result;
+	if (events.length === 0 || destinations.length === 0) return result;
 	const disabled = await disabledDestinations(env.DB);
-	const rows: RoutedRow[] = [];
-	const messages: DeliveryMessage[] = [];
+	const unkeyed: DeliveryMessage[] = [];
 	for (const destination of destinations) {
 		if (disabled.has(destination.id)) continue;
 		const items: DeliveryItem[] = [];
-		for (const { sourceId, event } of fresh) {
+		for (const { sourceId, event } of events) {
 			const source = config.sourcesById.get(sourceId);
 			if (routeVerdict(destination, sourceId, event, source)) continue;
+			// The consumer orders by the event's time and the log keeps it: an event without a
+			// readable one is refused here (RangeError), where isolation parks it alone.
+			new Date(event.timestamp).toISOString();
 			items.push({ sourceId, event });
-			rows.push({
-				destinationId: destination.id,
-				sourceId,
-				messageId: event.messageId,
-				kind: "event",
-				profileKey: profileKeyOf(event),
-				eventTime: new Date(event.timestamp).toISOString(),
-			});
 		}
 		if (items.length === 0) continue;
 		result.routed[destination.id] = items.length;
@@ -65,10 +66,38 @@ export async function fanOut(
 				DESTINATION_TYPES[destination.type].maxBatchEvents,
 			MAX_EVENTS_PER_MESSAGE,
 		);
-		messages.push(...eventMessages(destination.id, items, batchSize));
+		unkeyed.push(...eventMessages(destination.id, items, batchSize));
 	}
-	await recordRouted(env.DB, rows, now);
+	if (unkeyed.length === 0) return result;
+	const messages = await keyed(unkeyed, "content");
 	await enqueueAll(env.DELIVERIES, messages);
+	await insertBatchesStatement(
+		env.DB,
+		messages.map((m) => newBatch(m)),
+		now,
+	).run();
 	result.messages = messages.length;
 	return result;
+}
+
+/**
+ * The log row of a message about to be (or just) queued.
+ *
+ * @example
+ * newBatch({ kind: "events", destinationId: "hooks", batch: "b:…", items }) // { key: "b:…", kind: "events", events: 2, body: "…" }
+ */
+export function newBatch(
+	message: DeliveryMessage,
+	nextAttemptAt?: Date,
+): NewBatch {
+	const batch: NewBatch = {
+		key: message.batch ?? "",
+		destinationId: message.destinationId,
+		kind: message.kind,
+		events: message.kind === "events" ? message.items.length : 1,
+		body: JSON.stringify(message),
+		...(message.kind === "deletion" && { deletionId: message.deletion.id }),
+		...(nextAttemptAt && { nextAttemptAt }),
+	};
+	return batch;
 }

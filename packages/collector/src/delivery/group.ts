@@ -1,65 +1,44 @@
 import type { Destination } from "../config/destinations";
 import { MissingSecretError, resolveSecret } from "../config/secret";
-import {
-	type DeliveryStatus,
-	type DeliveryUpdate,
-	deleteDeliveries,
-	deliveryStates,
-	FINAL_STATUSES,
-	heldBack,
-	keyString,
-	recordHeld,
-	recordResults,
-	recordRouted,
-} from "../db/deliveries";
-import { disableDestination } from "../db/destination-state";
+import { keyString } from "../db/deliveries";
+import { batchStates } from "../db/delivery-batches";
+import { failureStates, heldBack } from "../db/delivery-failures";
 import { chunk } from "../destinations/kit/chunk";
 import { destinationType } from "../destinations/registry";
-import type { DeliveryItem, SendContext, Verdict } from "../destinations/types";
+import type { SendContext, Verdict } from "../destinations/types";
 import { erasedAmong } from "../identity/erased";
 import { applyMapping } from "../routing/mapping";
 import { profileKeyOf } from "../routing/route";
-import { type DeadLetter, deadLetter } from "./dead-letter";
+import { holdSeconds, ORDERING_STALE_MS, SWEPT_STALE_MS } from "./hold";
+import type { DeliveryMessage } from "./messages";
+import { type BatchOutcome, recordGroup } from "./record";
+import { settle } from "./settle";
 import {
-	holdSeconds,
-	nextLooks,
-	ORDERING_STALE_MS,
-	SWEPT_STALE_MS,
-} from "./hold";
-import { type DeliveryMessage, itemsOf } from "./messages";
-import { type Settlement, settle } from "./settle";
+	type Batch,
+	batchesOf,
+	type Decision,
+	planWork,
+	profileIdsOf,
+	type Work,
+} from "./work";
 
-/** What happened to one event of the group. */
-export type Decision =
-	| Settlement
-	/** Already final in the log (a redelivered message): nothing was done. */
-	| { status: "skipped" }
-	/** Waits for an earlier event of the same profile. */
-	| { status: "held"; delaySeconds: number }
-	/** Its person was erased after it was queued: dropped unsent, its log row deleted. */
-	| { status: "erased" };
+export type { Decision } from "./work";
 
-/** One event of the group, with its log state and the messages that carry it. */
-interface Work {
-	item: DeliveryItem;
-	key: string;
-	status: DeliveryStatus;
-	attempts: number;
-	messages: Message<DeliveryMessage>[];
-	/** The event's profile has been erased. */
-	erased?: boolean;
-}
+/** What the consumer does with one queue message after its group ran. */
+export type MessageAction = { ack: true } | { retryInSeconds: number };
 
 /**
- * Delivers one destination's messages from a DELIVERIES batch and records the results: drops
- * events of a person erased since they were queued (unsent, their log rows deleted), skips
- * events the log already has as final, holds back events whose profile has an earlier event in
- * flight (destinations with per-profile ordering), maps and sends the rest in the destination's
- * batch size, settles each verdict (settle.ts), writes the log and dead-letters what failed for
- * good. Returns each event's decision, by keyString, for the caller to ack or retry messages.
+ * Delivers one destination's messages from a DELIVERIES batch and records the results. Each
+ * message is a batch of the delivery log (work.ts): a batch the log has as done is skipped (a
+ * redelivered message), and a batch tried before sends only its events a failure row has as
+ * retrying. Of those, it drops events of a person erased since they were queued, holds back
+ * events whose profile has an earlier event being retried (destinations with per-profile
+ * ordering), maps and sends the rest in the destination's batch size, settles each verdict
+ * (settle.ts) and writes the log (record.ts). Returns each event's decision, by keyString, and
+ * what to do with each message: ack, or retry after the longest delay its events need.
  *
  * @example
- * const decisions = await deliverGroup(env, "hooks", destination, false, messages, Date.now);
+ * const { actions } = await deliverGroup(env, "hooks", destination, false, messages, Date.now);
  */
 export async function deliverGroup(
 	env: Env,
@@ -68,15 +47,39 @@ export async function deliverGroup(
 	switchedOff: boolean,
 	messages: Message<DeliveryMessage>[],
 	now: () => number,
-): Promise<Map<string, Decision>> {
+): Promise<{
+	decisions: Map<string, Decision>;
+	actions: Map<Message<DeliveryMessage>, MessageAction>;
+}> {
 	const started = now();
-	const work = await loadWork(env, destinationId, messages, new Date(started));
+	const batches = [...batchesOf(destinationId, messages).values()];
+	const items = new Map(
+		batches.flatMap((b) =>
+			b.items.map(
+				(i) => [keyString([i.sourceId, i.event.messageId]), i] as const,
+			),
+		),
+	);
+	const [states, failures, erased] = await Promise.all([
+		batchStates(
+			env.DB,
+			batches.map((b) => b.key),
+		),
+		failureStates(
+			env.DB,
+			destinationId,
+			[...items.values()].map((i) => [i.sourceId, i.event.messageId] as const),
+		),
+		erasedAmong(env.DB, [...items.values()].flatMap(profileIdsOf)),
+	]);
+	const work = planWork(batches, states, failures, erased);
+
 	const decisions = new Map<string, Decision>();
-	const live = work.filter((w) => {
+	for (const key of items.keys())
+		if (!work.has(key)) decisions.set(key, { status: "skipped" });
+	const live = [...work.values()].filter((w) => {
 		if (w.erased) decisions.set(w.key, { status: "erased" });
-		else if (FINAL_STATUSES.has(w.status))
-			decisions.set(w.key, { status: "skipped" });
-		return !w.erased && !FINAL_STATUSES.has(w.status);
+		return !w.erased;
 	});
 	const unusable = !destination
 		? "destination no longer configured"
@@ -94,10 +97,11 @@ export async function deliverGroup(
 			});
 	else await send(env, destination, live, decisions, now);
 
-	await record(
+	const outcomes = await recordGroup(
 		env,
 		destinationId,
 		destination?.type ?? "unknown",
+		batches,
 		work,
 		decisions,
 		now(),
@@ -109,68 +113,40 @@ export async function deliverGroup(
 		JSON.stringify({
 			msg: "delivery",
 			destinationId,
+			batches: batches.length,
 			...counts,
 			ms: now() - started,
 		}),
 	);
-	return decisions;
+	return { decisions, actions: actionsOf(batches, outcomes) };
 }
 
-async function loadWork(
-	env: Env,
-	destinationId: string,
-	messages: Message<DeliveryMessage>[],
-	at: Date,
-): Promise<Work[]> {
-	const work = new Map<string, Work>();
-	for (const message of messages)
-		for (const item of itemsOf(message.body)) {
-			const key = keyString([item.sourceId, item.event.messageId]);
-			const known = work.get(key);
-			if (known) known.messages.push(message);
-			else
-				work.set(key, {
-					item,
-					key,
-					status: "pending",
-					attempts: 0,
-					messages: [message],
-				});
-		}
-	const all = [...work.values()];
-	const [states, erased] = await Promise.all([
-		deliveryStates(
-			env.DB,
-			destinationId,
-			all.map((w) => [w.item.sourceId, w.item.event.messageId] as const),
-		),
-		erasedAmong(env.DB, all.flatMap(profileIdOf)),
-	]);
-	for (const w of all) w.erased = profileIdOf(w).some((id) => erased.has(id));
-	// Rows of erased events exist only when fan-out raced the deletion: they go too.
-	await deleteDeliveries(
-		env.DB,
-		destinationId,
-		all
-			.filter((w) => w.erased && states.has(w.key))
-			.map((w) => [w.item.sourceId, w.item.event.messageId] as const),
-	);
-	// A message whose log row is gone (cleaned up, or queued by hand) gets one now.
-	const missing = all.filter((w) => !states.has(w.key) && !w.erased);
-	await recordRouted(
-		env.DB,
-		missing.map((w) => ({
-			destinationId,
-			sourceId: w.item.sourceId,
-			messageId: w.item.event.messageId,
-			kind: w.item.sourceId === "" ? "deletion" : "event",
-			profileKey: profileKeyOf(w.item.event),
-			eventTime: eventTime(w),
-		})),
-		at,
-	);
-	for (const w of all) Object.assign(w, states.get(w.key));
-	return all;
+/**
+ * A message is retried when one of its batches is, after the longest delay they need; only the
+ * first copy of a batch the queue delivered twice is retried, the others are acked.
+ */
+function actionsOf(
+	batches: readonly Batch[],
+	outcomes: ReadonlyMap<string, BatchOutcome>,
+): Map<Message<DeliveryMessage>, MessageAction> {
+	const actions = new Map<Message<DeliveryMessage>, MessageAction>();
+	for (const batch of batches)
+		batch.messages.forEach((message, copy) => {
+			const outcome = outcomes.get(batch.key);
+			const known = actions.get(message);
+			const retryIn =
+				outcome?.status === "retrying" && copy === 0
+					? outcome.retryInSeconds
+					: undefined;
+			if (retryIn === undefined) {
+				if (!known) actions.set(message, { ack: true });
+				return;
+			}
+			const before =
+				known && "retryInSeconds" in known ? known.retryInSeconds : 0;
+			actions.set(message, { retryInSeconds: Math.max(before, retryIn) });
+		});
+	return actions;
 }
 
 async function send(
@@ -215,9 +191,10 @@ async function send(
 		sizeOf: () => 0,
 	})) {
 		if (waitSeconds !== undefined) {
-			// An earlier chunk of this ordered destination is to be retried first.
+			// An earlier chunk of this ordered destination is to be retried first: these wait
+			// until just after it.
 			for (const w of part)
-				decisions.set(w.key, { status: "held", delaySeconds: waitSeconds });
+				decisions.set(w.key, { status: "held", delaySeconds: waitSeconds + 1 });
 			continue;
 		}
 		const mapped = await Promise.all(
@@ -241,8 +218,8 @@ async function send(
 	}
 
 	for (const w of sendable.filter((w) => w.item.sourceId === "")) {
-		const body = w.messages[0]?.body;
-		if (body?.kind !== "deletion") continue;
+		const body = w.batch.body;
+		if (body.kind !== "deletion") continue;
 		const [verdict] = await guarded(1, async () => [
 			module.deleteProfile && module.supportsDeletion?.(ctx.settings)
 				? await module.deleteProfile(body.deletion, ctx)
@@ -304,95 +281,6 @@ async function guarded(
 				: { outcome: "retry-later", error: `send failed: ${String(error)}` };
 		return Array.from({ length: count }, () => verdict);
 	}
-}
-
-/**
- * Writes the log, the dead letters and a 410's switch-off. A retrying or held event's
- * next_attempt_at is when the consumer will see it again (its message's retry, or the end of
- * its hold), so the sweeper never takes a waiting event for a lost one.
- */
-async function record(
-	env: Env,
-	destinationId: string,
-	destinationType: string,
-	work: Work[],
-	decisions: Map<string, Decision>,
-	at: number,
-): Promise<void> {
-	const updates: DeliveryUpdate[] = [];
-	const letters: DeadLetter[] = [];
-	let gone: string | undefined;
-	const looks = nextLooks(
-		[...new Set(work.flatMap((w) => w.messages))].map((m) => ({
-			keys: itemsOf(m.body).map((i) =>
-				keyString([i.sourceId, i.event.messageId]),
-			),
-		})),
-		decisions,
-	);
-	const held = work.flatMap((w) => {
-		const seconds = looks.get(w.key);
-		return decisions.get(w.key)?.status === "held" && seconds !== undefined
-			? [
-					{
-						sourceId: w.item.sourceId,
-						messageId: w.item.event.messageId,
-						nextAttemptAt: new Date(at + seconds * 1000),
-					},
-				]
-			: [];
-	});
-	for (const w of work) {
-		const d = decisions.get(w.key);
-		if (
-			!d ||
-			d.status === "skipped" ||
-			d.status === "held" ||
-			d.status === "erased"
-		)
-			continue;
-		const update: DeliveryUpdate = {
-			sourceId: w.item.sourceId,
-			messageId: w.item.event.messageId,
-			status: d.status,
-			attempts: d.attempts,
-		};
-		if (d.lastStatus !== undefined) update.lastStatus = d.lastStatus;
-		if (d.error !== undefined) update.lastError = d.error;
-		const next = looks.get(w.key) ?? d.delaySeconds;
-		if (next !== undefined) update.nextAttemptAt = new Date(at + next * 1000);
-		updates.push(update);
-		if (d.disable) gone = d.error;
-		if (d.status !== "failed" && d.status !== "dead") continue;
-		const letter: DeadLetter = {
-			destinationId,
-			destinationType,
-			sourceId: w.item.sourceId,
-			messageId: w.item.event.messageId,
-			status: d.status,
-			attempts: d.attempts,
-			error: d.error ?? d.status,
-			at: new Date(at).toISOString(),
-		};
-		if (d.lastStatus !== undefined) letter.lastStatus = d.lastStatus;
-		if (d.responseBody !== undefined) letter.responseBody = d.responseBody;
-		const body = w.messages[0]?.body;
-		if (body?.kind === "deletion") letter.deletion = body.deletion;
-		else letter.event = w.item.event;
-		letters.push(letter);
-	}
-	await recordResults(env.DB, destinationId, updates, new Date(at));
-	await recordHeld(env.DB, destinationId, held, new Date(at));
-	await deadLetter(env, letters);
-	if (gone) await disableDestination(env.DB, destinationId, gone, new Date(at));
-}
-
-/** The profile of an event (a deletion's pseudo-event is the erasure itself: never dropped). */
-function profileIdOf(w: Work): string[] {
-	const profileId = w.item.event.context.profileId;
-	return w.item.sourceId !== "" && typeof profileId === "string"
-		? [profileId]
-		: [];
 }
 
 function eventTime(w: Work): string {

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-	holdSeconds,
-	MAX_HOLD_SECONDS,
-	nextLooks,
-	ORDERING_STALE_MS,
-} from "./hold";
+import { holdSeconds, MAX_HOLD_SECONDS, ORDERING_STALE_MS } from "./hold";
 import { STUCK_AFTER_MS, SWEEP_PERIOD_MS } from "./sweep";
 
 const now = Date.parse("2026-11-24T10:00:00.000Z");
@@ -50,42 +45,5 @@ describe("holdSeconds", () => {
 			waits++;
 		}
 		expect(waits).toBeLessThan(15);
-	});
-});
-
-describe("nextLooks", () => {
-	it("sees a message's events again after its longest retry, held ones included", () => {
-		const looks = nextLooks(
-			[{ keys: ["a", "b", "c", "d"] }],
-			new Map([
-				["a", { status: "retrying", delaySeconds: 60 }],
-				["b", { status: "retrying", delaySeconds: 10 }],
-				["c", { status: "held", delaySeconds: 5 }],
-				["d", { status: "delivered" }],
-			]),
-		);
-		expect(Object.fromEntries(looks)).toEqual({ a: 60, b: 60, c: 60 });
-	});
-
-	it("sees a held event after its own hold when its message is not retried", () => {
-		const looks = nextLooks(
-			[{ keys: ["a", "b"] }],
-			new Map([
-				["a", { status: "held", delaySeconds: 7 }],
-				["b", { status: "delivered" }],
-			]),
-		);
-		expect(Object.fromEntries(looks)).toEqual({ a: 7 });
-	});
-
-	it("takes the first of the messages that carry an event", () => {
-		const looks = nextLooks(
-			[{ keys: ["a", "b"] }, { keys: ["a"] }],
-			new Map([
-				["a", { status: "retrying", delaySeconds: 10 }],
-				["b", { status: "retrying", delaySeconds: 90 }],
-			]),
-		);
-		expect(looks.get("a")).toBe(10);
 	});
 });

@@ -2,13 +2,13 @@ import { STUCK_AFTER_MS, SWEEP_PERIOD_MS } from "./sweep";
 
 /**
  * Per-profile ordering waits for an earlier event only while it is still being worked on; one
- * whose next look is this long overdue stops holding the profile back. The sweeper re-queues
- * a stuck row well before (refreshing its next look), so this only ends holds when the sweeper
- * is not running.
+ * whose batch's next look is this long overdue stops holding the profile back. The sweeper
+ * re-queues a stuck batch well before (refreshing its next look), so this only ends holds when
+ * the sweeper is not running.
  */
 export const ORDERING_STALE_MS = 10 * 60 * 1000;
 /**
- * A row the sweeper queued again holds others back only this long past its next look: its new
+ * An event whose batch the sweeper queued again holds others back only this long past its next look: its new
  * message should be seen within seconds, and if it is not, it was lost again or cannot be
  * sent, so the profile's later events go ahead (the sweeper keeps at it until MAX_SWEEPS).
  */
@@ -38,39 +38,4 @@ export function holdSeconds(nextLook: number, now: number): number {
 	const until = now < requeued ? requeued : nextLook + ORDERING_STALE_MS;
 	const waitMs = Math.max(1000, Math.min(overdue, until - now));
 	return Math.min(MAX_HOLD_SECONDS, Math.ceil(waitMs / 1000));
-}
-
-/**
- * When the consumer will next see each event that is held or to be retried, in seconds from
- * now, by key — what queues/deliveries.ts does with a group's decisions: a message with a retrying event
- * is retried after the longest delay among them (carrying its held events along); otherwise
- * its held events are queued again on their own, after their hold. An event carried by several
- * messages is seen with the first of them.
- *
- * @example
- * nextLooks([{ keys: ["a", "b"] }], new Map([["a", { status: "retrying", delaySeconds: 60 }], ["b", { status: "held", delaySeconds: 5 }]]))
- * // Map { "a" => 60, "b" => 60 }
- */
-export function nextLooks(
-	messages: readonly { keys: readonly string[] }[],
-	decisions: ReadonlyMap<string, { status: string; delaySeconds?: number }>,
-): Map<string, number> {
-	const looks = new Map<string, number>();
-	const see = (key: string, seconds: number) =>
-		looks.set(key, Math.min(looks.get(key) ?? seconds, seconds));
-	for (const { keys } of messages) {
-		const retryIn = keys.flatMap((key) => {
-			const d = decisions.get(key);
-			return d?.status === "retrying" ? [d.delaySeconds ?? 0] : [];
-		});
-		for (const key of keys) {
-			const d = decisions.get(key);
-			if (d?.status !== "retrying" && d?.status !== "held") continue;
-			see(
-				key,
-				retryIn.length > 0 ? Math.max(...retryIn) : (d.delaySeconds ?? 0),
-			);
-		}
-	}
-	return looks;
 }

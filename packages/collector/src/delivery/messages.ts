@@ -4,11 +4,23 @@ import type { EnrichedEvent } from "../event";
 
 /**
  * A message on the DELIVERIES queue: work for exactly one destination, so that retrying it
- * never re-sends anything to another destination.
+ * never re-sends anything to another destination. `batch` names its row in the delivery log
+ * (delivery_batches; delivery/batch-key.ts); a message without one (queued before batch keys
+ * existed, or by hand) is logged one event per row.
  */
 export type DeliveryMessage =
-	| { kind: "events"; destinationId: string; items: DeliveryItem[] }
-	| { kind: "deletion"; destinationId: string; deletion: ProfileDeletion };
+	| {
+			kind: "events";
+			destinationId: string;
+			items: DeliveryItem[];
+			batch?: string;
+	  }
+	| {
+			kind: "deletion";
+			destinationId: string;
+			deletion: ProfileDeletion;
+			batch?: string;
+	  };
 
 /** Cloudflare Queues take messages up to 128 KB; keep clear of it for the envelope. */
 const MAX_MESSAGE_BYTES = 120 * 1024;

@@ -1,30 +1,28 @@
 import { describe, expect, it } from "vitest";
-import type { LoggedWork } from "../db/deliveries";
-import { rebuild, requeueMessages } from "./rebuild";
+import type { InFlightBatch } from "../db/delivery-batches";
+import type { FailedWork } from "../db/delivery-failures";
+import { bodyOf, rebuild, requeueMessages } from "./rebuild";
 
-const stored = {
+const routed = {
 	type: "track",
 	event: "Step",
 	messageId: "m1",
 	userId: "u1",
 	timestamp: "2026-11-24T10:00:00.000Z",
 	receivedAt: "2026-11-24T10:00:01.000Z",
-	context: { profileId: "prof_forged", page: { path: "/" } },
+	context: { profileId: "prof_resolved", page: { path: "/" } },
 };
 
-function row(overrides: Partial<LoggedWork> = {}): LoggedWork {
+function row(overrides: Partial<FailedWork> = {}): FailedWork {
 	return {
 		id: 1,
 		destination_id: "hooks",
 		source_id: "web",
 		message_id: "m1",
 		kind: "event",
-		status: "pending",
-		attempts: 0,
-		sweeps: 0,
-		last_status: null,
-		payload: JSON.stringify(stored),
-		event_profile_id: "prof_resolved",
+		status: "dead",
+		attempts: 3,
+		payload: JSON.stringify(routed),
 		deletion_id: null,
 		profile_id: null,
 		identities: null,
@@ -34,29 +32,17 @@ function row(overrides: Partial<LoggedWork> = {}): LoggedWork {
 }
 
 describe("rebuild", () => {
-	it("sends the resolved profile, not the one in the stored payload", () => {
+	it("sends the event as fan-out routed it, its resolved profile included", () => {
 		expect(rebuild(row())).toEqual({
 			kind: "event",
-			item: {
-				sourceId: "web",
-				event: {
-					...stored,
-					context: { page: { path: "/" }, profileId: "prof_resolved" },
-				},
-			},
+			item: { sourceId: "web", event: routed },
 		});
 	});
 
-	it("sends no profile for an event identity did not resolve", () => {
-		const work = rebuild(row({ event_profile_id: null }));
-		expect(work?.kind === "event" && work.item.event.context).toEqual({
-			page: { path: "/" },
-		});
-	});
-
-	it("finds nothing for an event that is gone or was erased", () => {
+	it("finds nothing for a row that keeps no event", () => {
 		expect(rebuild(row({ payload: null }))).toBeUndefined();
 		expect(rebuild(row({ payload: "{}" }))).toBeUndefined();
+		expect(rebuild(row({ payload: "not json" }))).toBeUndefined();
 	});
 
 	it("rebuilds a deletion from its record, and nothing when the record is gone", () => {
@@ -83,11 +69,45 @@ describe("rebuild", () => {
 	});
 });
 
+describe("bodyOf", () => {
+	const batch = (body: string | null): InFlightBatch => ({
+		id: 1,
+		batch_key: "b:key",
+		destination_id: "hooks",
+		kind: "events",
+		status: "pending",
+		attempts: 0,
+		sweeps: 0,
+		last_status: null,
+		body,
+	});
+
+	it("gives back the message a batch keeps, under the batch's key", () => {
+		const body = JSON.stringify({
+			kind: "events",
+			destinationId: "hooks",
+			items: [{ sourceId: "web", event: routed }],
+		});
+		expect(bodyOf(batch(body))).toEqual({
+			kind: "events",
+			destinationId: "hooks",
+			batch: "b:key",
+			items: [{ sourceId: "web", event: routed }],
+		});
+	});
+
+	it("finds nothing in a cleared or corrupted body", () => {
+		expect(bodyOf(batch(null))).toBeUndefined();
+		expect(bodyOf(batch("{"))).toBeUndefined();
+		expect(bodyOf(batch('{"kind":"events"}'))).toBeUndefined();
+	});
+});
+
 describe("requeueMessages", () => {
 	it("packs events by the destination's batch size and gives each deletion its own message", () => {
 		const events = [1, 2, 3].map((n) =>
 			rebuild(
-				row({ payload: JSON.stringify({ ...stored, messageId: `m${n}` }) }),
+				row({ payload: JSON.stringify({ ...routed, messageId: `m${n}` }) }),
 			),
 		);
 		const deletion = {

@@ -1,10 +1,18 @@
 import * as v from "valibot";
 import type { LoadedConfig } from "../config/schema";
-import { loggedWork, resetForReplay } from "../db/deliveries";
+import { keyString } from "../db/deliveries";
+import {
+	inFlightBatches,
+	insertBatchesStatement,
+	markRequeued,
+} from "../db/delivery-batches";
+import { failedWork, replayingStatement } from "../db/delivery-failures";
 import { enableDestination } from "../db/destination-state";
 import { ApiError } from "../errors";
-import { enqueueAll } from "./messages";
-import { type Rebuilt, rebuild, requeueMessages } from "./rebuild";
+import { keyed } from "./batch-key";
+import { newBatch } from "./fanout";
+import { type DeliveryMessage, enqueueAll, itemsOf } from "./messages";
+import { bodyOf, type Rebuilt, rebuild, requeueMessages } from "./rebuild";
 
 /** Statuses a replay takes: given up on, or in flight (a lost message; see the sweeper). */
 export const REPLAYABLE = ["failed", "dead", "pending", "retrying"] as const;
@@ -17,13 +25,25 @@ export const REPLAYABLE = ["failed", "dead", "pending", "retrying"] as const;
  */
 export const ReplayRequestSchema = v.strictObject({
 	destination: v.string(),
-	/** Default: failed and dead; `pending` and `retrying` re-send rows whose message was lost. */
+	/** Default: failed and dead; `pending` and `retrying` re-send batches whose message was lost. */
 	status: v.optional(v.array(v.picklist(REPLAYABLE)), ["failed", "dead"]),
 	since: v.optional(
 		v.pipe(v.string(), v.isoTimestamp("must be an ISO-8601 timestamp")),
 	),
-	/** Continue after this log row id (the previous answer's `next`). */
-	after: v.optional(v.pipe(v.number(), v.integer()), 0),
+	/**
+	 * Continue from the previous answer's `next`. A number is a failure row id (what `next` was
+	 * before batches were logged).
+	 */
+	after: v.optional(
+		v.union([
+			v.pipe(v.number(), v.integer()),
+			v.pipe(
+				v.string(),
+				v.regex(/^[fb]:\d+$/, "must be a previous answer's next"),
+			),
+		]),
+		0,
+	),
 	limit: v.optional(
 		v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5000)),
 		1000,
@@ -32,23 +52,25 @@ export const ReplayRequestSchema = v.strictObject({
 export type ReplayRequest = v.InferOutput<typeof ReplayRequestSchema>;
 
 export interface ReplayResult {
+	/** Events (and deletions) queued again. */
 	replayed: number;
-	/** Rows whose event is no longer stored (older than the retention period). */
+	/** Failed events that cannot be sent again (their deletion record is gone). */
 	missing: number;
 	/** Pass as `after` to continue; absent when this was the last page. */
-	next?: number;
+	next?: string;
 	/** The destination had been switched off by a 410 and is on again. */
 	reenabled: boolean;
 }
 
 /**
  * Re-sends one page of a destination's deliveries in the given statuses (by default failed and
- * dead): each row goes back to `pending` with its attempts reset and is queued again, rebuilt
- * from the stored event (current mapping and settings apply; `context.profileId` is the
- * resolved profile, never what the client sent) or deletion record. `pending` and `retrying`
- * rows can be replayed too, for a message that was lost; the consumer skips a copy of one that
- * was delivered meanwhile. Replaying also switches a destination back on after a 410.
- * Idempotency keys do not change, so an event the destination did get after all is
+ * dead). Failed and dead events are read from their failure rows, queued again in new batches
+ * (fresh keys; current mapping and settings apply; `context.profileId` is the profile identity
+ * resolved, never what the client sent) and their rows put back to `retrying` with no attempts.
+ * `pending` and `retrying` re-send the messages of batches in flight as the log keeps them, for
+ * a message that was lost; the consumer skips a batch that was done meanwhile. Failure rows come
+ * first, then batches (`next` says which). Replaying also switches a destination back on after
+ * a 410. Idempotency keys do not change, so an event the destination did get after all is
  * deduplicated there.
  *
  * @throws ApiError 404 when the destination is not in the config.
@@ -70,32 +92,84 @@ export async function replay(
 			`No destination '${request.destination}' in the config`,
 		);
 	const reenabled = await enableDestination(env.DB, destination.id);
-	const rows = await loggedWork(env.DB, {
+	const cursor =
+		typeof request.after === "number" ? `f:${request.after}` : request.after;
+	const phase = cursor.slice(0, 1);
+	const after = Number(cursor.slice(2));
+	const since = request.since ? new Date(request.since).toISOString() : "";
+	const failed = request.status.filter((s) => s === "failed" || s === "dead");
+	const inFlight = request.status.filter(
+		(s) => s === "pending" || s === "retrying",
+	);
+	const result: ReplayResult = { replayed: 0, missing: 0, reenabled };
+
+	if (phase === "f" && failed.length > 0) {
+		const rows = await failedWork(env.DB, {
+			destinationId: destination.id,
+			statuses: failed,
+			since,
+			after,
+			limit: request.limit,
+		});
+		const rebuilt: Rebuilt[] = [];
+		const rowOf = new Map<string, number>();
+		for (const row of rows) {
+			const work = rebuild(row);
+			if (!work) continue;
+			rebuilt.push(work);
+			rowOf.set(keyString([row.source_id, row.message_id]), row.id);
+		}
+		const messages = await keyed(
+			requeueMessages(destination.id, destination.batchSize, rebuilt),
+			"fresh",
+		);
+		const replaying = messages.flatMap((message) =>
+			itemsOf(message).flatMap((item) => {
+				const id = rowOf.get(keyString([item.sourceId, item.event.messageId]));
+				return id === undefined ? [] : [{ id, batchKey: message.batch ?? "" }];
+			}),
+		);
+		if (messages.length > 0)
+			await env.DB.batch([
+				insertBatchesStatement(
+					env.DB,
+					messages.map((m) => newBatch(m)),
+					now,
+				),
+				replayingStatement(env.DB, replaying, now),
+			]);
+		await enqueueAll(env.DELIVERIES, messages);
+		result.replayed += replaying.length;
+		result.missing += rows.length - rebuilt.length;
+		const last = rows.at(-1);
+		if (last && rows.length === request.limit) result.next = `f:${last.id}`;
+		else if (inFlight.length > 0) result.next = "b:0";
+		return result;
+	}
+
+	if (inFlight.length === 0) return result;
+	const batches = await inFlightBatches(env.DB, {
 		destinationId: destination.id,
-		statuses: request.status,
-		since: request.since ? new Date(request.since).toISOString() : "",
-		after: request.after,
+		statuses: inFlight,
+		since,
+		after: phase === "b" ? after : 0,
 		limit: request.limit,
 	});
-	const rebuilt: Rebuilt[] = [];
-	const ids: number[] = [];
-	for (const row of rows) {
-		const work = rebuild(row);
-		if (!work) continue;
-		rebuilt.push(work);
-		ids.push(row.id);
-	}
-	await resetForReplay(env.DB, ids, now);
-	await enqueueAll(
-		env.DELIVERIES,
-		requeueMessages(destination.id, destination.batchSize, rebuilt),
+	const requeued = new Set(
+		await markRequeued(
+			env.DB,
+			batches.map((b) => b.id),
+			{ sweep: false },
+			now,
+		),
 	);
-	const result: ReplayResult = {
-		replayed: ids.length,
-		missing: rows.length - ids.length,
-		reenabled,
-	};
-	const last = rows.at(-1);
-	if (last && rows.length === request.limit) result.next = last.id;
+	const messages: DeliveryMessage[] = batches.flatMap((batch) => {
+		const body = requeued.has(batch.id) ? bodyOf(batch) : undefined;
+		return body ? [body] : [];
+	});
+	await enqueueAll(env.DELIVERIES, messages);
+	result.replayed += messages.reduce((n, m) => n + itemsOf(m).length, 0);
+	const last = batches.at(-1);
+	if (last && batches.length === request.limit) result.next = `b:${last.id}`;
 	return result;
 }

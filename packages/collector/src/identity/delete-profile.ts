@@ -59,8 +59,9 @@ const MAX_ATTEMPTS = 5;
  * Right to erasure, the part that happens at once: in one guarded D1 batch (a transaction) it
  * deletes a profile (following a merged id to its survivor), the profiles it absorbed, their
  * identities, traits, counts, group memberships, merge history and stored events; cancels and
- * deletes the person's delivery-log rows (pending and retrying ones included — a DELIVERIES
- * message still carrying their events finds the profile in erased_profiles and drops them);
+ * deletes the person's deliveries (their failure rows, and their events in the bodies of
+ * batches in flight — a DELIVERIES message still carrying their events finds the profile in
+ * erased_profiles and drops them);
  * purges their parked rows; moves the archive objects indexed for them to the rewrite queue;
  * suppresses their identifiers (as hashes: events carrying them are dropped for the source's
  * `suppressionDays`); marks the profile ids erased; and records the deletion in
@@ -111,9 +112,9 @@ async function attemptDeletion(
 	const at = now.toISOString();
 	const userIds = valuesOf(identities, USER_ID);
 	const anonymousIds = valuesOf(identities, ANONYMOUS_ID);
-	// Log rows are keyed by the resolved profile id, or by the userId/anonymousId of an event
-	// that had none.
-	const [cancelled, deliveries] = profileDeliveriesStatements(db, [
+	// The log keys an event by its resolved profile id, or by the userId/anonymousId of an
+	// event that had none.
+	const [cancelled, deliveries, bodies] = profileDeliveriesStatements(db, [
 		...person,
 		...userIds,
 		...anonymousIds,
@@ -146,6 +147,7 @@ async function attemptDeletion(
 		["unindex", unindex],
 		["cancelled", cancelled],
 		["deliveries", deliveries],
+		["bodies", bodies],
 		[
 			"parked",
 			purgeParkedStatement(db, { profileIds: person, userIds, anonymousIds }),
@@ -167,7 +169,10 @@ async function attemptDeletion(
 		identities: changes("identities"),
 		traits: changes("traits"),
 		events: changes("events"),
-		deliveries: changes("deliveries"),
+		// Failure rows deleted, and events taken out of batches in flight.
+		deliveries:
+			changes("deliveries") +
+			Number(result.get("cancelled")?.results[0]?.n ?? 0),
 		cancelledDeliveries: Number(result.get("cancelled")?.results[0]?.n ?? 0),
 		parked: changes("parked"),
 		archiveObjects: Number(result.get("objects")?.results[0]?.n ?? 0),

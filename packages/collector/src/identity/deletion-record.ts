@@ -92,13 +92,13 @@ export function deletionStatement(
 
 /** This deletion's forwarding rows that are not in (or not in) some statuses. */
 const forwardingRows = (statuses: string) =>
-	`SELECT 1 FROM deliveries AS d WHERE d.kind = 'deletion'
-  AND d.message_id = 'deletion:' || profile_deletions.id AND d.status NOT IN (${statuses})`;
+	`SELECT 1 FROM deletion_forwarding AS d
+WHERE d.deletion_id = profile_deletions.id AND d.status NOT IN (${statuses})`;
 const NOT_FINAL = forwardingRows("'delivered', 'failed', 'dead', 'dropped'");
 /** Rows that may still be sent: in flight, or failed/dead and so open to replay. */
 const MAY_SEND = forwardingRows("'delivered', 'dropped'");
-const OUTCOMES = `(SELECT json_group_object(destination_id, status) FROM deliveries
-  WHERE kind = 'deletion' AND message_id = 'deletion:' || profile_deletions.id)`;
+const OUTCOMES = `(SELECT json_group_object(destination_id, status) FROM deletion_forwarding
+  WHERE deletion_id = profile_deletions.id)`;
 
 /** Records hashed per run; the rest wait for the next run. */
 const HASH_PER_RUN = 200;

@@ -3,7 +3,7 @@ import {
 	type DeletionDeliveryRow,
 	deletionDeliveriesStatement,
 	FINAL_STATUSES,
-	profileDeliveriesLeftStatement,
+	profileDeliveriesLeftStatements,
 } from "../db/deliveries";
 import {
 	type DeletionRow,
@@ -45,13 +45,16 @@ export interface ErasureStatus {
 		};
 		/** Stored events (D1 `events`). */
 		events: { complete: boolean; removed: number | null; remaining: number };
-		/** The delivery log (D1 `deliveries`, the person's event rows). */
+		/**
+		 * The delivery log (D1): the person's failure rows, and their events in the bodies of
+		 * batches in flight.
+		 */
 		deliveryLog: {
 			complete: boolean;
 			removed: number | null;
 			remaining: number;
 		};
-		/** Deliveries pending or retrying: cancelled before being sent. */
+		/** Events in batches in flight: cancelled before being sent. */
 		pendingDeliveries: {
 			complete: boolean;
 			cancelled: number | null;
@@ -97,30 +100,41 @@ export async function erasureStatus(
 	// A deletion recorded before erased ids were kept knows only its own profile.
 	const members = erased.length > 0 ? erased : [record.profile_id];
 	const ids = JSON.stringify(members);
-	const [profileLeft, eventsLeft, deliveriesLeft, archiveLeft, forwarding] =
-		await db.batch<Record<string, unknown>>([
-			db
-				.prepare(
-					`SELECT (SELECT COUNT(*) FROM profiles WHERE id IN (SELECT value FROM json_each(?1)))
+	const [failuresLeft, inFlightLeft] = profileDeliveriesLeftStatements(
+		db,
+		members,
+	);
+	const [
+		profileLeft,
+		eventsLeft,
+		failuresCount,
+		inFlightCount,
+		archiveLeft,
+		forwarding,
+	] = await db.batch<Record<string, unknown>>([
+		db
+			.prepare(
+				`SELECT (SELECT COUNT(*) FROM profiles WHERE id IN (SELECT value FROM json_each(?1)))
   + (SELECT COUNT(*) FROM identities WHERE profile_id IN (SELECT value FROM json_each(?1))) AS n`,
-				)
-				.bind(ids),
-			db
-				.prepare(
-					"SELECT COUNT(*) AS n FROM events WHERE profile_id IN (SELECT value FROM json_each(?1))",
-				)
-				.bind(ids),
-			profileDeliveriesLeftStatement(db, members),
-			pendingRewritesStatement(db, members),
-			deletionDeliveriesStatement(db, deletionId),
-		]);
+			)
+			.bind(ids),
+		db
+			.prepare(
+				"SELECT COUNT(*) AS n FROM events WHERE profile_id IN (SELECT value FROM json_each(?1))",
+			)
+			.bind(ids),
+		failuresLeft,
+		inFlightLeft,
+		pendingRewritesStatement(db, members),
+		deletionDeliveriesStatement(db, deletionId),
+	]);
 	const count = (result: D1Result<Record<string, unknown>> | undefined) =>
 		Number(result?.results[0]?.n ?? 0);
 	const removed = parseJson<Partial<Removed>>(record.removed);
 	const profileRemaining = count(profileLeft);
 	const eventsRemaining = count(eventsLeft);
-	const logRemaining = count(deliveriesLeft);
-	const inFlight = Number(deliveriesLeft?.results[0]?.in_flight ?? 0);
+	const inFlight = count(inFlightCount);
+	const logRemaining = count(failuresCount) + inFlight;
 	const archivePending = count(archiveLeft);
 	const destinations = forwardingStatus(
 		record,
@@ -178,7 +192,7 @@ function forwardingStatus(
 	record: DeletionRow,
 	rows: readonly DeletionDeliveryRow[],
 ): ErasureStatus["stores"]["destinations"] {
-	// The log rows expire with the retention period; the record keeps their final statuses.
+	// The log's rows expire with the retention period; the record keeps their final statuses.
 	const byDestination: Record<string, ForwardingStatus> = {};
 	for (const [id, status] of Object.entries(
 		parseJson<Record<string, string>>(record.forwarding) ?? {},
@@ -211,7 +225,7 @@ function identifiersStatus(
 		record.forwarding_started_at === null
 			? "kept in clear until the hourly cron forwards the deletion to the destinations"
 			: statuses.some((s) => s === "failed" || s === "dead")
-				? "kept in clear while a failed forwarding can be replayed: until it is delivered, or its log row expires after EVENT_RETENTION_DAYS"
+				? "kept in clear while a failed forwarding can be replayed: until it is delivered, or its failure row expires after EVENT_RETENTION_DAYS"
 				: "kept in clear until every destination's deletion is final";
 	return { complete: false, hashedAt: null, reason };
 }

@@ -15,7 +15,7 @@ export interface FinishRun {
 	archive: RewriteRun;
 	/** Deletion records whose identifiers were replaced by hashes. */
 	hashed: number;
-	/** Delivery-log rows of erased profiles written after their deletion, now deleted. */
+	/** Delivery-log rows of erased profiles written after their deletion, now deleted or rewritten. */
 	lateDeliveryRows: number;
 	/** Deletions found complete in every store and marked finished. */
 	completed: number;
@@ -26,8 +26,8 @@ export interface FinishRun {
  * rewrites archive objects that still hold erased profiles (archive/rewrite.ts), hashes the
  * identifiers of deletions whose forwarding no longer needs them (deletion-record.ts), and marks
  * deletions finished once their status (erasure-status.ts) is complete in every store. A
- * delivery-log row of an erased profile written after the deletion (fan-out racing it; the
- * DELIVERIES consumer drops the event itself) is deleted here.
+ * delivery-log failure row or batch body holding an erased profile's event, written after the
+ * deletion (fan-out racing it; the DELIVERIES consumer drops the event itself), is cleaned here.
  *
  * Failure rule: best effort per run — an error ends the run and is logged by the scheduler; every
  * part is idempotent, so the next run does what this one did not.
@@ -47,11 +47,12 @@ export async function finishErasures(
 		const status = await erasureStatus(env.DB, id);
 		if (!status) continue;
 		if (status.stores.deliveryLog.remaining > 0) {
-			const [, remove] = profileDeliveriesStatements(env.DB, [
+			const [, failures, bodies] = profileDeliveriesStatements(env.DB, [
 				status.profileId,
 				...status.mergedProfileIds,
 			]);
-			lateDeliveryRows += (await remove.run()).meta.changes;
+			for (const result of await env.DB.batch([failures, bodies]))
+				lateDeliveryRows += result.meta.changes;
 			continue; // complete on the next run, counted afresh
 		}
 		if (status.complete) done.push(id);

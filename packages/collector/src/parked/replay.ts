@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { LoadedConfig } from "../config/schema";
-import { type EventKey, requeueDeliveries } from "../db/deliveries";
+import type { EventKey } from "../db/deliveries";
+import { requeueDeliveries } from "../db/delivery-failures";
 import { enableDestination } from "../db/destination-state";
 import {
 	listParked,
@@ -11,6 +12,7 @@ import {
 	parkedByIds,
 	reparkRows,
 } from "../db/parked";
+import { keyed } from "../delivery/batch-key";
 import type { DeadLetter } from "../delivery/dead-letter";
 import { MAX_EVENTS_PER_MESSAGE } from "../delivery/fanout";
 import { enqueueAll, eventMessages } from "../delivery/messages";
@@ -119,17 +121,29 @@ export async function replayParked(
 		);
 		sends.push(
 			(async () => {
-				await requeueDeliveries(env.DB, destinationId, keys, now);
+				const again = new Set(
+					(await requeueDeliveries(env.DB, destinationId, keys)).map(
+						([source, message]) => `${source}\u001f${message}`,
+					),
+				);
 				await enableDestination(env.DB, destinationId);
+				// Fresh batch keys: a replay is new work, never taken for the batch that failed.
 				await enqueueAll(
 					env.DELIVERIES,
-					eventMessages(
-						destinationId,
-						list.map((d) => d.item),
-						Math.min(
-							destination?.batchSize ?? MAX_EVENTS_PER_MESSAGE,
-							MAX_EVENTS_PER_MESSAGE,
+					await keyed(
+						eventMessages(
+							destinationId,
+							list
+								.map((d) => d.item)
+								.filter((item) =>
+									again.has(`${item.sourceId}\u001f${item.event.messageId}`),
+								),
+							Math.min(
+								destination?.batchSize ?? MAX_EVENTS_PER_MESSAGE,
+								MAX_EVENTS_PER_MESSAGE,
+							),
 						),
+						"fresh",
 					),
 				);
 			})(),

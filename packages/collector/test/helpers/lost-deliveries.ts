@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
-import { recordRouted } from "../../src/db/deliveries";
-import { storeEvents } from "../../src/db/events";
+import { insertBatchesStatement } from "../../src/db/delivery-batches";
+import { keyed } from "../../src/delivery/batch-key";
+import { newBatch } from "../../src/delivery/fanout";
 import type { EnrichedEvent } from "../../src/event";
 import { tenant } from "../delivery-helpers";
 
 /**
- * Events stored and resolved to `profileId`, whose DELIVERIES message to `destinationId` was
- * lost: their log rows are pending and nothing is queued. Each payload carries the
- * `context.profileId` a client sent.
+ * Events resolved to `profileId` and routed to `destinationId` in one batch whose DELIVERIES
+ * message was lost: the batch is pending in the log, with its message as body, and nothing is
+ * queued. Returns the events as routed.
  */
 export async function lostDeliveries(
 	destinationId: string,
@@ -23,33 +24,22 @@ export async function lostDeliveries(
 		timestamp: new Date(now.getTime() + n).toISOString(),
 		receivedAt: now.toISOString(),
 		properties: { n },
-		context: { profileId: "prof_forged_by_client" },
+		context: { profileId },
 	}));
-	const fresh = await storeEvents(
-		env.DB,
-		events.map((event) => ({
-			sourceId: "web",
-			event,
-			json: JSON.stringify(event),
-			queueMessageId: `queue-${event.messageId}`,
-		})),
+	const messages = await keyed(
+		[
+			{
+				kind: "events",
+				destinationId,
+				items: events.map((event) => ({ sourceId: "web", event })),
+			},
+		],
+		"content",
 	);
-	await env.DB.prepare(
-		"UPDATE events SET profile_id = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
-	)
-		.bind(profileId, JSON.stringify(fresh.map((f) => f.rowId)))
-		.run();
-	await recordRouted(
+	await insertBatchesStatement(
 		env.DB,
-		events.map((event) => ({
-			destinationId,
-			sourceId: "web",
-			messageId: event.messageId,
-			kind: "event",
-			profileKey: profileId,
-			eventTime: event.timestamp,
-		})),
+		messages.map((m) => newBatch(m)),
 		now,
-	);
+	).run();
 	return events;
 }
