@@ -195,7 +195,7 @@ async function showDeliveries(
 		}[];
 	};
 	const heading = document.createElement("h3");
-	heading.textContent = "Delivered to";
+	heading.textContent = "Delivery log";
 	const list = document.createElement("ul");
 	for (const d of deliveries) {
 		const li = document.createElement("li");
@@ -204,7 +204,8 @@ async function showDeliveries(
 	}
 	if (deliveries.length === 0) {
 		const li = document.createElement("li");
-		li.textContent = "No destination (yet)";
+		li.textContent =
+			"No failure and nothing in flight: delivered at the first try, or routed nowhere";
 		list.append(li);
 	}
 	target.replaceChildren(heading, list);

@@ -101,7 +101,7 @@ destinationRoutes.post("/:id/replay", async (c) => {
 	const config = await loadConfig(c.env);
 	const destination = c.req.param("id");
 	const total: ReplayResult = { replayed: 0, missing: 0, reenabled: false };
-	let after = 0;
+	let after: number | string = 0;
 	for (let pageNo = 0; pageNo < MAX_REPLAY_PAGES; pageNo++) {
 		const result = await replay(
 			c.env,
