@@ -14,7 +14,7 @@ export function ulid(time: number, random: () => number): string {
 	let id = "";
 	for (let i = 0; i < 10; i++, time = Math.floor(time / 32))
 		id = B32[time % 32] + id;
-	for (let i = 0; i < 16; i++) id += B32[Math.floor(random() * 32)];
+	for (let i = 0; i < 16; i++) id += B32[(random() * 32) | 0];
 	return id;
 }
 

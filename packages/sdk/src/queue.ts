@@ -27,7 +27,7 @@ export interface Queue {
 	/** Whether events are in IndexedDB, so other tabs share them. */
 	_shared(): boolean;
 	/**
-	 * How many events the store holds; asked at start, before this page adds any, it counts
+	 * How many records the store holds; asked at start, before this page adds any, it counts
 	 * what earlier visits and other tabs left unsent (undefined without storage).
 	 */
 	_stored(): Promise<number | undefined>;
@@ -38,61 +38,17 @@ export interface Queue {
  * first one's messageId. One write request per chunk rather than per event, and text rather
  * than objects: Chromium's cost per IndexedDB request and per structured-cloned object was most
  * of track()'s. An event object is a record of one event, as version 0.1.0 wrote them.
+ *
+ * A record never changes under its key: taking some of its events out deletes it and stores
+ * the rest under a new key. A tab that wrote or read a record therefore knows its events for as
+ * long as the key is in the store, and reads back only the keys, and the records it does not
+ * know (other tabs', earlier visits').
  */
 type Stored = string | ConduitEvent;
 /** Events per record: a chunk stays under the 64 KB past which Chromium moves a value to a blob. */
 const CHUNK = 50;
 const unpack = (value: Stored | undefined): ConduitEvent[] =>
 	typeof value === "string" ? JSON.parse(value) : value ? [value] : [];
-
-/**
- * Every stored record's key and events, in key order, in one read-only transaction.
- *
- * @example
- * for (const [key, events] of await readChunks(store)) console.log(key, events.length);
- */
-export function readChunks(
-	store: UseStore,
-): Promise<[key: string, events: ConduitEvent[]][]> {
-	return store("readonly", (records) => {
-		const keys = records.getAllKeys();
-		// Requests of one transaction complete in order: the keys are in when the values are.
-		return promisifyRequest(records.getAll()).then((values: Stored[]) =>
-			values.map((value, i) => [keys.result[i] as string, unpack(value)]),
-		);
-	});
-}
-
-/**
- * Deletes the events `ids` from the records `keys` in one read-write transaction: a record
- * that holds nothing else (`whole`) is deleted unread; any other is read, and written back
- * without them, or deleted once empty. Read-write transactions on a store run one at a time
- * across tabs, so nothing lands between the read and the write.
- *
- * @example
- * await deleteEvents(new Set(["01J…A", "01J…B"]), ["01J…A"], new Set(["01J…A"]), store);
- */
-export function deleteEvents(
-	ids: Set<string>,
-	keys: Iterable<string>,
-	whole: Set<string>,
-	store: UseStore,
-): Promise<void> {
-	return write(store, (records) => {
-		for (const key of keys) {
-			if (whole.has(key)) {
-				records.delete(key);
-				continue;
-			}
-			const read = records.get(key);
-			read.onsuccess = () => {
-				const left = unpack(read.result).filter((e) => !ids.has(e.messageId));
-				if (left.length) records.put(JSON.stringify(left), key);
-				else records.delete(key);
-			};
-		}
-	});
-}
 
 /** IndexedDB database and object store; the version is in the name, like every stored key. */
 const DB = "conduit:v1";
@@ -129,29 +85,72 @@ export function createQueue(
 				store = undefined;
 				return fallback;
 			});
-	/** The record each stored event is in, by messageId. */
-	const chunkOf = new Map<string, string>();
+	/** The events of each record this tab wrote or read, by key (see {@link Stored}). */
+	const recs = new Map<string, ConduitEvent[]>();
 	const forget = (ids: readonly string[]) => {
 		for (const id of ids) mem.delete(id);
 	};
-	const del = async (events: readonly ConduitEvent[]) => {
-		const ids = new Set(events.map((e) => e.messageId));
-		const keys = new Set<string>();
-		for (const id of ids) {
-			mem.delete(id);
-			const key = chunkOf.get(id);
-			if (key) keys.add(key);
-			chunkOf.delete(id);
-		}
-		// A record none of whose other events this tab knows of holds nothing else: records
-		// only ever lose events, and this tab learnt each record's events when it wrote or read it.
-		const whole = new Set(keys);
-		for (const key of chunkOf.values()) whole.delete(key);
-		if (store && keys.size) await idb((s) => deleteEvents(ids, keys, whole, s));
+	/**
+	 * Every stored event, oldest record first, in one read-only transaction: it reads the keys,
+	 * and the records this tab does not know.
+	 */
+	const read = (s: UseStore) =>
+		s("readonly", (records) => {
+			const keys = records.getAllKeys();
+			keys.onsuccess = () => {
+				const there = new Set(keys.result as string[]);
+				// A record this tab knew of that is gone was sent or dropped by another tab: this
+				// tab's pagehide must not send its events again.
+				for (const [key, held] of recs)
+					if (!there.has(key)) {
+						forget(held.map((e) => e.messageId));
+						recs.delete(key);
+					}
+				for (const key of there)
+					if (!recs.has(key)) {
+						const value = records.get(key);
+						value.onsuccess = () => recs.set(key, unpack(value.result));
+					}
+			};
+			return promisifyRequest(records.transaction).then(() =>
+				(keys.result as string[]).flatMap((key) => recs.get(key) || []),
+			);
+		});
+	/**
+	 * Takes `events` out of memory and out of the records holding them: a record left empty is
+	 * deleted, any other replaced by the rest under a new key.
+	 */
+	const del = (events: readonly ConduitEvent[]) => {
+		const ids = events.map((e) => e.messageId);
+		const gone = new Set(ids);
+		forget(ids);
+		return idb((s) =>
+			write(s, (records) => {
+				for (const [key, held] of recs) {
+					const rest = held.filter((e) => !gone.has(e.messageId));
+					if (rest.length === held.length) continue;
+					recs.delete(key);
+					if (rest[0]) {
+						// After the rest's first event in key order, and unlike any key before it.
+						const next = `${rest[0].messageId}.${rt._random()}`;
+						recs.set(next, rest);
+						// Another tab may have taken the record meanwhile (a closing tab sends
+						// without the lease): the rest is stored only if the record still is.
+						const there = records.count(key);
+						there.onsuccess = () => {
+							if (there.result) records.put(JSON.stringify(rest), next);
+						};
+					}
+					records.delete(key);
+				}
+			}),
+		);
 	};
 	const drop = async (events: ConduitEvent[], code: ErrorCode) => {
-		if (events.length) report(code, events.length);
-		await del(events);
+		if (events[0]) {
+			report(code, events.length);
+			await del(events);
+		}
 	};
 	const add = (event: ConduitEvent) => {
 		mem.set(event.messageId, event);
@@ -168,7 +167,7 @@ export function createQueue(
 				for (let i = 0; i < pending.length; i += CHUNK) {
 					const chunk = pending.slice(i, i + CHUNK);
 					const key = (chunk[0] as ConduitEvent).messageId;
-					for (const e of chunk) chunkOf.set(e.messageId, key);
+					recs.set(key, chunk);
 					records.push([key, JSON.stringify(chunk)]);
 				}
 				pending = [];
@@ -185,26 +184,16 @@ export function createQueue(
 		_add: add,
 		async _all() {
 			await written;
-			const mine = [...mem.values()];
-			const chunks = await idb(readChunks);
-			let list = mine;
-			if (chunks) {
-				list = [];
-				for (const [key, events] of chunks)
-					for (const e of events) {
-						chunkOf.set(e.messageId, key);
-						list.push(e);
-					}
-				// Records of several tabs interleave in time: messageIds (ULIDs) sort by it.
-				if (chunks.length > 1)
-					list.sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
-			}
+			let list = (await idb(read)) || [...mem.values()];
+			// Records of several tabs interleave in time: messageIds (ULIDs) sort by it.
+			list.sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
 			const oldest = rt._now() - maxAge;
-			await drop(
-				list.filter((e) => Date.parse(e.timestamp) < oldest),
-				"expired",
+			const expired: ConduitEvent[] = [];
+			// push() answers the new length, never 0: an expired event leaves the list.
+			list = list.filter(
+				(e) => Date.parse(e.timestamp) >= oldest || !expired.push(e),
 			);
-			list = list.filter((e) => Date.parse(e.timestamp) >= oldest);
+			await drop(expired, "expired");
 			await drop(list.splice(0, list.length - maxQueue), "overflow");
 			// This tab sends these now: other tabs forget them, so their pagehide does not resend
 			// them. Should the send fail, they are still stored, for the next flush or visit.
@@ -228,14 +217,14 @@ export function createQueue(
 			}
 			if (!on && store) {
 				idb((s) => write(s, (events) => events.clear()));
-				chunkOf.clear();
+				recs.clear();
 				channel?.close();
 				store = channel = undefined;
 			}
 		},
 		_shared: () => !!store,
 		// A read-only transaction made before this page's first write sees the store without it.
-		_stored: async () =>
-			(await idb(readChunks))?.reduce((n, [, events]) => n + events.length, 0),
+		_stored: () =>
+			idb((s) => s("readonly", (records) => promisifyRequest(records.count()))),
 	};
 }

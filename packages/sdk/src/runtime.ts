@@ -1,3 +1,5 @@
+declare const __BROWSER__: boolean;
+
 /**
  * Everything the SDK takes from the platform, in one place: the window (document, navigator,
  * fetch, timers, IndexedDB, locks hang off it), the clock, randomness, and storage wrappers that
@@ -29,7 +31,8 @@ export interface Runtime {
  * rt?._put("conduit:v1:aid", "01J…");
  */
 export function browserRuntime(): Runtime | undefined {
-	if (typeof window === "undefined") return;
+	// The script-tag build only runs in browsers: the flag drops the check from it.
+	if (!__BROWSER__ && typeof window === "undefined") return;
 	const w = window;
 	const ls = (use: (storage: Storage) => unknown) => {
 		try {

@@ -113,10 +113,9 @@ export function createSender(
 		)) {
 			// Small enough bodies go with keepalive, so closing the tab does not cancel them.
 			const keepalive = bytes <= KEEPALIVE_BYTES;
-			const ids = batch.map((e) => e.messageId);
-			if (keepalive) for (const id of ids) flying.add(id);
+			if (keepalive) for (const e of batch) flying.add(e.messageId);
 			const sent = await send(rt, url, body, keepalive);
-			for (const id of ids) flying.delete(id);
+			for (const e of batch) flying.delete(e.messageId);
 			const result = sent._outcome;
 			log(result, batch.length, sent._rejected);
 			if (result === "retry-later") {

@@ -63,14 +63,14 @@ export function bodies(
 		const bytes = /[^\0-\x7f]/.test(json)
 			? encoder.encode(json).length
 			: json.length;
-		return { event, json, bytes: bytes + 1 };
+		return { _event: event, _json: json, _bytes: bytes + 1 };
 	});
 	const tail = `],"writeKey":${JSON.stringify(writeKey)},"sentAt":"${sentAt}"}`;
-	return split(items, (item) => item.bytes, limit, MAX_BATCH_EVENTS).map(
+	return split(items, (item) => item._bytes, limit, MAX_BATCH_EVENTS).map(
 		(run) => [
-			run.map((item) => item.event),
-			`{"batch":[${run.map((item) => item.json).join()}${tail}`,
-			run.reduce((sum, item) => sum + item.bytes, tail.length + 10),
+			run.map((item) => item._event),
+			`{"batch":[${run.map((item) => item._json).join()}${tail}`,
+			run.reduce((sum, item) => sum + item._bytes, tail.length + 10),
 		],
 	);
 }

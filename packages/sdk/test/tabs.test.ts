@@ -61,3 +61,38 @@ describe.each([
 		expect(events.filter((e) => e.event === "Tabbed")).toHaveLength(80);
 	}, 15_000);
 });
+
+describe("a tab whose stored events another tab sent", () => {
+	it("does not send them again when it closes, even without BroadcastChannel", async () => {
+		const { sink, context, site } = world;
+		// Without BroadcastChannel, the sending tab cannot tell the other one: the other learns
+		// it from its records being gone from the store when it next looks.
+		await context.addInitScript(() => {
+			Object.defineProperty(window, "BroadcastChannel", { value: undefined });
+		});
+		const options = {
+			writeKey: sink.writeKey,
+			endpoint: sink.url,
+			flushAt: 1000,
+			flushInterval: 60_000,
+		};
+		const [owner, sender] = [world.page, await context.newPage()];
+		for (const tab of [owner, sender]) await createOnPage(tab, site, options);
+		await owner.evaluate(() => {
+			for (let i = 0; i < 60; i++) window.a.track("Owned", { i });
+		});
+		// The other tab sends what the store holds: the owner's 60 events.
+		expect(await sender.evaluate(() => window.a.flush())).toBe(true);
+		expect(await sink.waitForEvents(60, 5000)).toHaveLength(60);
+		// The owner looks: its records are gone, so its pagehide has nothing left to send.
+		expect(await owner.evaluate(() => window.a.flush())).toBe(true);
+		await owner.close({ runBeforeUnload: true });
+		const marker = await context.newPage();
+		await createOnPage(marker, site, { ...options, flushAt: 1 });
+		await marker.evaluate(() => window.a.track("Marker"));
+		const events = await sink.waitForEvents(61, 5000);
+		const ids = events.map((e) => e.messageId);
+		expect(new Set(ids).size).toBe(ids.length);
+		expect(events.filter((e) => e.event === "Owned")).toHaveLength(60);
+	});
+});
