@@ -47,6 +47,8 @@ describe("identity", () => {
 		const other = await context.newPage();
 		await createOnPage(page, world.site, options());
 		await createOnPage(other, world.site, options());
+		// Both pages have loaded their state (and listen for the other's) before one changes it.
+		for (const p of [page, other]) await p.evaluate(() => window.a.user());
 		const next = await page.evaluate(() => {
 			window.a.reset();
 			window.a.identify("u7", { plan: "team" });
