@@ -1,28 +1,31 @@
 import { pruneArchiveIndex } from "./archive/archive-index";
 import { deleteDeliveriesBefore } from "./db/deliveries";
-import { deleteEventsBefore } from "./db/events";
+import { pruneWindow } from "./db/seen";
 import { forwardDeletions } from "./delivery/deletions";
 import { sweepStuckDeliveries } from "./delivery/sweep";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 import { type FinishRun, finishErasures } from "./identity/finish-erasures";
 import { drainSpool } from "./ingest/spool";
+import { deletePartitionsBefore } from "./records/retention";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
-	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log rows
-	 * whose DELIVERIES message was lost (delivery/sweep.ts).
+	 * finish erasures (R2 rewrites, hashing deletion records); queue again delivery-log rows
+	 * whose DELIVERIES message was lost (delivery/sweep.ts); prune a few key ranges of the
+	 * deduplication window (db/seen.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
-	 * Hourly: delete stored events, finished delivery-log rows, archive index rows, old identity
+	 * Hourly: delete events-of-record partitions, finished delivery-log rows, archive index rows, old identity
 	 * refusals and expired suppressions; forward new profile deletions to destinations.
 	 */
 	retention: "17 * * * *",
 } as const;
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /**
  * The Worker's scheduled handler: dispatches on the cron expression that fired.
@@ -37,10 +40,12 @@ export async function runScheduled(
 	if (controller.cron === CRONS.drainSpool) {
 		const now = new Date(controller.scheduledTime);
 		// Independent best-effort jobs: one failing does not stop the others.
-		const [drained, erasures, swept] = await Promise.allSettled([
+		const windowHours = Math.max(1, Number(env.DEDUP_WINDOW_HOURS) || 48);
+		const [drained, erasures, swept, pruned] = await Promise.allSettled([
 			drainSpool(env.DB, env.EVENTS),
 			finishErasures(env, now),
 			sweepStuckDeliveries(env, now),
+			pruneWindow(env.DB, new Date(now.getTime() - windowHours * HOUR_MS)),
 		]);
 		if (drained.status === "fulfilled" && drained.value > 0)
 			console.log(
@@ -54,6 +59,11 @@ export async function runScheduled(
 			Object.keys({ ...swept.value.requeued, ...swept.value.gaveUp }).length > 0
 		)
 			report([["stuck deliveries swept", swept]]);
+		if (
+			pruned.status === "rejected" ||
+			pruned.value.seen + pruned.value.messages > 0
+		)
+			report([["deduplication window pruned", pruned]]);
 		if (drained.status === "rejected") throw drained.reason;
 		return;
 	}
@@ -65,7 +75,7 @@ export async function runScheduled(
 	const [cleaned, forwarded] = await Promise.allSettled([
 		(async () => ({
 			days,
-			deleted: await deleteEventsBefore(env.DB, before),
+			records: await deletePartitionsBefore(env.RECORDS, before),
 			deliveryRows: await deleteDeliveriesBefore(env.DB, before),
 			archiveIndexRows: await pruneArchiveIndex(env.DB, before),
 			identity: await deleteIdentityRecordsBefore(env.DB, before, now),

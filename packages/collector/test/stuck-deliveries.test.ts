@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load";
-import { type StoredEvent, storeEvents } from "../src/db/events";
+import { type ClaimedEvent, claimEvents } from "../src/db/seen";
 import { fanOut } from "../src/delivery/fanout";
 import type { DeliveryMessage } from "../src/delivery/messages";
 import { MAX_SWEEPS, sweepStuckDeliveries } from "../src/delivery/sweep";
@@ -108,9 +108,9 @@ function batchOf(queue: VirtualQueue, due: Queued[]) {
 	} as unknown as MessageBatch<DeliveryMessage>;
 }
 
-/** Stores events as the EVENTS consumer does, resolved to `profile_<userId>`, and returns them. */
-async function stored(events: EnrichedEvent[]): Promise<StoredEvent[]> {
-	const fresh = await storeEvents(
+/** Claims events as the EVENTS consumer does (each keeps its `profile_<userId>`), and returns them. */
+async function stored(events: EnrichedEvent[]): Promise<ClaimedEvent[]> {
+	return claimEvents(
 		env.DB,
 		events.map((event) => ({
 			sourceId: "web",
@@ -118,14 +118,8 @@ async function stored(events: EnrichedEvent[]): Promise<StoredEvent[]> {
 			json: JSON.stringify(event),
 			queueMessageId: `queue-${event.messageId}`,
 		})),
+		new Date(),
 	);
-	for (const item of fresh) {
-		const profileId = item.event.context.profileId as string;
-		await env.DB.prepare("UPDATE events SET profile_id = ?1 WHERE id = ?2")
-			.bind(profileId, item.rowId)
-			.run();
-	}
-	return fresh;
 }
 
 function event(

@@ -308,7 +308,7 @@ export interface LoggedWork {
 	attempts: number;
 	sweeps: number;
 	last_status: number | null;
-	/** The event as stored (events.payload). */
+	/** The event as stored: always null since D1 keeps no events (the delivery log will carry it). */
 	payload: string | null;
 	/** events.profile_id: the profile identity resolved the event to (merges keep it current). */
 	event_profile_id: string | null;
@@ -320,10 +320,9 @@ export interface LoggedWork {
 
 const LOGGED_WORK = `
 SELECT d.id, d.destination_id, d.source_id, d.message_id, d.kind, d.status, d.attempts, d.sweeps,
-       d.last_status, e.payload, e.profile_id AS event_profile_id,
+       d.last_status, NULL AS payload, NULL AS event_profile_id,
        p.id AS deletion_id, p.profile_id, p.identities, p.requested_at
 FROM deliveries AS d
-LEFT JOIN events AS e ON d.kind = 'event' AND e.source_id = d.source_id AND e.message_id = d.message_id
 LEFT JOIN profile_deletions AS p ON d.kind = 'deletion' AND d.message_id = 'deletion:' || p.id`;
 
 /**

@@ -1,9 +1,9 @@
 import type { LoadedConfig } from "../config/schema";
 import { type RoutedRow, recordRouted } from "../db/deliveries";
 import { disabledDestinations } from "../db/destination-state";
-import type { StoredEvent } from "../db/events";
 import { DESTINATION_TYPES } from "../destinations/registry";
 import type { DeliveryItem } from "../destinations/types";
+import type { QueuedEvent } from "../event";
 import { profileKeyOf, routeVerdict } from "../routing/route";
 import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
 
@@ -32,7 +32,7 @@ export interface FanOutResult {
  */
 export async function fanOut(
 	env: Pick<Env, "DB" | "DELIVERIES">,
-	fresh: readonly StoredEvent[],
+	fresh: readonly QueuedEvent[],
 	config: LoadedConfig,
 	now: Date,
 ): Promise<FanOutResult> {

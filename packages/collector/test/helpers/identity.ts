@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import type { WireObject } from "@conduit/protocol";
 import eventsText from "../../../../test/fixtures/events.ndjson?raw";
 import { clearConfigCache } from "../../src/config/load";
-import { type StoredEvent, storeEvents } from "../../src/db/events";
+import { type ClaimedEvent, claimEvents } from "../../src/db/seen";
 import type { EnrichedEvent, QueuedEvent } from "../../src/event";
 import { IdentityCache } from "../../src/identity/cache";
 import { countingD1, type D1Calls } from "../../src/identity/d1-counter";
@@ -229,15 +229,16 @@ export function depsFor(
 	};
 }
 
-/** Stores queued events as the consumer does (each as its own queue message) and returns the fresh ones. */
-export async function store(events: QueuedEvent[]): Promise<StoredEvent[]> {
-	return storeEvents(
+/** Claims queued events as the consumer does (each as its own queue message) and returns the fresh ones. */
+export async function store(events: QueuedEvent[]): Promise<ClaimedEvent[]> {
+	return claimEvents(
 		env.DB,
 		events.map((e) => ({
 			...e,
 			json: JSON.stringify(e.event),
 			queueMessageId: `queue-message-${++nextMessage}`,
 		})),
+		new Date(),
 	);
 }
 
