@@ -120,7 +120,10 @@ export async function consumeBatch(
 }
 
 const TABLES = [
-	"events",
+	"seen",
+	"finished_messages",
+	"identity_applied",
+	"record_writes",
 	"profiles",
 	"identities",
 	"profile_traits",
@@ -136,10 +139,16 @@ const TABLES = [
 	"archive_rewrites",
 ];
 
-/** Empties every table, the identity KV namespace and the isolate caches. */
+/** Empties every table, the events of record, the identity KV namespace and the isolate caches. */
 export async function resetState(): Promise<void> {
 	await env.DB.batch(TABLES.map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
 	let cursor: string | undefined;
+	do {
+		const page = await env.RECORDS.list(cursor ? { cursor } : {});
+		if (page.objects.length > 0)
+			await env.RECORDS.delete(page.objects.map((o) => o.key));
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
 	do {
 		const page = await env.IDENTITY_CACHE.list(cursor ? { cursor } : {});
 		await Promise.all(page.keys.map((k) => env.IDENTITY_CACHE.delete(k.name)));
