@@ -5,8 +5,8 @@ import {
 	DEV_WRITE_KEY,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
 
 interface FixtureEvent {
 	type: "track" | "identify" | "page" | "group";
@@ -35,6 +35,11 @@ beforeAll(async () => {
 	collector = await startCollector();
 });
 afterAll(() => collector?.close());
+
+/** A DuckDB list literal of strings. */
+function sqlList(values: readonly string[]): string {
+	return `[${values.map((v) => `'${v.replaceAll("'", "''")}'`).join(", ")}]`;
+}
 
 interface Row {
 	message_id: string;
@@ -89,14 +94,17 @@ describe("@segment/analytics-node pointed at the collector", () => {
 		expect(errors).toEqual([]);
 
 		const ids = events.map((event) => event.messageId);
-		const { results } = await waitUntil(
-			() =>
-				collector.env.DB.prepare(
-					"SELECT message_id, type, payload FROM events WHERE message_id IN (SELECT value FROM json_each(?1))",
-				)
-					.bind(JSON.stringify(ids))
-					.all<Row>(),
-			({ results }) => results.length >= ids.length,
+		const wanted = new Set<string>(ids);
+		await waitForRecords(
+			collector,
+			(stored) =>
+				stored.filter((e) => wanted.has(e.event.messageId)).length >=
+				ids.length,
+		);
+		const results = await queryEvents<Row>(
+			collector,
+			`SELECT messageId AS message_id, type, ${EVENT_JSON} AS payload FROM events
+WHERE messageId IN (SELECT unnest(${sqlList(ids)}))`,
 		);
 		expect(results).toHaveLength(ids.length);
 		expect(new Set(results.map((row) => row.message_id)).size).toBe(ids.length);

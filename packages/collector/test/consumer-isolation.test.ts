@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { seenKey } from "../src/db/seen";
 import { countingD1 } from "../src/identity/d1-counter";
 import { clearIdentityMemory } from "../src/identity/deps";
 import { tenant, testConfig, vendorUrl, waitFor } from "./delivery-helpers";
@@ -12,7 +13,6 @@ import {
 	nested,
 } from "./faults";
 import { uniqueId, useConfig } from "./helpers";
-import { seenKey } from "../src/db/seen";
 import { recordsOf } from "./helpers/records";
 
 interface EventRow {

@@ -12,14 +12,7 @@ import {
 	vendorUrl,
 	waitFor,
 } from "./delivery-helpers";
-import {
-	body,
-	D1_DOWN,
-	deliverBatch,
-	enriched,
-	faultyD1,
-	nested,
-} from "./faults";
+import { body, D1_DOWN, deliverBatch, enriched, faultyD1 } from "./faults";
 import { uniqueId, useConfig } from "./helpers";
 import { recordsOf } from "./helpers/records";
 

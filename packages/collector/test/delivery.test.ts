@@ -283,7 +283,9 @@ describe("delivery", () => {
 		// Later events are no longer routed to it.
 		const later = trackEvent();
 		await postBatch([later]);
-		await waitFor(async () => (await recordsOf([String(later.messageId)])).length > 0);
+		await waitFor(
+			async () => (await recordsOf([String(later.messageId)])).length > 0,
+		);
 		expect(await logOf(id)).toHaveLength(1);
 	});
 

@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../src/limits";
 import { post, uniqueId, useConfig } from "./helpers";

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { UNSAFE_KEYS } from "../../src/json";
+import { recordedEvents } from "../helpers/records";
 import type { GeneratedRequest, Intent } from "./arbitraries";
 import { PROTO } from "./arbitraries";
-import { recordedEvents } from "../helpers/records";
 
 /*
  * The fuzzer's oracle: what every answer must look like, and what D1 must hold afterwards.

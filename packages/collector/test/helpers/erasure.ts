@@ -3,7 +3,6 @@ import type { WireObject } from "@conduit/protocol";
 import { gunzipText } from "../../src/archive/objects";
 import type { DeliveryMessage } from "../../src/delivery/messages";
 import type { DeliveryItem } from "../../src/destinations/types";
-import type { EnrichedEvent } from "../../src/event";
 import { consumeDeliveries } from "../../src/queues/deliveries";
 import { tenant, WRITE_KEY } from "../delivery-helpers";
 import { useConfig } from "../helpers";
