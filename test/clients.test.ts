@@ -11,7 +11,7 @@ import {
 	type LocalCollector,
 	startCollector,
 } from "./support/collector";
-import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * The Segment- and RudderStack-protocol libraries npm carries, unchanged, pointed at the
@@ -65,7 +65,7 @@ async function rowsOf(userId: string, count: number): Promise<Row[]> {
 		collector,
 		(events) => events.filter((e) => e.event.userId === userId).length >= count,
 	);
-	return queryEvents<Row>(
+	return queryEventsFast<Row>(
 		collector,
 		`SELECT messageId AS message_id, type, userId AS user_id, ${EVENT_JSON} AS payload
 FROM events WHERE userId = '${userId.replaceAll("'", "''")}' ORDER BY type`,

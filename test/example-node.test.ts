@@ -7,7 +7,7 @@ import {
 	type LocalCollector,
 	startCollector,
 } from "./support/collector";
-import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * examples/node run as a user runs it (`node src/server.ts`, its defaults untouched but for the
@@ -140,7 +140,7 @@ it("sends orders from the backend: identify and Order Completed land in D1 in on
 		(events) => events.filter((e) => e.sourceId === "backend").length >= 2,
 	);
 	// In the order they were received (the identify first).
-	const rows = await queryEvents<Row>(
+	const rows = await queryEventsFast<Row>(
 		collector,
 		`SELECT messageId AS message_id, type, event, userId AS user_id, anonymousId AS anonymous_id,
   profileId AS profile_id, ${EVENT_JSON} AS payload

@@ -11,7 +11,7 @@ import {
 	type LocalCollector,
 	startCollector,
 } from "./support/collector";
-import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * examples/spa, built by Vite with its own config and served by `vite preview` (the built app,
@@ -77,7 +77,7 @@ interface Row {
 /** The web source's events once `count` are stored and resolved to profiles. */
 async function resolvedEvents(count: number): Promise<Row[]> {
 	await waitForRecords(collector, (events) => events.length >= count);
-	const rows = await queryEvents<Row>(
+	const rows = await queryEventsFast<Row>(
 		collector,
 		`SELECT type, event, userId AS user_id, anonymousId AS anonymous_id, profileId AS profile_id,
   ${EVENT_JSON} AS payload

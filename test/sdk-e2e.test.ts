@@ -11,7 +11,7 @@ import {
 	type LocalCollector,
 	startCollector,
 } from "./support/collector";
-import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * The example shop (examples/script-tag), loaded in Chromium, sends its events through the
@@ -66,7 +66,7 @@ interface Row {
  */
 async function storedEvents(count: number): Promise<Row[]> {
 	await waitForRecords(collector, (events) => events.length >= count);
-	const rows = await queryEvents<Row>(
+	const rows = await queryEventsFast<Row>(
 		collector,
 		`SELECT type, event, userId AS user_id, anonymousId AS anonymous_id, ${EVENT_JSON} AS payload
 FROM events WHERE sourceId = 'web' ORDER BY messageId`,

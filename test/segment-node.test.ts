@@ -6,7 +6,7 @@ import {
 	type LocalCollector,
 	startCollector,
 } from "./support/collector";
-import { EVENT_JSON, queryEvents, waitForRecords } from "./support/events";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 interface FixtureEvent {
 	type: "track" | "identify" | "page" | "group";
@@ -101,7 +101,7 @@ describe("@segment/analytics-node pointed at the collector", () => {
 				stored.filter((e) => wanted.has(e.event.messageId)).length >=
 				ids.length,
 		);
-		const results = await queryEvents<Row>(
+		const results = await queryEventsFast<Row>(
 			collector,
 			`SELECT messageId AS message_id, type, ${EVENT_JSON} AS payload FROM events
 WHERE messageId IN (SELECT unnest(${sqlList(ids)}))`,

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { getPlatformProxy } from "wrangler";
 import type { QueuedEvent } from "../../packages/collector/src/event";
 import { RECORDS_PREFIX } from "../../packages/collector/src/records/key";
 import { readRecords } from "../../packages/collector/src/records/records";
 import { run } from "../../scripts/events";
+import { eventsView, runQuery } from "../../scripts/events/duckdb";
 import { ROOT } from "../../scripts/wrangler";
 import { type LocalCollector, waitUntil } from "./collector";
 
@@ -104,5 +105,37 @@ export async function queryEvents<T = Record<string, unknown>>(
 		) as T[];
 	} finally {
 		rmSync(state, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Answers `sql` over the collector's events of record with the query command's own view and
+ * DuckDB runner (scripts/events/duckdb.ts), reading the objects from a plain folder: the same
+ * answer as {@link queryEvents} without the two platform proxies, for tests that poll.
+ *
+ * @example
+ * await queryEventsFast(collector, "SELECT count(*) AS n FROM events") // [{ n: 4 }]
+ */
+export async function queryEventsFast<T = Record<string, unknown>>(
+	collector: LocalCollector,
+	sql: string,
+): Promise<T[]> {
+	const into = mkdtempSync(join(tmpdir(), "conduit-e2e-objects-"));
+	try {
+		const from = recordsOf(collector);
+		let copied = 0;
+		for (const key of await keys(from)) {
+			const object = await from.get(key);
+			if (!object) continue;
+			const path = join(into, key);
+			mkdirSync(dirname(path), { recursive: true });
+			writeFileSync(path, new Uint8Array(await object.arrayBuffer()));
+			copied++;
+		}
+		const glob =
+			copied > 0 ? join(into, RECORDS_PREFIX, "**/*.parquet") : undefined;
+		return (await runQuery([eventsView(glob)], sql)) as T[];
+	} finally {
+		rmSync(into, { recursive: true, force: true });
 	}
 }

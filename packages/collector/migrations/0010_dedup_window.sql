@@ -40,17 +40,6 @@ CREATE TABLE identity_applied (
   PRIMARY KEY (owner, part)
 ) WITHOUT ROWID;
 
--- Which events-of-record objects a queue message's events were put in, written before the put:
--- when Queues redelivers the message in another batch (another object), the object an earlier
--- attempt wrote is rewritten without its events, so no event is in two objects. Pruned with the
--- window.
-CREATE TABLE record_writes (
-  owner INTEGER NOT NULL,
-  object_key TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  PRIMARY KEY (owner, object_key)
-) WITHOUT ROWID;
-
 -- Where the cron's prune of the window is in the key space, and where the legacy migration is.
 CREATE TABLE store_cursors (
   name TEXT PRIMARY KEY,

@@ -171,8 +171,7 @@ export interface PruneRun {
 
 /**
  * Deletes window rows older than `before` in the next few ranges of the key space (rows of
- * `seen`, `finished_messages`, `identity_applied` and `record_writes` whose key or owner falls in
- * them), then moves the cursor on. The key is each table's primary key, so each statement reads
+ * `seen`, `finished_messages` and `identity_applied` whose key or owner falls in them), then moves the cursor on. The key is each table's primary key, so each statement reads
  * one range of it and no index on the time is needed; a run stays bounded at any volume.
  *
  * @example
@@ -207,9 +206,6 @@ export async function pruneWindow(
 					`DELETE FROM identity_applied WHERE owner ${between} AND at < ?3`,
 				)
 				.bind(...bounds),
-			db
-				.prepare(`DELETE FROM record_writes WHERE owner ${between} AND at < ?3`)
-				.bind(...bounds),
 		);
 	}
 	const next = (first + RANGES_PER_RUN) % PRUNE_RANGES;
@@ -224,7 +220,7 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
 	const results = await db.batch(statements);
 	const sum = (table: number) =>
 		results
-			.filter((_, i) => i < RANGES_PER_RUN * 4 && i % 4 === table)
+			.filter((_, i) => i < RANGES_PER_RUN * 3 && i % 3 === table)
 			.reduce((n, r) => n + r.meta.changes, 0);
 	return { seen: sum(0), messages: sum(1), next };
 }

@@ -52,9 +52,10 @@ import { attemptsOf, retryBatchLater } from "./retry";
  *    is parked, `processing_refused`); destinations are isolated from each other there.
  * 5. Record (records/write.ts) — must pass as a whole: the events that went through identity
  *    and fan-out are put in R2 as events of record (one Parquet object per source and hour),
- *    after D1 has recorded which messages and profiles each object holds; a redelivery
- *    regrouped into another batch takes its events out of the objects an earlier attempt wrote,
- *    so no event is ever in two objects. Any error retries the batch.
+ *    after D1 has recorded which profiles each object holds (erasure's index); a redelivery
+ *    regrouped into another batch takes its events out of the objects an earlier attempt wrote
+ *    (each names its queue messages in its metadata), so no event is ever in two objects. Any
+ *    error retries the batch.
  * 6. Finish — must pass: one D1 batch parks what was refused, releases the window rows of
  *    events parked unfinished (so a replay can finish them), deletes the delivery-log rows
  *    fan-out left pending for them and records each queue message as finished (one row per
@@ -105,12 +106,7 @@ export async function consumeEvents(
 		const recorded = await writeRecords(
 			env,
 			events.filter((e) => !unfinishedKeys.has(e.key)),
-			{
-				claimed: new Set(
-					fresh.map((e) => `${e.sourceId}\n${e.event.messageId}`),
-				),
-				retried: retriedOwners(batch.messages, fresh),
-			},
+			{ claimed: fresh, retried: retriedOwners(batch.messages, fresh) },
 			now,
 		);
 		const statements: D1PreparedStatement[] = [];

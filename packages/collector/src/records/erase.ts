@@ -33,6 +33,7 @@ export async function rewriteRecordsWithout(
 	const written = await bucket.put(key, encodeParquet(kept), {
 		onlyIf: { etagMatches: object.etag },
 		httpMetadata: object.httpMetadata ?? { contentType: RECORD_CONTENT_TYPE },
+		customMetadata: object.customMetadata ?? {},
 	});
 	return written
 		? { outcome: "rewritten", removed }

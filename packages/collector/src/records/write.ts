@@ -1,5 +1,4 @@
 import { recordArchivedStatements } from "../archive/archive-index";
-import { recordWritesStatement, writtenObjects } from "../db/record-writes";
 import type { QueuedEvent } from "../event";
 import { RECORDS_PREFIX, recordPartition } from "./key";
 import { encodeParquet } from "./parquet";
@@ -24,27 +23,29 @@ const MAX_REWRITES = 5;
 
 /**
  * The events-of-record step of the EVENTS consumer: puts a batch's finished events in R2 (one
- * Parquet object per source and UTC hour, records.ts), after recording in one D1 batch which
- * queue messages' events each object holds (db/record-writes.ts) and which profiles' (the
- * erasure index, archive/archive-index.ts, bucket RECORDS).
+ * Parquet object per source and UTC hour, records.ts), each object naming in its metadata the
+ * queue messages whose events it holds, after recording in D1 which profiles' events it holds
+ * (the erasure index, archive/archive-index.ts, bucket RECORDS).
  *
  * No event ends up in two objects. An object's key is a hash of its events, so a redelivered
  * batch overwrites what its first attempt wrote. Queues may also regroup redelivered messages
  * into other batches, whose objects have other keys: then `retried` names the messages on a
- * second or later attempt, and every object an earlier attempt of theirs recorded is first
- * rewritten without the events `claimed` holds (the events this attempt owns, written again here
- * or parked), conditionally on the version read, or deleted once empty.
+ * second or later attempt, and in the partitions of their events every object an earlier
+ * attempt of theirs wrote (found by listing the partition with its metadata: R2 operations on
+ * a retry only, no D1 row per message) is first rewritten without the events this attempt
+ * claimed (`claimed`: written again here, or parked), conditionally on the version read, or
+ * deleted once empty.
  *
  * Failure rule: must pass as a whole. Any error throws, and the consumer retries the batch; an
  * object already put is overwritten or rewritten by the retry, as above.
  *
  * @example
- * await writeRecords(env, events, { claimed: new Set(["web\nm1"]), retried: [] }, new Date());
+ * await writeRecords(env, events, { claimed: fresh, retried: [] }, new Date());
  */
 export async function writeRecords(
 	env: Pick<Env, "DB" | "RECORDS">,
 	events: readonly OwnedEvent[],
-	redo: { claimed: ReadonlySet<string>; retried: readonly string[] },
+	redo: { claimed: readonly OwnedEvent[]; retried: readonly string[] },
 	now: Date,
 ): Promise<RecordRun> {
 	const objects = await recordObjects(events);
@@ -55,12 +56,19 @@ export async function writeRecords(
 	};
 	const keys = new Set(objects.map((o) => o.key));
 	if (redo.retried.length > 0) {
-		const earlier = await writtenObjects(env.DB, redo.retried);
-		for (const key of new Set(earlier.map((w) => w.key))) {
-			if (keys.has(key)) continue; // overwritten below
-			if (await rewriteWithoutClaimed(env.RECORDS, key, redo.claimed))
-				run.rewritten++;
-		}
+		const retried = new Set(redo.retried);
+		const claimed = new Set(
+			redo.claimed.map((e) => `${e.sourceId}\n${e.event.messageId}`),
+		);
+		const folders = new Set(
+			redo.claimed.filter((e) => retried.has(e.owner)).map((e) => folderOf(e)),
+		);
+		for (const folder of folders)
+			for (const key of await objectsOf(env.RECORDS, folder, retried)) {
+				if (keys.has(key)) continue; // overwritten below
+				if (await rewriteWithoutClaimed(env.RECORDS, key, claimed))
+					run.rewritten++;
+			}
 	}
 	if (objects.length === 0) return run;
 	const owners = new Map<string, Set<string>>();
@@ -70,24 +78,52 @@ export async function writeRecords(
 		if (set) set.add(item.owner);
 		else owners.set(key, new Set([item.owner]));
 	}
-	await env.DB.batch([
-		recordWritesStatement(
-			env.DB,
-			[...owners].flatMap(([key, set]) =>
-				[...set].map((owner) => ({ owner, key })),
-			),
-			now,
-		),
-		...recordArchivedStatements(env.DB, "RECORDS", objects, now),
-	]);
+	const index = recordArchivedStatements(env.DB, "RECORDS", objects, now);
+	if (index.length > 0) await env.DB.batch(index);
 	await Promise.all(
 		objects.map((o) =>
 			env.RECORDS.put(o.key, o.body, {
 				httpMetadata: { contentType: RECORD_CONTENT_TYPE },
+				customMetadata: {
+					[OWNERS]: JSON.stringify([...(owners.get(o.key) ?? [])].sort()),
+				},
 			}),
 		),
 	);
 	return run;
+}
+
+/** The custom metadata key naming the queue messages (owners) whose events an object holds. */
+const OWNERS = "owners";
+
+/** The partition folder of an event's object. */
+function folderOf(item: QueuedEvent): string {
+	return `${RECORDS_PREFIX}${recordPartition(item.sourceId, item.event.receivedAt)}/`;
+}
+
+/** The objects of a partition that name any of these owners in their metadata. */
+async function objectsOf(
+	bucket: R2Bucket,
+	folder: string,
+	owners: ReadonlySet<string>,
+): Promise<string[]> {
+	const found: string[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await bucket.list({
+			prefix: folder,
+			cursor,
+			include: ["customMetadata"],
+		});
+		for (const object of page.objects) {
+			const named = JSON.parse(
+				object.customMetadata?.[OWNERS] ?? "[]",
+			) as string[];
+			if (named.some((owner) => owners.has(owner))) found.push(object.key);
+		}
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
+	return found;
 }
 
 /** The key of the object of `objects` that holds an event (its partition's). */
@@ -95,7 +131,7 @@ function objectKeyOf(
 	objects: readonly { key: string }[],
 	item: QueuedEvent,
 ): string {
-	const folder = `${RECORDS_PREFIX}${recordPartition(item.sourceId, item.event.receivedAt)}/`;
+	const folder = folderOf(item);
 	const object = objects.find((o) => o.key.startsWith(folder));
 	if (!object) throw new Error(`no object for partition ${folder}`);
 	return object.key;
@@ -128,6 +164,7 @@ async function rewriteWithoutClaimed(
 			httpMetadata: object.httpMetadata ?? {
 				contentType: RECORD_CONTENT_TYPE,
 			},
+			customMetadata: object.customMetadata ?? {},
 		});
 		if (written) return true;
 	}

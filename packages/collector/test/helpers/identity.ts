@@ -123,7 +123,6 @@ const TABLES = [
 	"seen",
 	"finished_messages",
 	"identity_applied",
-	"record_writes",
 	"profiles",
 	"identities",
 	"profile_traits",
