@@ -48,7 +48,10 @@ interface Row {
 }
 
 describe("@segment/analytics-node pointed at the collector", () => {
-	it("delivers every event into D1, enriched, exactly once", async () => {
+	// The consumer batches for up to a second, then writes the events of record.
+	it("delivers every event into storage, enriched, exactly once", {
+		timeout: 30_000,
+	}, async () => {
 		const analytics = new Analytics({
 			writeKey: DEV_WRITE_KEY,
 			host: collector.url.origin,
