@@ -50,7 +50,7 @@ export async function batchKey(
  * back as the very integer (`CAST(? AS INTEGER)`).
  *
  * @example
- * await hash64("web\nm1") // "-3405123846270985021" (always the same)
+ * await hash64("web\nm1") // "-639845896319181009"
  */
 export async function hash64(text: string): Promise<string> {
 	const bytes = await sha256(text);

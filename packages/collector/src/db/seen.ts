@@ -53,7 +53,7 @@ const UNFINISHED = `key IN (SELECT CAST(value AS INTEGER) FROM json_each(?1))
  * The window key of an event: 64 bits of SHA-256(sourceId "\n" messageId).
  *
  * @example
- * await seenKey("web", "m1") // "-3405123846270985021"
+ * await seenKey("web", "m1") // "-639845896319181009"
  */
 export function seenKey(sourceId: string, messageId: string): Promise<string> {
 	return hash64(`${sourceId}\n${messageId}`);
@@ -63,7 +63,7 @@ export function seenKey(sourceId: string, messageId: string): Promise<string> {
  * The owner value of a queue message: 64 bits of SHA-256 of its id.
  *
  * @example
- * await ownerOf("a1b2c3") // "5082163410934592411"
+ * await ownerOf("a1b2c3") // "-1315304351837256873"
  */
 export function ownerOf(queueMessageId: string): Promise<string> {
 	return hash64(`queue-message\n${queueMessageId}`);
