@@ -11,8 +11,8 @@
  *   ingest/                  validate, enrich, the EVENTS message, the spool
  *   identity/                profiles, erasure
  *   config/, routing/, destinations/ (kit/ below the one folder per type)
- *   db/, archive/            SQL, R2 objects
- *   event.ts, limits.ts, errors.ts, json.ts, @conduit/protocol   leaves
+ *   db/, archive/, records/  SQL, R2 objects
+ *   event.ts, limits.ts, errors.ts, json.ts, hash.ts, @conduit/protocol   leaves
  *
  * Tests may reach across layers (a test of a consumer builds its messages with ingest's
  * packer): the layer rules skip them; the circle rule does not.
@@ -163,8 +163,8 @@ module.exports = {
 		},
 		layer(
 			"storage-at-the-bottom",
-			"db/ and archive/ hold SQL and objects: they import nothing above them.",
-			["db/", "archive/"],
+			"db/, archive/ and records/ hold SQL and objects: they import nothing above them.",
+			["db/", "archive/", "records/"],
 			[
 				"config/",
 				"routing/",
@@ -180,7 +180,13 @@ module.exports = {
 		layer(
 			"leaves",
 			"The shared leaves import no other collector module.",
-			["event\\.ts$", "limits\\.ts$", "errors\\.ts$", "json\\.ts$"],
+			[
+				"event\\.ts$",
+				"limits\\.ts$",
+				"errors\\.ts$",
+				"json\\.ts$",
+				"hash\\.ts$",
+			],
 			[".*"],
 		),
 	],

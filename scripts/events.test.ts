@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WireEvent } from "@conduit/protocol";
@@ -40,22 +40,24 @@ const events: QueuedEvent[] = [
 
 /** The local state `npm run dev` would leave: the objects the consumer writes, in the local bucket. */
 beforeAll(async () => {
-	const proxy = await getPlatformProxy<{ ARCHIVE: PuttableBucket }>({
+	const proxy = await getPlatformProxy<{
+		RECORDS: PuttableBucket;
+	}>({
 		configPath: join(ROOT, "wrangler.toml"),
 		persist: { path: join(state, "v3") },
 		remoteBindings: false,
 	});
 	try {
-		// Two queue batches' worth, and an object of the archive destination the view must leave out.
+		// Two queue batches' worth, and an object of another prefix the view must leave out.
 		const objects = [
 			...(await recordObjects(events.slice(0, 400))),
 			...(await recordObjects(events.slice(400))),
 		];
 		for (const object of objects)
-			await proxy.env.ARCHIVE.put(object.key, object.body, {
+			await proxy.env.RECORDS.put(object.key, object.body, {
 				httpMetadata: { contentType: RECORD_CONTENT_TYPE },
 			});
-		await proxy.env.ARCHIVE.put(
+		await proxy.env.RECORDS.put(
 			"archive/dt=2026-11-01/hour=08/a.ndjson.gz",
 			"not an event of record",
 		);
@@ -128,6 +130,101 @@ describe("npm run events -- query --local", () => {
 	});
 });
 
+/** The collector's migrations, statement by statement, for a local D1 made through the proxy. */
+function migrationStatements(): string[] {
+	const dir = join(ROOT, "packages/collector/migrations");
+	return readdirSync(dir)
+		.filter((f) => f.endsWith(".sql"))
+		.sort()
+		.flatMap((f) =>
+			readFileSync(join(dir, f), "utf8")
+				.split("\n")
+				.filter((line) => !line.trim().startsWith("--"))
+				.join("\n")
+				.split(/;\s*$/m),
+		)
+		.map((sql) => sql.trim())
+		.filter((sql) => sql !== "");
+}
+
+describe("npm run events -- migrate --local", () => {
+	it("moves every legacy row to R2 once, resumably, checks the count by messageId, then drops the table", {
+		timeout: 120_000,
+	}, async () => {
+		const dir = mkdtempSync(join(tmpdir(), "conduit-migrate-"));
+		try {
+			const proxy = await getPlatformProxy<{ DB: D1Database }>({
+				configPath: join(ROOT, "wrangler.toml"),
+				persist: { path: join(dir, "v3") },
+				remoteBindings: false,
+			});
+			try {
+				const db = proxy.env.DB;
+				// Before 0010 renamed it, `events` held every event: migrate the schema up to
+				// 0009, fill it, then apply 0010.
+				const statements = migrationStatements();
+				const rename = statements.findIndex((s) =>
+					s.startsWith("DROP INDEX IF EXISTS events_received_at"),
+				);
+				await db.batch(statements.slice(0, rename).map((s) => db.prepare(s)));
+				const insert = db.prepare(
+					"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload, profile_id, processed_at) VALUES (?1, ?2, 'q', ?3, ?4, ?5, ?6, ?7, ?5)",
+				);
+				await db.batch(
+					events.slice(0, 300).map(({ sourceId, event }, i) =>
+						insert.bind(
+							sourceId,
+							event.messageId,
+							event.type,
+							event.timestamp,
+							event.receivedAt,
+							// An erased person's row was emptied: nothing to move.
+							i === 7 ? "{}" : JSON.stringify(event),
+							(event.context.profileId as string | undefined) ?? null,
+						),
+					),
+				);
+				await db.batch(statements.slice(rename).map((s) => db.prepare(s)));
+			} finally {
+				await proxy.dispose();
+			}
+			const migrate = async (...flags: string[]) =>
+				JSON.parse(
+					await run([
+						"migrate",
+						"--local",
+						"--persist-to",
+						dir,
+						"--json",
+						...flags,
+					]),
+				);
+			const first = await migrate();
+			expect(first).toMatchObject({
+				legacyRows: 300,
+				moved: 299,
+				skipped: 1,
+				done: true,
+				check: { legacy: 299, found: 299, duplicates: 0 },
+				dropped: false,
+			});
+			// Run again (as after an interruption): nothing moves twice.
+			const again = await migrate("--drop");
+			expect(again).toMatchObject({
+				moved: 0,
+				check: { legacy: 299, found: 299, duplicates: 0 },
+				dropped: true,
+			});
+			expect(await local("SELECT count(*) AS n FROM events", dir)).toBe(
+				'[{"n":299}]',
+			);
+			expect(await migrate()).toMatchObject({ legacyRows: 0, moved: 0 });
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
 describe("formatRows", () => {
 	it("prints JSON on one line, or a table with nested values as JSON", () => {
 		const rows = [
@@ -151,9 +248,16 @@ describe("argument handling", () => {
 			sql: "SELECT 1",
 			remote: false,
 			json: false,
-			binding: "ARCHIVE",
+			binding: "RECORDS",
 			prefix: "events/",
 		});
+		expect(parseCommand(["migrate", "--remote", "--drop"])).toMatchObject({
+			remote: true,
+			migrate: { drop: true },
+		});
+		expect(() => parseCommand(["query", "--drop", "SELECT 1"])).toThrow(
+			/usage:/,
+		);
 		expect(() => parseCommand(["query"])).toThrow(/usage:/);
 		expect(() => parseCommand(["list", "SELECT 1"])).toThrow(/usage:/);
 		expect(() =>
@@ -170,8 +274,8 @@ describe("argument handling", () => {
 		await expect(
 			run(["query", "--remote", "SELECT 1"]).catch((e: Error) => e.message),
 		).resolves.toMatch(/R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY/);
-		expect(configuredBucket(join(ROOT, "wrangler.toml"), "ARCHIVE")).toBe(
-			"conduit-archive",
+		expect(configuredBucket(join(ROOT, "wrangler.toml"), "RECORDS")).toBe(
+			"conduit-events",
 		);
 		const target = remoteTarget(
 			{
@@ -179,7 +283,7 @@ describe("argument handling", () => {
 				R2_ACCESS_KEY_ID: "key",
 				R2_SECRET_ACCESS_KEY: "it's secret",
 			},
-			"conduit-archive",
+			"conduit-events",
 		);
 		expect(remoteSetup(target, "events/")).toEqual({
 			statements: [
@@ -187,7 +291,7 @@ describe("argument handling", () => {
 				"LOAD httpfs",
 				"CREATE SECRET conduit_r2 (TYPE r2, KEY_ID 'key', SECRET 'it''s secret', ACCOUNT_ID 'acc')",
 			],
-			glob: "r2://conduit-archive/events/**/*.parquet",
+			glob: "r2://conduit-events/events/**/*.parquet",
 		});
 		expect(
 			remoteTarget(

@@ -7,6 +7,7 @@
  *   npm run --silent events -- query --json "SELECT type, count(*) AS n FROM events GROUP BY type"
  *   npm run --silent events -- query --local --persist-to /tmp/state "…"        # another local state
  *   R2_ACCOUNT_ID=… R2_ACCESS_KEY_ID=… R2_SECRET_ACCESS_KEY=… npm run events -- query --remote "…"
+ *   npm run events -- migrate [--local|--remote] [--drop]                       # D1 events → R2
  *
  * --local (the default) reads the local R2 state of `npm run dev` (wrangler's .wrangler/state)
  * through wrangler's platform proxy, offline: the objects are copied to a temporary folder and
@@ -21,16 +22,19 @@ import { parseArgs } from "node:util";
 import { parse } from "smol-toml";
 import { eventsView, type Row, runQuery } from "./events/duckdb";
 import { copyLocalObjects } from "./events/local";
+import { runMigrate } from "./events/migrate-command";
 import { remoteSetup, remoteTarget } from "./events/remote";
 import { ROOT } from "./wrangler";
 
 const USAGE = `usage: npm run --silent events -- query [--local|--remote] [--json] "<SQL>"
+       npm run events -- migrate [--local|--remote] [--drop]
 options: --persist-to <dir>  local state folder (default .wrangler/state, as wrangler dev)
-         --binding <name>    the R2 binding of the events of record (default ARCHIVE)
+         --binding <name>    the R2 binding of the events of record (default RECORDS)
          --prefix <prefix>   key prefix of the objects (default events/)
          --config <path>     wrangler.toml (default the repository's)
+         --drop              (migrate) drop events_legacy once every row is found in R2
 --remote needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (and R2_BUCKET to
-override the binding's bucket) in the environment.`;
+override the binding's bucket) in the environment; migrate --remote also a wrangler login.`;
 
 /** A parsed command line. */
 export interface QueryCommand {
@@ -41,6 +45,8 @@ export interface QueryCommand {
 	binding: string;
 	prefix: string;
 	configPath: string;
+	/** Set for `migrate`: move events_legacy to R2 (and drop it once checked). */
+	migrate?: { drop: boolean };
 }
 
 /**
@@ -59,13 +65,28 @@ export function parseCommand(args: readonly string[]): QueryCommand {
 			remote: { type: "boolean", default: false },
 			json: { type: "boolean", default: false },
 			"persist-to": { type: "string", default: join(ROOT, ".wrangler/state") },
-			binding: { type: "string", default: "ARCHIVE" },
+			binding: { type: "string", default: "RECORDS" },
+			drop: { type: "boolean", default: false },
 			prefix: { type: "string", default: "events/" },
 			config: { type: "string", default: join(ROOT, "wrangler.toml") },
 		},
 	});
 	const [command, sql, ...rest] = positionals;
-	if (command !== "query" || !sql?.trim() || rest.length > 0)
+	if (command === "migrate" && sql === undefined) {
+		if (values.local && values.remote)
+			throw new Error(`--local and --remote exclude each other\n${USAGE}`);
+		return {
+			sql: "",
+			remote: values.remote,
+			json: values.json,
+			persistTo: resolve(values["persist-to"]),
+			binding: values.binding,
+			prefix: values.prefix,
+			configPath: resolve(values.config),
+			migrate: { drop: values.drop },
+		};
+	}
+	if (command !== "query" || !sql?.trim() || rest.length > 0 || values.drop)
 		throw new Error(USAGE);
 	if (values.local && values.remote)
 		throw new Error(`--local and --remote exclude each other\n${USAGE}`);
@@ -103,20 +124,29 @@ export function configuredBucket(
  * await query(parseCommand(["query", "SELECT count(*) AS n FROM events"])) // [{ n: 815 }]
  */
 export async function query(command: QueryCommand): Promise<Row[]> {
+	return queryRecords(command, [], command.sql);
+}
+
+/** Runs `sql` over the `events` view of the command's bucket, after `setup`. */
+async function queryRecords(
+	command: QueryCommand,
+	setup: readonly string[],
+	sql: string,
+): Promise<Row[]> {
 	if (command.remote) {
 		const target = remoteTarget(
 			process.env,
 			configuredBucket(command.configPath, command.binding),
 		);
 		const { statements, glob } = remoteSetup(target, command.prefix);
-		return runQuery([...statements, eventsView(glob)], command.sql);
+		return runQuery([...statements, eventsView(glob), ...setup], sql);
 	}
 	const into = mkdtempSync(join(tmpdir(), "conduit-events-"));
 	try {
 		const copied = await copyLocalObjects(command, into);
 		const glob =
 			copied > 0 ? join(into, command.prefix, "**/*.parquet") : undefined;
-		return await runQuery([eventsView(glob)], command.sql);
+		return await runQuery([eventsView(glob), ...setup], sql);
 	} finally {
 		rmSync(into, { recursive: true, force: true });
 	}
@@ -160,6 +190,18 @@ export function formatRows(rows: readonly Row[], json: boolean): string {
  */
 export async function run(args: readonly string[]): Promise<string> {
 	const command = parseCommand(args);
+	if (command.migrate) {
+		const report = await runMigrate({
+			remote: command.remote,
+			drop: command.migrate.drop,
+			persistTo: command.persistTo,
+			configPath: command.configPath,
+			query: (setup, sql) => queryRecords(command, setup, sql),
+		});
+		return command.json
+			? JSON.stringify(report)
+			: formatRows([report as unknown as Row], false);
+	}
 	return formatRows(await query(command), command.json);
 }
 

@@ -10,8 +10,8 @@ import {
 	devConfig,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * The Segment- and RudderStack-protocol libraries npm carries, unchanged, pointed at the
@@ -59,20 +59,17 @@ interface Row {
 	payload: string;
 }
 
-/** The rows of `userId`, once `count` are in D1 (the consumer batches for up to a second). */
+/** The events of record of `userId`, once `count` are stored (the consumer batches for up to a second). */
 async function rowsOf(userId: string, count: number): Promise<Row[]> {
-	const rows = await waitUntil(
-		async () =>
-			(
-				await collector.env.DB.prepare(
-					"SELECT message_id, type, user_id, payload FROM events WHERE user_id = ?1 ORDER BY type",
-				)
-					.bind(userId)
-					.all<Row>()
-			).results,
-		(rows) => rows.length >= count,
+	await waitForRecords(
+		collector,
+		(events) => events.filter((e) => e.event.userId === userId).length >= count,
 	);
-	return rows;
+	return queryEventsFast<Row>(
+		collector,
+		`SELECT messageId AS message_id, type, userId AS user_id, ${EVENT_JSON} AS payload
+FROM events WHERE userId = '${userId.replaceAll("'", "''")}' ORDER BY type`,
+	);
 }
 
 /**

@@ -6,8 +6,8 @@ import {
 	devConfig,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * examples/node run as a user runs it (`node src/server.ts`, its defaults untouched but for the
@@ -135,14 +135,16 @@ it("sends orders from the backend: identify and Order Completed land in D1 in on
 	]);
 	expect(code).toBe(0);
 
-	const rows = await waitUntil(
-		async () =>
-			(
-				await collector.env.DB.prepare(
-					"SELECT message_id, type, event, user_id, anonymous_id, profile_id, payload FROM events WHERE source_id = 'backend' ORDER BY id",
-				).all<Row>()
-			).results,
-		(rows) => rows.length >= 2 && rows.every((row) => row.profile_id),
+	await waitForRecords(
+		collector,
+		(events) => events.filter((e) => e.sourceId === "backend").length >= 2,
+	);
+	// In the order they were received (the identify first).
+	const rows = await queryEventsFast<Row>(
+		collector,
+		`SELECT messageId AS message_id, type, event, userId AS user_id, anonymousId AS anonymous_id,
+  profileId AS profile_id, ${EVENT_JSON} AS payload
+FROM events WHERE sourceId = 'backend' ORDER BY receivedAt, type = 'track'`,
 	);
 	expect(rows.map((row) => row.event ?? row.type)).toEqual([
 		"identify",

@@ -10,8 +10,8 @@ import {
 	devConfig,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * examples/spa, built by Vite with its own config and served by `vite preview` (the built app,
@@ -76,19 +76,16 @@ interface Row {
 
 /** The web source's events once `count` are stored and resolved to profiles. */
 async function resolvedEvents(count: number): Promise<Row[]> {
-	const rows = await waitUntil(
-		async () =>
-			(
-				await collector.env.DB.prepare(
-					"SELECT type, event, user_id, anonymous_id, profile_id, payload FROM events WHERE source_id = 'web' ORDER BY message_id",
-				).all<Row>()
-			).results,
-		(rows) =>
-			rows.length >= count && rows.every((row) => row.profile_id !== null),
+	await waitForRecords(collector, (events) => events.length >= count);
+	const rows = await queryEventsFast<Row>(
+		collector,
+		`SELECT type, event, userId AS user_id, anonymousId AS anonymous_id, profileId AS profile_id,
+  ${EVENT_JSON} AS payload
+FROM events WHERE sourceId = 'web' ORDER BY messageId`,
 	);
 	if (rows.length !== count || rows.some((row) => row.profile_id === null))
 		throw new Error(
-			`D1 has ${rows.length} events (${rows.filter((r) => r.profile_id).length} resolved); expected ${count}`,
+			`${rows.length} events stored (${rows.filter((r) => r.profile_id).length} resolved); expected ${count}`,
 		);
 	return rows;
 }

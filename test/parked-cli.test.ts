@@ -2,11 +2,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/wrangler";
-import {
-	type LocalCollector,
-	startCollector,
-	waitUntil,
-} from "./support/collector";
+import { type LocalCollector, startCollector } from "./support/collector";
+import { queryEvents, waitForRecords } from "./support/events";
 
 const TOKEN = "parked-cli-test-token-0123456789abcdef";
 
@@ -88,14 +85,15 @@ describe("npm run parked", () => {
 			`Still parked: ${bad} (the parked payload is not JSON`,
 		);
 		// The replayed event goes through the real queue and consumer into storage.
-		const stored = await waitUntil(
-			() =>
-				collector.env.DB.prepare(
-					"SELECT processed_at FROM events WHERE message_id = 'cli-good-1'",
-				).first<{ processed_at: string | null }>(),
-			(row) => Boolean(row?.processed_at),
+		await waitForRecords(collector, (events) =>
+			events.some((e) => e.event.messageId === "cli-good-1"),
 		);
-		expect(stored?.processed_at).toBeTruthy();
+		expect(
+			await queryEvents(
+				collector,
+				"SELECT messageId, userId FROM events WHERE messageId = 'cli-good-1'",
+			),
+		).toEqual([{ messageId: "cli-good-1", userId: "cli-user" }]);
 		const after = parked("list", "--kind", "event");
 		expect(after.out).not.toContain("cli-good-1");
 		expect(after.out).toContain(`${bad}\tevent\treplay_refused`);

@@ -10,8 +10,8 @@ import {
 	devConfig,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * The example shop (examples/script-tag), loaded in Chromium, sends its events through the
@@ -60,20 +60,20 @@ interface Row {
 	payload: string;
 }
 
-/** The web source's events in D1, once `count` are there (the consumer batches for ≤1 s). */
+/**
+ * The web source's events of record, once `count` are stored (the consumer batches for ≤1 s),
+ * as `npm run events -- query --local` answers them.
+ */
 async function storedEvents(count: number): Promise<Row[]> {
-	const rows = await waitUntil(
-		async () =>
-			(
-				await collector.env.DB.prepare(
-					"SELECT type, event, user_id, anonymous_id, payload FROM events WHERE source_id = 'web' ORDER BY message_id",
-				).all<Row>()
-			).results,
-		(rows) => rows.length >= count,
+	await waitForRecords(collector, (events) => events.length >= count);
+	const rows = await queryEventsFast<Row>(
+		collector,
+		`SELECT type, event, userId AS user_id, anonymousId AS anonymous_id, ${EVENT_JSON} AS payload
+FROM events WHERE sourceId = 'web' ORDER BY messageId`,
 	);
 	if (rows.length < count)
 		throw new Error(
-			`D1 has ${rows.length} events after 15 s; expected ${count}`,
+			`${rows.length} events stored after 15 s; expected ${count}`,
 		);
 	return rows;
 }

@@ -5,8 +5,8 @@ import {
 	DEV_WRITE_KEY,
 	type LocalCollector,
 	startCollector,
-	waitUntil,
 } from "./support/collector";
+import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 interface FixtureEvent {
 	type: "track" | "identify" | "page" | "group";
@@ -36,6 +36,11 @@ beforeAll(async () => {
 });
 afterAll(() => collector?.close());
 
+/** A DuckDB list literal of strings. */
+function sqlList(values: readonly string[]): string {
+	return `[${values.map((v) => `'${v.replaceAll("'", "''")}'`).join(", ")}]`;
+}
+
 interface Row {
 	message_id: string;
 	type: string;
@@ -43,7 +48,10 @@ interface Row {
 }
 
 describe("@segment/analytics-node pointed at the collector", () => {
-	it("delivers every event into D1, enriched, exactly once", async () => {
+	// The consumer batches for up to a second, then writes the events of record.
+	it("delivers every event into storage, enriched, exactly once", {
+		timeout: 30_000,
+	}, async () => {
 		const analytics = new Analytics({
 			writeKey: DEV_WRITE_KEY,
 			host: collector.url.origin,
@@ -89,14 +97,17 @@ describe("@segment/analytics-node pointed at the collector", () => {
 		expect(errors).toEqual([]);
 
 		const ids = events.map((event) => event.messageId);
-		const { results } = await waitUntil(
-			() =>
-				collector.env.DB.prepare(
-					"SELECT message_id, type, payload FROM events WHERE message_id IN (SELECT value FROM json_each(?1))",
-				)
-					.bind(JSON.stringify(ids))
-					.all<Row>(),
-			({ results }) => results.length >= ids.length,
+		const wanted = new Set<string>(ids);
+		await waitForRecords(
+			collector,
+			(stored) =>
+				stored.filter((e) => wanted.has(e.event.messageId)).length >=
+				ids.length,
+		);
+		const results = await queryEventsFast<Row>(
+			collector,
+			`SELECT messageId AS message_id, type, ${EVENT_JSON} AS payload FROM events
+WHERE messageId IN (SELECT unnest(${sqlList(ids)}))`,
 		);
 		expect(results).toHaveLength(ids.length);
 		expect(new Set(results.map((row) => row.message_id)).size).toBe(ids.length);

@@ -83,7 +83,8 @@ WHERE b.kind = 'deletion';
 -- Moving the per-event log over. Delivered rows are history only and are dropped. Rows in flight
 -- become one batch each, keyed as the consumer keys a message queued before this migration
 -- (`legacy:<destination>:<source>:<messageId>`), so a message still on the queue finds its row.
--- Failed, dead and dropped rows become failure rows. Event payloads come from `events`, with
+-- Failed, dead and dropped rows become failure rows. Event payloads come from `events_legacy`
+-- (0010 renamed `events`), with
 -- the profile identity resolved (never a client's context.profileId), as replay rebuilt them.
 INSERT INTO delivery_batches (batch_key, destination_id, kind, events, status, attempts, sweeps,
   last_status, last_error, body, created_at, updated_at, next_attempt_at)
@@ -96,7 +97,7 @@ SELECT 'legacy:' || d.destination_id || ':' || d.source_id || ':' || d.message_i
                                    THEN json_remove(json(e.payload), '$.context.profileId')
                                    ELSE json_set(json(e.payload), '$.context.profileId', e.profile_id) END))),
        d.created_at, d.updated_at, d.next_attempt_at
-FROM deliveries AS d JOIN events AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
+FROM deliveries AS d JOIN events_legacy AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
 WHERE d.kind = 'event' AND d.status IN ('pending', 'retrying') AND json_valid(e.payload);
 
 INSERT INTO delivery_failures (destination_id, source_id, message_id, kind, batch_key, profile_key,
@@ -108,7 +109,7 @@ SELECT d.destination_id, d.source_id, d.message_id, 'event',
             WHEN e.profile_id IS NULL THEN json_remove(json(e.payload), '$.context.profileId')
             ELSE json_set(json(e.payload), '$.context.profileId', e.profile_id) END,
        d.created_at, d.updated_at
-FROM deliveries AS d LEFT JOIN events AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
+FROM deliveries AS d LEFT JOIN events_legacy AS e ON e.source_id = d.source_id AND e.message_id = d.message_id
 WHERE d.kind = 'event' AND d.status IN ('retrying', 'failed', 'dead', 'dropped');
 
 -- Deletion forwarding: one batch per (destination, deletion), its body rebuilt from the record

@@ -1,30 +1,33 @@
 import { pruneArchiveIndex } from "./archive/archive-index";
 import { checkAudiences } from "./audiences/check";
 import { pruneDeliveryLog } from "./db/deliveries";
-import { deleteEventsBefore } from "./db/events";
+import { pruneWindow } from "./db/seen";
 import { forwardDeletions } from "./delivery/deletions";
 import { sweepStuckDeliveries } from "./delivery/sweep";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
 import { type FinishRun, finishErasures } from "./identity/finish-erasures";
 import { drainSpool } from "./ingest/spool";
+import { deletePartitionsBefore } from "./records/retention";
 
 /** The cron triggers in wrangler.toml, and what each runs. */
 export const CRONS = {
 	/**
 	 * Every minute: move messages spooled in D1 (while the queue refused them) to the queue;
-	 * finish erasures (archive rewrites, hashing deletion records); queue again delivery-log
+	 * finish erasures (R2 rewrites, hashing deletion records); queue again delivery-log
 	 * batches whose DELIVERIES message was lost (delivery/sweep.ts); evaluate the audiences of
-	 * profiles whose next check is due (audiences/check.ts).
+	 * profiles whose next check is due (audiences/check.ts); prune a few key ranges of the
+	 * deduplication window (db/seen.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
-	 * Hourly: delete stored events, the delivery log's done batches and old failure rows, archive index rows, old identity
+	 * Hourly: delete events-of-record partitions, the delivery log's done batches and old failure rows, archive index rows, old identity
 	 * refusals and expired suppressions; forward new profile deletions to destinations.
 	 */
 	retention: "17 * * * *",
 } as const;
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /**
  * The Worker's scheduled handler: dispatches on the cron expression that fired.
@@ -39,11 +42,13 @@ export async function runScheduled(
 	if (controller.cron === CRONS.drainSpool) {
 		const now = new Date(controller.scheduledTime);
 		// Independent best-effort jobs: one failing does not stop the others.
-		const [drained, erasures, swept, audiences] = await Promise.allSettled([
+		const windowHours = Math.max(1, Number(env.DEDUP_WINDOW_HOURS) || 48);
+		const [drained, erasures, swept, audiences, pruned] = await Promise.allSettled([
 			drainSpool(env.DB, env.EVENTS),
 			finishErasures(env, now),
 			sweepStuckDeliveries(env, now),
 			checkAudiences(env, now),
+			pruneWindow(env.DB, new Date(now.getTime() - windowHours * HOUR_MS)),
 		]);
 		if (audiences.status === "rejected" || audiences.value.checked > 0)
 			report([["audiences checked", audiences]]);
@@ -59,6 +64,11 @@ export async function runScheduled(
 			Object.keys({ ...swept.value.requeued, ...swept.value.gaveUp }).length > 0
 		)
 			report([["stuck deliveries swept", swept]]);
+		if (
+			pruned.status === "rejected" ||
+			pruned.value.seen + pruned.value.messages > 0
+		)
+			report([["deduplication window pruned", pruned]]);
 		if (drained.status === "rejected") throw drained.reason;
 		return;
 	}
@@ -70,7 +80,7 @@ export async function runScheduled(
 	const [cleaned, forwarded] = await Promise.allSettled([
 		(async () => ({
 			days,
-			deleted: await deleteEventsBefore(env.DB, before),
+			records: await deletePartitionsBefore(env.RECORDS, before),
 			deliveryLog: await pruneDeliveryLog(env.DB, before, now),
 			archiveIndexRows: await pruneArchiveIndex(env.DB, before),
 			identity: await deleteIdentityRecordsBefore(env.DB, before, now),

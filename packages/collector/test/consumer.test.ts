@@ -5,10 +5,12 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ownerOf, seenKey } from "../src/db/seen";
 import type { EnrichedEvent } from "../src/event";
 import worker from "../src/index";
 import { pack } from "../src/ingest/message";
 import { uniqueId, useConfig } from "./helpers";
+import { recordsOf } from "./helpers/records";
 
 // The consumer reads the config (identity settings, destinations) for every batch.
 beforeAll(() => useConfig());
@@ -70,18 +72,24 @@ async function deliver(
 	return { ...(await getQueueResult(batch, ctx)), retryOptions };
 }
 
+/** The events of record with this messageId: one per object holding it. */
 async function rowsFor(messageId: string) {
-	const { results } = await env.DB.prepare(
-		"SELECT queue_message_id, attempts, processed_at, payload FROM events WHERE message_id = ?",
+	return (await recordsOf([messageId])).map(({ sourceId, event, key }) => ({
+		sourceId,
+		key,
+		payload: event,
+	}));
+}
+
+/** The event's row in the deduplication window: who claimed it, and whether that finished. */
+async function seenRow(messageId: string, sourceId = "web") {
+	return env.DB.prepare(
+		`SELECT CAST(owner AS TEXT) AS owner,
+  EXISTS (SELECT 1 FROM finished_messages AS f WHERE f.owner = seen.owner) AS finished
+FROM seen WHERE key = CAST(?1 AS INTEGER)`,
 	)
-		.bind(messageId)
-		.all<{
-			queue_message_id: string;
-			attempts: number;
-			processed_at: string | null;
-			payload: string;
-		}>();
-	return results;
+		.bind(await seenKey(sourceId, messageId))
+		.first<{ owner: string; finished: number }>();
 }
 
 describe("EVENTS consumer", () => {
@@ -91,9 +99,11 @@ describe("EVENTS consumer", () => {
 			{ id: `q-${id}`, body: queued([id, id, id]) },
 		]);
 		expect(result.ackAll).toBe(true);
-		const rows = await rowsFor(id);
-		expect(rows).toHaveLength(1);
-		expect(rows[0]?.attempts).toBe(1);
+		expect(await rowsFor(id)).toHaveLength(1);
+		expect(await seenRow(id)).toEqual({
+			owner: await ownerOf(`q-${id}`),
+			finished: 1,
+		});
 	});
 
 	it("parks a body sent as a JSON object (ingest sends NDJSON text only) and stores none of it", async () => {
@@ -116,12 +126,17 @@ describe("EVENTS consumer", () => {
 		);
 		expect(result.ackAll).toBe(true);
 		for (const id of ids) {
-			const [row] = await rowsFor(id);
-			expect(row?.processed_at).not.toBeNull();
-			expect(JSON.parse(row?.payload ?? "{}")).toMatchObject({
+			const rows = await rowsFor(id);
+			expect(rows).toHaveLength(1);
+			expect(rows[0]?.key).toMatch(
+				/^events\/source=web\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/[0-9a-f]{32}\.parquet$/,
+			);
+			expect(rows[0]?.payload).toMatchObject({
 				messageId: id,
 				event: "Order Completed",
+				context: { profileId: expect.stringMatching(/^prof_/) },
 			});
+			expect((await seenRow(id))?.finished).toBe(1);
 		}
 	});
 
@@ -132,25 +147,20 @@ describe("EVENTS consumer", () => {
 			{ id: "q-redelivered", body: queued(id), attempts: 2 },
 		]);
 		expect(again.ackAll).toBe(true);
-		const rows = await rowsFor(id);
-		expect(rows).toHaveLength(1);
-		// Already processed: the redelivery changed nothing.
-		expect(rows[0]?.attempts).toBe(1);
+		expect(await rowsFor(id)).toHaveLength(1);
 	});
 
 	it("finishes a redelivered message whose first attempt stored the event but crashed before the end", async () => {
 		const id = uniqueId();
-		const stored = event(id);
-		// What the first attempt left behind: stored, never marked processed.
+		// What the first attempt left behind: the event claimed, the message never finished.
 		await env.DB.prepare(
-			"INSERT INTO events (source_id, message_id, queue_message_id, type, event, timestamp, received_at, payload) VALUES ('web', ?1, 'q-crashed', 'track', 'Order Completed', ?2, ?2, ?3)",
+			"INSERT INTO seen (key, owner, claimed_at) VALUES (CAST(?1 AS INTEGER), CAST(?2 AS INTEGER), unixepoch())",
 		)
-			.bind(id, stored.timestamp, JSON.stringify(stored))
+			.bind(await seenKey("web", id), await ownerOf("q-crashed"))
 			.run();
 		await deliver([{ id: "q-crashed", body: queued(id), attempts: 2 }]);
-		const [row] = await rowsFor(id);
-		expect(row?.attempts).toBe(2);
-		expect(row?.processed_at).not.toBeNull();
+		expect(await rowsFor(id)).toHaveLength(1);
+		expect((await seenRow(id))?.finished).toBe(1);
 	});
 
 	it("skips a copy of an event that arrived in another queue message, even while the first is unfinished", async () => {
@@ -161,10 +171,8 @@ describe("EVENTS consumer", () => {
 		]);
 		expect(first.ackAll).toBe(true);
 		await deliver([{ id: "q-copy-later", body: queued(id) }]);
-		const rows = await rowsFor(id);
-		expect(rows).toHaveLength(1);
-		expect(rows[0]?.queue_message_id).toBe("q-first");
-		expect(rows[0]?.attempts).toBe(1);
+		expect(await rowsFor(id)).toHaveLength(1);
+		expect((await seenRow(id))?.owner).toBe(await ownerOf("q-first"));
 	});
 
 	it("keeps the same messageId from two sources apart", async () => {

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { ownerOf, seenKey } from "../src/db/seen";
 import type { DeadLetter } from "../src/delivery/dead-letter";
 import {
 	failuresOf,
@@ -11,15 +12,9 @@ import {
 	vendorUrl,
 	waitFor,
 } from "./delivery-helpers";
-import {
-	body,
-	D1_DOWN,
-	deliverBatch,
-	enriched,
-	faultyD1,
-	nested,
-} from "./faults";
+import { body, D1_DOWN, deliverBatch, enriched, faultyD1 } from "./faults";
 import { uniqueId, useConfig } from "./helpers";
+import { recordsOf } from "./helpers/records";
 
 const ADMIN = { authorization: "Bearer test-admin-token-0123456789abcdefghij" };
 
@@ -59,9 +54,9 @@ async function erase(userId: string): Promise<void> {
 		env,
 	);
 	const row = await env.DB.prepare(
-		"SELECT profile_id FROM events WHERE message_id = ?1",
+		"SELECT profile_id FROM identities WHERE type = 'user_id' AND value = ?1",
 	)
-		.bind(id)
+		.bind(userId)
 		.first<{ profile_id: string }>();
 	const response = await exports.default.fetch(
 		`http://collector.test/v1/profiles/${row?.profile_id}`,
@@ -70,19 +65,41 @@ async function erase(userId: string): Promise<void> {
 	expect(response.status).toBe(200);
 }
 
+/** What a consumer that died after claiming an event leaves: the claim, never finished. */
+async function claimedBy(queueMessageId: string, messageId: string) {
+	await env.DB.prepare(
+		"INSERT INTO seen (key, owner, claimed_at) VALUES (CAST(?1 AS INTEGER), CAST(?2 AS INTEGER), unixepoch())",
+	)
+		.bind(await seenKey("web", messageId), await ownerOf(queueMessageId))
+		.run();
+}
+
+async function windowRow(messageId: string) {
+	return env.DB.prepare(
+		`SELECT CAST(owner AS TEXT) AS owner,
+  EXISTS (SELECT 1 FROM finished_messages AS f WHERE f.owner = seen.owner) AS finished
+FROM seen WHERE key = CAST(?1 AS INTEGER)`,
+	)
+		.bind(await seenKey("web", messageId))
+		.first<{ owner: string; finished: number }>();
+}
+
 beforeEach(() => useConfig());
 
 describe("the EVENTS dead-letter queue", () => {
 	it("parks each event of a dead letter with the last error the consumer recorded, once", async () => {
 		const poison = uniqueId();
-		const message = body("web", [
-			JSON.stringify(enriched(poison, { properties: nested(1200) })),
-		]);
-		// Alone in its batch, the event proves nothing: the batch is retried, the error kept.
+		const message = body("web", [JSON.stringify(enriched(poison))]);
+		// D1 drops the connection once, when the batch is claimed: the batch is retried and
+		// the error kept.
+		let calls = 0;
 		const failed = await deliverBatch(
 			"conduit-events",
 			[{ id: `q-${poison}`, body: message, attempts: 3 }],
-			env,
+			{
+				...env,
+				DB: faultyD1(env.DB, () => (calls++ === 0 ? D1_DOWN() : undefined)),
+			},
 		);
 		expect(failed.retryBatch.retry).toBe(true);
 		expect(await parkedFor(poison)).toEqual([]);
@@ -101,7 +118,7 @@ describe("the EVENTS dead-letter queue", () => {
 				kind: "event",
 				reason: "dead_lettered",
 				error:
-					"gave up after 3 attempts; last error: store: D1_ERROR: malformed JSON: SQLITE_ERROR",
+					"gave up after 3 attempts; last error: store: D1_ERROR: Network connection lost.",
 				user_id: "u1",
 			}),
 		]);
@@ -114,11 +131,7 @@ describe("the EVENTS dead-letter queue", () => {
 	it("releases a dead-lettered event's unfinished row, so a replayed copy finishes it", async () => {
 		const id = uniqueId();
 		const event = enriched(id);
-		await env.DB.prepare(
-			"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload) VALUES ('web', ?1, 'q-gave-up', 'track', ?2, ?2, ?3)",
-		)
-			.bind(id, event.timestamp, JSON.stringify(event))
-			.run();
+		await claimedBy("q-gave-up", id);
 		const message = body("web", [JSON.stringify(event)]);
 		await deliverBatch(
 			"conduit-events-dlq",
@@ -132,18 +145,13 @@ describe("the EVENTS dead-letter queue", () => {
 			[{ id: "q-replayed", body: message }],
 			env,
 		);
-		const row = await env.DB.prepare(
-			"SELECT queue_message_id, processed_at, profile_id FROM events WHERE message_id = ?1",
-		)
-			.bind(id)
-			.first<{
-				queue_message_id: string;
-				processed_at: string | null;
-				profile_id: string | null;
-			}>();
-		expect(row).toMatchObject({ queue_message_id: "q-replayed" });
-		expect(row?.processed_at).not.toBeNull();
-		expect(row?.profile_id).not.toBeNull();
+		expect(await windowRow(id)).toEqual({
+			owner: await ownerOf("q-replayed"),
+			finished: 1,
+		});
+		const records = await recordsOf([id]);
+		expect(records).toHaveLength(1);
+		expect(records[0]?.event.context.profileId).toMatch(/^prof_/);
 	});
 
 	it("drops the dead letters of a person erased since, and parks another user's", async () => {
@@ -152,12 +160,8 @@ describe("the EVENTS dead-letter queue", () => {
 		// Received before the erasure: these events are the erased person's.
 		const mine = enriched(uniqueId(), { userId: erased });
 		const theirs = enriched(uniqueId(), { userId: kept });
-		// Stored before the erasure, never finished (so without a profile for erasure to find).
-		await env.DB.prepare(
-			"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload) VALUES ('web', ?1, 'q-unfinished', 'track', ?2, ?2, ?3)",
-		)
-			.bind(mine.messageId, mine.timestamp, JSON.stringify(mine))
-			.run();
+		// Claimed before the erasure, never finished.
+		await claimedBy("q-unfinished", mine.messageId);
 		await erase(erased);
 		const result = await deliverBatch(
 			"conduit-events-dlq",
@@ -171,11 +175,12 @@ describe("the EVENTS dead-letter queue", () => {
 		);
 		expect(result.ackAll).toBe(true);
 		expect(await parkedFor(mine.messageId)).toEqual([]);
-		expect(
-			await env.DB.prepare("SELECT id FROM events WHERE message_id = ?1")
-				.bind(mine.messageId)
-				.first(),
-		).toBeNull();
+		// Its window row stays claimed (not released): a copy sent again is not stored either.
+		expect(await windowRow(mine.messageId)).toEqual({
+			owner: await ownerOf("q-unfinished"),
+			finished: 0,
+		});
+		expect(await recordsOf([mine.messageId])).toEqual([]);
 		expect(await parkedFor(theirs.messageId)).toHaveLength(1);
 	});
 

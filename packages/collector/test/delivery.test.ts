@@ -17,6 +17,7 @@ import {
 	webhookEvents,
 } from "./delivery-helpers";
 import { useConfig } from "./helpers";
+import { recordsOf } from "./helpers/records";
 import { TEST_PUBLIC } from "./vendors/secrets";
 
 /** Real queue delays (batch windows of 1 s, retries of ≥ 1 s) make these tests take seconds. */
@@ -296,14 +297,9 @@ describe("delivery", () => {
 		// Later events are no longer routed to it.
 		const later = trackEvent();
 		await postBatch([later]);
-		await waitFor(async () => {
-			const stored = await env.DB.prepare(
-				"SELECT processed_at FROM events WHERE message_id = ?1",
-			)
-				.bind(later.messageId)
-				.first<{ processed_at: string | null }>();
-			return Boolean(stored?.processed_at);
-		});
+		await waitFor(
+			async () => (await recordsOf([String(later.messageId)])).length > 0,
+		);
 		expect(await batchesOf(id)).toHaveLength(1);
 	});
 

@@ -229,26 +229,14 @@ describe("fields the collector owns", () => {
 		expect(response.status).toBe(200);
 		const [row] = await waitForStored([messageId]);
 		const stored = payloadOf(row as never);
-		expect(stored.context.profileId).toBeUndefined();
 		expect(stored.context.enrichment).toBeUndefined();
 		expect(stored.context.isBot).toBe(true);
 		expect(Date.parse(String(stored.receivedAt))).toBeGreaterThanOrEqual(
 			before - 1000,
 		);
 		// Identity resolution gave the event a profile of its own, not the forged one.
-		const deadline = Date.now() + 4500;
-		let profile: string | null = null;
-		while (!profile && Date.now() < deadline) {
-			const found = await env.DB.prepare(
-				"SELECT profile_id FROM events WHERE message_id = ?1",
-			)
-				.bind(messageId)
-				.first<{ profile_id: string | null }>();
-			profile = found?.profile_id ?? null;
-			if (!profile) await new Promise((resolve) => setTimeout(resolve, 50));
-		}
-		expect(profile).toBeTruthy();
-		expect(profile).not.toBe("prof_forged");
+		expect(stored.context.profileId).toMatch(/^prof_/);
+		expect(stored.context.profileId).not.toBe("prof_forged");
 	});
 
 	it("drops a client's server-owned fields sent in the batch's shared context too", async () => {
@@ -263,7 +251,6 @@ describe("fields the collector owns", () => {
 		expect(response.status).toBe(200);
 		const [row] = await waitForStored([messageId]);
 		const stored = payloadOf(row as never);
-		expect(stored.context.profileId).toBeUndefined();
 		expect(stored.context.enrichment).toBeUndefined();
 	});
 });

@@ -11,6 +11,7 @@ import {
 	WEB_KEY,
 	waitForStored,
 } from "./helpers";
+import { recordedEvents } from "./helpers/records";
 
 beforeAll(() => useConfig());
 
@@ -71,9 +72,9 @@ describe("ids and timestamps", () => {
 		const deadline = Date.now() + 8000;
 		let rows: { message_id: string }[] = [];
 		while (Date.now() < deadline && rows.length === 0) {
-			({ results: rows } = await env.DB.prepare(
-				"SELECT message_id FROM events WHERE event = 'Retried'",
-			).all<{ message_id: string }>());
+			rows = (await recordedEvents())
+				.filter((e) => e.event.event === "Retried")
+				.map((e) => ({ message_id: e.event.messageId }));
 			if (rows.length === 0)
 				await new Promise((resolve) => setTimeout(resolve, 50));
 		}

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import eventsText from "../../../test/fixtures/events.ndjson?raw";
 import { CONFIG_KEY, clearConfigCache } from "../src/config/load";
 import type { ConfigInput } from "../src/config/schema";
+import { waitForRecords } from "./helpers/records";
 
 /** The shared fixture events (624 Segment events from 64 people). */
 export const fixtureEvents: Record<string, unknown>[] = eventsText
@@ -117,33 +118,33 @@ export function uniqueId(prefix = "msg"): string {
 }
 
 export interface StoredRow {
-	id: number;
 	source_id: string;
 	message_id: string;
 	type: string;
+	/** The event as stored, as JSON text. */
 	payload: string;
-	processed_at: string | null;
+	/** The object of record holding it. */
+	key: string;
 }
 
 /**
- * Polls D1 until `count` rows match `messageIds` (the queue consumer runs asynchronously after
- * ingest), then returns them. Bounded: fails after `timeoutMs`.
+ * Polls the events of record (R2 RECORDS) until `count` events with these messageIds are stored
+ * (the queue consumer runs asynchronously after ingest), then returns them. Bounded: fails
+ * after `timeoutMs`.
  */
 export async function waitForStored(
 	messageIds: string[],
 	count = messageIds.length,
 	timeoutMs = 8000,
 ): Promise<StoredRow[]> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const { results } = await env.DB.prepare(
-			"SELECT id, source_id, message_id, type, payload, processed_at FROM events WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
-		)
-			.bind(JSON.stringify(messageIds))
-			.all<StoredRow>();
-		if (results.length >= count || Date.now() > deadline) return results;
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
+	const found = await waitForRecords(messageIds, count, timeoutMs);
+	return found.map(({ sourceId, event, key }) => ({
+		source_id: sourceId,
+		message_id: event.messageId,
+		type: event.type,
+		payload: JSON.stringify(event),
+		key,
+	}));
 }
 
 export function payloadOf(

@@ -13,6 +13,7 @@ import {
 	toQueued,
 	useConfig,
 } from "./helpers/identity";
+import { recordedEvents } from "./helpers/records";
 
 /** Sends events through the queue consumer, one batch per argument. */
 async function send(...batches: Record<string, unknown>[][]) {
@@ -22,13 +23,21 @@ async function send(...batches: Record<string, unknown>[][]) {
 	}
 }
 
+/** The events of record of a profile: those resolved to it, or to a profile it absorbed. */
 async function eventsOf(profileId: string | undefined) {
+	const records = (await recordedEvents()).sort((a, b) =>
+		a.event.timestamp < b.event.timestamp ? -1 : 1,
+	);
 	const { results } = await env.DB.prepare(
-		"SELECT message_id FROM events WHERE profile_id = ?1 ORDER BY timestamp",
+		`SELECT e.key AS i FROM json_each(?1) AS e JOIN profiles AS p ON p.id = e.value
+WHERE coalesce(p.merged_into, p.id) = ?2`,
 	)
-		.bind(profileId ?? "")
-		.all<{ message_id: string }>();
-	return results.map((r) => r.message_id);
+		.bind(
+			JSON.stringify(records.map((r) => String(r.event.context.profileId))),
+			profileId ?? "",
+		)
+		.all<{ i: number }>();
+	return results.map((r) => records[r.i]?.event.messageId);
 }
 
 async function profileRow(id: string | undefined) {
@@ -374,12 +383,12 @@ describe("computed traits", () => {
 			),
 			message(toQueued(seg({ type: "page", userId: "u1" }))),
 		];
-		// The first delivery fails in markProcessed, the stage after identity.
+		// The first delivery fails when it records the messages finished, after identity.
 		const failing = new Proxy(env.DB, {
 			get(target, prop) {
 				if (prop === "prepare")
 					return (sql: string) => {
-						if (sql.includes("SET processed_at"))
+						if (sql.includes("INTO finished_messages"))
 							throw new Error("D1 is unavailable");
 						return target.prepare(sql);
 					};
@@ -398,7 +407,8 @@ describe("computed traits", () => {
 		expect((await profileRow(home))?.lifetime_value).toBe(10);
 		expect(await countsOf(home)).toEqual({ track: 1, page: 1 });
 		const unprocessed = await env.DB.prepare(
-			"SELECT COUNT(*) AS n FROM events WHERE processed_at IS NULL",
+			`SELECT COUNT(*) AS n FROM seen
+WHERE NOT EXISTS (SELECT 1 FROM finished_messages AS f WHERE f.owner = seen.owner)`,
 		).first("n");
 		expect(unprocessed).toBe(0);
 	});

@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../src/limits";
 import { post, uniqueId, useConfig } from "./helpers";
+import { recordedEvents, recordsOf, waitForRecords } from "./helpers/records";
 
 /*
  * Ingest refuses, per event, what storage cannot hold, and its neighbours are stored on the
@@ -32,28 +32,13 @@ function nestedJson(levels: number, array = false): string {
  * on its first delivery.
  */
 async function processedOnFirstAttempt(ids: string[]): Promise<void> {
-	const deadline = Date.now() + 4500;
-	let rows: { message_id: string; processed_at: string | null }[] = [];
-	while (Date.now() < deadline) {
-		({ results: rows } = await env.DB.prepare(
-			"SELECT message_id, processed_at FROM events WHERE message_id IN (SELECT value FROM json_each(?1))",
-		)
-			.bind(JSON.stringify(ids))
-			.all());
-		if (rows.length === ids.length && rows.every((r) => r.processed_at)) break;
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-	expect(rows.map((r) => r.message_id).sort()).toEqual([...ids].sort());
-	expect(rows.every((r) => r.processed_at !== null)).toBe(true);
+	// The events of record are written at the end of the consumer's work, after fan-out.
+	const rows = await waitForRecords(ids, ids.length, 4500);
+	expect(rows.map((r) => r.event.messageId).sort()).toEqual([...ids].sort());
 }
 
 async function storedCount(messageId: string): Promise<number> {
-	const row = await env.DB.prepare(
-		"SELECT COUNT(*) AS n FROM events WHERE message_id = ?1",
-	)
-		.bind(messageId)
-		.first<{ n: number }>();
-	return row?.n ?? 0;
+	return (await recordsOf([messageId])).length;
 }
 
 describe("nesting deeper than storage can read", () => {
@@ -180,10 +165,11 @@ describe("text that is not valid Unicode", () => {
 		]);
 		expect(body.accepted).toBe(1);
 		await processedOnFirstAttempt([goodId]);
-		const { results } = await env.DB.prepare(
-			"SELECT message_id FROM events WHERE message_id LIKE 'lone_%'",
-		).all();
-		expect(results).toEqual([]);
+		expect(
+			(await recordedEvents()).filter((e) =>
+				e.event.messageId.startsWith("lone_"),
+			),
+		).toEqual([]);
 	});
 
 	it("refuses lone surrogates in keys and values anywhere in the event", async () => {
@@ -273,9 +259,13 @@ describe("timestamps", () => {
 		let rows: { event: string; timestamp: string }[] = [];
 		while (rows.length < 5 && Date.now() < deadline) {
 			await new Promise((resolve) => setTimeout(resolve, 50));
-			({ results: rows } = await env.DB.prepare(
-				"SELECT event, timestamp FROM events WHERE event LIKE 'Times %' ORDER BY event",
-			).all<{ event: string; timestamp: string }>());
+			rows = (await recordedEvents())
+				.filter((e) => String(e.event.event).startsWith("Times "))
+				.map((e) => ({
+					event: String(e.event.event),
+					timestamp: e.event.timestamp,
+				}))
+				.sort((a, b) => (a.event < b.event ? -1 : 1));
 		}
 		// Each stored timestamp has a four-digit year, so text order is time order.
 		expect(rows).toEqual([

@@ -4,11 +4,15 @@ import { describe, expect, it } from "vitest";
 import pkg from "../package.json";
 import { CRONS } from "../src/cron";
 import { park } from "../src/db/parked";
+import { PRUNE_RANGES, pruneWindow, seenKey } from "../src/db/seen";
 import { spoolMessages } from "../src/db/spool";
+import type { QueuedEvent } from "../src/event";
 import { app } from "../src/http/app";
 import worker from "../src/index";
 import { drainSpool } from "../src/ingest/spool";
+import { recordObjects } from "../src/records/records";
 import { uniqueId, useConfig } from "./helpers";
+import { recordsOf } from "./helpers/records";
 
 describe("GET /health", () => {
 	it("reports the version and every binding as answering", async () => {
@@ -109,33 +113,74 @@ describe("GET /health: parked rows", () => {
 });
 
 describe("retention", () => {
-	it("deletes events received before the retention period and keeps the rest", async () => {
+	it("deletes the events-of-record partitions older than the retention period and keeps the rest", async () => {
+		const days = Number(env.EVENT_RETENTION_DAYS);
+		const at = (offsetDays: number) =>
+			new Date(Date.now() - offsetDays * 86_400_000).toISOString();
+		const event = (messageId: string, receivedAt: string): QueuedEvent => ({
+			sourceId: "web",
+			event: {
+				type: "page",
+				messageId,
+				timestamp: receivedAt,
+				receivedAt,
+				context: {},
+			},
+		});
 		const old = uniqueId();
 		const recent = uniqueId();
-		const insert = env.DB.prepare(
-			"INSERT INTO events (source_id, message_id, queue_message_id, type, timestamp, received_at, payload) VALUES ('web', ?1, ?1, 'page', ?2, ?2, '{}')",
-		);
-		const days = Number(env.EVENT_RETENTION_DAYS);
-		await env.DB.batch([
-			insert.bind(
-				old,
-				new Date(Date.now() - (days + 1) * 86_400_000).toISOString(),
-			),
-			insert.bind(
-				recent,
-				new Date(Date.now() - (days - 1) * 86_400_000).toISOString(),
-			),
+		const objects = await recordObjects([
+			event(old, at(days + 1)),
+			event(recent, at(days - 1)),
 		]);
+		for (const o of objects) await env.RECORDS.put(o.key, o.body);
 		await worker.scheduled(
 			createScheduledController({ cron: CRONS.retention }),
 			env,
 		);
-		const { results } = await env.DB.prepare(
-			"SELECT message_id FROM events WHERE message_id IN (?1, ?2)",
-		)
-			.bind(old, recent)
-			.all<{ message_id: string }>();
-		expect(results.map((row) => row.message_id)).toEqual([recent]);
+		const left = await recordsOf([old, recent]);
+		expect(left.map((r) => r.event.messageId)).toEqual([recent]);
+		const oldFolder = objects
+			.find((o) => o.key !== left[0]?.key)
+			?.key.replace(/[^/]+$/, "");
+		expect(
+			(await env.RECORDS.list({ prefix: oldFolder })).objects,
+		).toHaveLength(0);
+	});
+});
+
+describe("the deduplication window", () => {
+	it("is pruned in key ranges: rows past the window go, whatever their key, and newer ones stay", async () => {
+		await env.DB.prepare("DELETE FROM seen").run();
+		const now = Math.floor(Date.now() / 1000);
+		const hours = Number(env.DEDUP_WINDOW_HOURS);
+		const old = now - (hours + 1) * 3600;
+		const recent = now - (hours - 1) * 3600;
+		// Keys spread over the whole signed 64-bit space, both ends included.
+		const keys = await Promise.all(
+			Array.from({ length: 200 }, (_, i) => seenKey("web", `prune-${i}`)),
+		);
+		keys.push("-9223372036854775808", "9223372036854775807");
+		const insert = env.DB.prepare(
+			"INSERT INTO seen (key, owner, claimed_at) VALUES (CAST(?1 AS INTEGER), 7, ?2)",
+		);
+		await env.DB.batch(
+			keys.map((key, i) => insert.bind(key, i % 2 === 0 ? old : recent)),
+		);
+		const before = new Date(Date.now() - hours * 3_600_000);
+		const first = await pruneWindow(env.DB, before);
+		// One run prunes a few ranges only.
+		expect(first.seen).toBeGreaterThan(0);
+		expect(first.seen).toBeLessThan(keys.length / 2);
+		let runs = 1;
+		while (runs * 4 < PRUNE_RANGES) {
+			await pruneWindow(env.DB, before);
+			runs++;
+		}
+		const left = await env.DB.prepare(
+			"SELECT claimed_at, COUNT(*) AS n FROM seen GROUP BY claimed_at",
+		).all<{ claimed_at: number; n: number }>();
+		expect(left.results).toEqual([{ claimed_at: recent, n: keys.length / 2 }]);
 	});
 });
 

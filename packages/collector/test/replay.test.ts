@@ -16,6 +16,7 @@ import {
 } from "./delivery-helpers";
 import { useConfig } from "./helpers";
 import { lostDeliveries } from "./helpers/lost-deliveries";
+import { recordsOf } from "./helpers/records";
 
 function replay(
 	body: unknown,
@@ -150,12 +151,8 @@ describe("replay from the delivery log", () => {
 			const rows = await failuresOf(id);
 			return rows.length === 2 && rows.every((r) => r.status === "failed");
 		}, 8000);
-		const resolved = await env.DB.prepare(
-			"SELECT profile_id FROM events WHERE message_id = ?1",
-		)
-			.bind(known.messageId)
-			.first<{ profile_id: string }>();
-		expect(resolved?.profile_id).toMatch(/^prof_/);
+		const [resolved] = await recordsOf([String(known.messageId)]);
+		expect(resolved?.event.context.profileId).toMatch(/^prof_/);
 
 		expect((await replay({ destination: id, status: ["failed"] })).status).toBe(
 			200,
@@ -171,7 +168,7 @@ describe("replay from the delivery log", () => {
 				]),
 			);
 			expect(profileIds).toEqual({
-				[known.messageId as string]: resolved?.profile_id,
+				[known.messageId as string]: resolved?.event.context.profileId,
 				[unresolved.messageId as string]: undefined,
 			});
 		}

@@ -10,7 +10,7 @@
  */
 
 /** The R2 bindings an index row may name. */
-export type ArchiveBucket = "ARCHIVE";
+export type ArchiveBucket = "ARCHIVE" | "RECORDS";
 
 /** One object about to be written, and the profiles whose events it holds. */
 export interface ArchivedObject {
@@ -40,16 +40,33 @@ export async function recordArchived(
 	objects: readonly ArchivedObject[],
 	now: Date,
 ): Promise<void> {
+	const statements = recordArchivedStatements(db, bucket, objects, now);
+	if (statements.length > 0) await db.batch(statements);
+}
+
+/**
+ * The statements of {@link recordArchived}, for a caller's own D1 batch (none when no object
+ * holds a profile).
+ *
+ * @example
+ * await env.DB.batch([...recordArchivedStatements(env.DB, "RECORDS", objects, now), ...more]);
+ */
+export function recordArchivedStatements(
+	db: D1Database,
+	bucket: ArchiveBucket,
+	objects: readonly ArchivedObject[],
+	now: Date,
+): D1PreparedStatement[] {
 	const rows = objects.flatMap((object) =>
 		[...new Set(object.profileIds)].map((profileId) => ({
 			p: profileId,
 			k: object.key,
 		})),
 	);
-	if (rows.length === 0) return;
+	if (rows.length === 0) return [];
 	const json = JSON.stringify(rows);
 	const at = now.toISOString();
-	await db.batch([
+	return [
 		db
 			.prepare(
 				`INSERT INTO archive_index (profile_id, bucket, object_key, written_at)
@@ -67,7 +84,7 @@ WHERE true
 ON CONFLICT (profile_id, bucket, object_key) DO NOTHING`,
 			)
 			.bind(json, bucket, at),
-	]);
+	];
 }
 
 /**
@@ -150,22 +167,46 @@ WHERE bucket = ?1 AND object_key = ?2 AND profile_id IN (SELECT value FROM json_
 }
 
 /**
- * The statement that counts the objects still holding any of these profiles, for a status batch
- * (one row: `{ n }`).
+ * The statement that counts the objects of a bucket still holding any of these profiles, for a
+ * status batch (one row: `{ n }`).
  *
  * @example
- * const [pending] = await db.batch([pendingRewritesStatement(db, ["prof_1"])]);
+ * const [pending] = await db.batch([pendingRewritesStatement(db, ["prof_1"], "RECORDS")]);
  */
 export function pendingRewritesStatement(
 	db: D1Database,
 	profileIds: readonly string[],
+	bucket: ArchiveBucket,
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT COUNT(*) AS n FROM (SELECT DISTINCT bucket, object_key FROM archive_rewrites
-WHERE profile_id IN (SELECT value FROM json_each(?1)))`,
+			`SELECT COUNT(*) AS n FROM (SELECT DISTINCT object_key FROM archive_rewrites
+WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2)`,
 		)
-		.bind(JSON.stringify(profileIds));
+		.bind(JSON.stringify(profileIds), bucket);
+}
+
+/**
+ * The objects of a bucket most recently indexed for some profiles, newest first.
+ *
+ * @example
+ * await latestObjects(env.DB, "RECORDS", ["prof_1"], 8) // ["events/source=web/…/ab.parquet", …]
+ */
+export async function latestObjects(
+	db: D1Database,
+	bucket: ArchiveBucket,
+	profileIds: readonly string[],
+	limit: number,
+): Promise<string[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT object_key, max(written_at) AS at FROM archive_index
+WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2
+GROUP BY object_key ORDER BY at DESC, object_key DESC LIMIT ?3`,
+		)
+		.bind(JSON.stringify(profileIds), bucket, limit)
+		.run<{ object_key: string }>();
+	return results.map((r) => r.object_key);
 }
 
 /** Index rows deleted per statement, so one prune never holds the database for long. */

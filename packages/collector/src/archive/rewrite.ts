@@ -1,3 +1,4 @@
+import { rewriteRecordsWithout } from "../records/erase";
 import { type DueRewrite, dueRewrites, finishRewrite } from "./archive-index";
 import { type RewriteOutcome, rewriteWithout } from "./objects";
 
@@ -17,8 +18,8 @@ export interface RewriteRun {
 }
 
 /**
- * The archive step of erasure, run by the minutely cron: rewrites each object that still holds
- * an erased profile's events (archive_rewrites, oldest first, queued at least REWRITE_GRACE_MS
+ * The R2 step of erasure, run by the minutely cron: rewrites each object — an event of record
+ * (RECORDS) or an `r2` destination's archive (ARCHIVE) — that still holds an erased profile's events (archive_rewrites, oldest first, queued at least REWRITE_GRACE_MS
  * ago) without them, then marks it done. Idempotent and resumable: an object already rewritten
  * is left as it is, and whatever a run does not finish stays queued for the next.
  *
@@ -29,7 +30,7 @@ export interface RewriteRun {
  * await rewriteArchives(env, new Date()) // { objects: { rewritten: 1, deleted: 1 }, removedEvents: 9 }
  */
 export async function rewriteArchives(
-	env: Pick<Env, "DB" | "ARCHIVE">,
+	env: Pick<Env, "DB" | "ARCHIVE" | "RECORDS">,
 	now: Date,
 	limit = PER_RUN,
 ): Promise<RewriteRun> {
@@ -48,7 +49,7 @@ export async function rewriteArchives(
 }
 
 async function rewriteOne(
-	env: Pick<Env, "DB" | "ARCHIVE">,
+	env: Pick<Env, "DB" | "ARCHIVE" | "RECORDS">,
 	rewrite: DueRewrite,
 ): Promise<{ outcome: RewriteOutcome | "failed"; removed: number }> {
 	const bucket = bucketOf(env, rewrite.bucket);
@@ -62,7 +63,10 @@ async function rewriteOne(
 		return { outcome: "failed", removed: 0 };
 	}
 	try {
-		const result = await rewriteWithout(
+		// The events of record are Parquet; the `r2` destination's archives gzip NDJSON.
+		const rewriter =
+			rewrite.bucket === "RECORDS" ? rewriteRecordsWithout : rewriteWithout;
+		const result = await rewriter(
 			bucket,
 			rewrite.key,
 			new Set(rewrite.profileIds),
@@ -83,8 +87,10 @@ async function rewriteOne(
 }
 
 function bucketOf(
-	env: Pick<Env, "ARCHIVE">,
+	env: Pick<Env, "ARCHIVE" | "RECORDS">,
 	name: string,
 ): R2Bucket | undefined {
-	return name === "ARCHIVE" ? env.ARCHIVE : undefined;
+	if (name === "ARCHIVE") return env.ARCHIVE;
+	if (name === "RECORDS") return env.RECORDS;
+	return undefined;
 }

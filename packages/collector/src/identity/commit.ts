@@ -2,7 +2,10 @@ import type { Plan } from "./plan";
 
 /** What one resolved event writes. */
 export interface EventWrite {
-	rowId: number;
+	/** The event's key in the deduplication window (db/seen.ts). */
+	key: string;
+	/** The queue message that claimed it (db/seen.ts ownerOf). */
+	owner: string;
 	profileId: string;
 	type: string;
 	/** The event's time for last-write-wins and first/last seen: already clamped (orderingTime). */
@@ -15,9 +18,10 @@ export interface EventWrite {
 	group?: { groupId: string; traits: [string, string][] };
 }
 
-/** A suppressed event: its row is emptied and each matching suppression counts it. */
+/** A suppressed event: each matching suppression counts it (once). */
 export interface DroppedWrite {
-	rowId: number;
+	key: string;
+	owner: string;
 	suppressionKeys: string[];
 }
 
@@ -85,22 +89,24 @@ WHERE profiles.id = a.s`,
 FROM ${M} AS m WHERE profiles.id = m.x`,
 	// Keeps every merged_into pointing at a live profile, so one hop always reaches it.
 	`UPDATE profiles SET merged_into = m.s FROM ${M} AS m WHERE profiles.merged_into = m.x`,
-	`UPDATE events SET profile_id = m.s FROM ${M} AS m WHERE events.profile_id = m.x`,
 	`INSERT INTO profile_merges (survivor_id, absorbed_id, source_id, message_id, merged_at)
 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?1)`,
 ];
 
 /*
- * Per-event writes: ?1 is [[rowId, profile, type, timestamp, lifetimeValue], …]. Counts and
- * lifetime value are not idempotent, so they only take events whose row has no profile yet;
- * the last statement sets it, in the same transaction, so a redelivered event adds nothing.
+ * Per-event writes: ?1 is [[key, profile, type, timestamp, lifetimeValue, owner], …]. Counts
+ * and lifetime value are not idempotent, so they only take events not yet applied: the commit
+ * records the events it counted in identity_applied (per claiming queue message), in the same
+ * transaction, so a redelivered event adds nothing. First and last seen are min/max: idempotent.
  */
-const PENDING =
-	"json_each(?1) AS f JOIN events AS e ON e.id = f.value ->> 0 AND e.profile_id IS NULL";
+const NOT_APPLIED = (f: string, key: string, owner: string) => `NOT EXISTS (
+  SELECT 1 FROM identity_applied AS a, json_each(a.keys) AS k
+  WHERE a.owner = CAST(${f}.value ->> ${owner} AS INTEGER) AND k.value = ${f}.value ->> ${key})`;
+const PENDING = `json_each(?1) AS f WHERE ${NOT_APPLIED("f", "0", "5")}`;
 const COUNT_EVENTS = `
 INSERT INTO profile_event_counts (profile_id, type, count)
 SELECT f.value ->> 1, f.value ->> 2, COUNT(*) FROM ${PENDING}
-WHERE true GROUP BY 1, 2
+GROUP BY 1, 2
 ON CONFLICT DO UPDATE SET count = count + excluded.count`;
 const SEEN_AND_VALUE = `
 UPDATE profiles SET
@@ -108,11 +114,17 @@ UPDATE profiles SET
   last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
   lifetime_value = profiles.lifetime_value + a.v,
   updated_at = ?2
-FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l, TOTAL(f.value ->> 4) AS v
-      FROM ${PENDING} GROUP BY 1) AS a
+FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l,
+        TOTAL(CASE WHEN ${NOT_APPLIED("f", "0", "5")} THEN f.value ->> 4 END) AS v
+      FROM json_each(?1) AS f GROUP BY 1) AS a
 WHERE profiles.id = a.p`;
-const SET_EVENT_PROFILES = `
-UPDATE events SET profile_id = f.value ->> 1 FROM json_each(?1) AS f WHERE events.id = f.value ->> 0`;
+/* ?1 is [[owner, first key, [keys…]], …]: one row per queue message of the commit. */
+const APPLIED = `
+INSERT INTO identity_applied (owner, part, keys, at)
+SELECT CAST(value ->> 0 AS INTEGER), value ->> 1, value ->> 2, unixepoch(?2) FROM json_each(?1) WHERE true
+ON CONFLICT (owner, part) DO UPDATE SET keys = (
+  SELECT json_group_array(value) FROM (
+    SELECT value FROM json_each(identity_applied.keys) UNION SELECT value FROM json_each(excluded.keys)))`;
 
 /* ?1 is [[owner, key, JSON value, time, trust rank], …]; LWW above decides each conflict. */
 const UPSERT_TRAITS = (table: string, owner: string) => `
@@ -131,17 +143,12 @@ INSERT INTO identity_refusals (source_id, message_id, profile_id, refused_profil
 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 FROM json_each(?1)
 WHERE true ON CONFLICT DO NOTHING`;
 
-/* Dropped events: ?1 is [[rowId, suppressionKey], …]; an emptied row is marked processed, so
- * it still deduplicates a resend and is counted once. */
+/* Dropped events: ?1 is [[key, suppressionKey, owner], …]; each counted once (identity_applied). */
 const COUNT_DROPPED = `
 UPDATE identity_suppressions SET dropped_events = dropped_events + a.n
 FROM (SELECT d.value ->> 1 AS k, COUNT(*) AS n FROM json_each(?1) AS d
-      JOIN events AS e ON e.id = d.value ->> 0 AND e.processed_at IS NULL GROUP BY 1) AS a
+      WHERE ${NOT_APPLIED("d", "0", "2")} GROUP BY 1) AS a
 WHERE identity_suppressions.key_hash = a.k`;
-const EMPTY_DROPPED = `
-UPDATE events SET payload = '{}', event = NULL, user_id = NULL, anonymous_id = NULL, profile_id = NULL,
-  processed_at = ?2
-WHERE id IN (SELECT value ->> 0 FROM json_each(?1)) AND processed_at IS NULL`;
 
 /**
  * Turns a plan and its events into the statements of one D1 batch — one transaction, one round
@@ -203,11 +210,12 @@ export function commitStatements(
 
 	if (events.length > 0) {
 		const facts = events.map((e) => [
-			e.rowId,
+			e.key,
 			e.profileId,
 			e.type,
 			e.timestamp,
 			e.lifetimeValue ?? null,
+			e.owner,
 		]);
 		add(COUNT_EVENTS, facts);
 		add(SEEN_AND_VALUE, facts);
@@ -239,7 +247,6 @@ export function commitStatements(
 		);
 		if (groupTraits.length > 0)
 			add(UPSERT_TRAITS("group_traits", "group_id"), groupTraits);
-		add(SET_EVENT_PROFILES, facts);
 	}
 	if (plan.refusals.length > 0)
 		add(
@@ -253,16 +260,26 @@ export function commitStatements(
 				r.reason,
 			]),
 		);
-	if (dropped.length > 0) {
+	if (dropped.length > 0)
 		add(
 			COUNT_DROPPED,
-			dropped.flatMap((d) => d.suppressionKeys.map((k) => [d.rowId, k])),
+			dropped.flatMap((d) => d.suppressionKeys.map((k) => [d.key, k, d.owner])),
 		);
-		add(
-			EMPTY_DROPPED,
-			dropped.map((d) => [d.rowId]),
-		);
-	}
+	const applied = appliedRows([...events, ...dropped]);
+	if (applied.length > 0) add(APPLIED, applied);
 	if (guarded) statements.push(db.prepare(GUARD_DONE));
 	return { statements, repointed };
+}
+
+/** The identity_applied rows of a commit: per queue message, the keys it counted. */
+function appliedRows(
+	written: readonly { key: string; owner: string }[],
+): [string, string, string[]][] {
+	const byOwner = new Map<string, string[]>();
+	for (const { key, owner } of written) {
+		const keys = byOwner.get(owner);
+		if (keys) keys.push(key);
+		else byOwner.set(owner, [key]);
+	}
+	return [...byOwner].map(([owner, keys]) => [owner, keys[0] as string, keys]);
 }

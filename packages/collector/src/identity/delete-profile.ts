@@ -23,7 +23,7 @@ export interface Deletion {
 	mergedProfileIds: string[];
 	/** Its identifiers: suppressed from now on, and handed to destinations in profile_deletions. */
 	identities: Identifier[];
-	/** Stored events deleted. */
+	/** Events the person had on record (their event counters): the R2 rewrite removes them. */
 	events: number;
 	/** What the transaction removed, per store. */
 	removed: Removed;
@@ -33,12 +33,13 @@ const READ = [
 	"SELECT id, version FROM profiles WHERE id = (SELECT coalesce(merged_into, id) FROM profiles WHERE id = ?1) AND merged_into IS NULL",
 	"SELECT type, value FROM identities WHERE profile_id = (SELECT coalesce(merged_into, id) FROM profiles WHERE id = ?1) ORDER BY type, value",
 	"SELECT id FROM profiles WHERE merged_into = (SELECT coalesce(merged_into, id) FROM profiles WHERE id = ?1)",
+	// Rows not yet moved to R2 by `npm run events -- migrate` (the table is dropped after it).
+	"SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events_legacy' AND ?1 IS NOT NULL",
 ];
 
 /* ?1: JSON array of every profile id of the person (survivor and absorbed). */
 const MEMBERS = "(SELECT value FROM json_each(?1))";
 const DELETE = {
-	events: `DELETE FROM events WHERE profile_id IN ${MEMBERS}`,
 	identities: `DELETE FROM identities WHERE profile_id IN ${MEMBERS}`,
 	traits: `DELETE FROM profile_traits WHERE profile_id IN ${MEMBERS}`,
 	counts: `DELETE FROM profile_event_counts WHERE profile_id IN ${MEMBERS}`,
@@ -58,14 +59,15 @@ const MAX_ATTEMPTS = 5;
 /**
  * Right to erasure, the part that happens at once: in one guarded D1 batch (a transaction) it
  * deletes a profile (following a merged id to its survivor), the profiles it absorbed, their
- * identities, traits, counts, group memberships, merge history and stored events; cancels and
- * deletes the person's deliveries (their failure rows, and their events in the bodies of
- * batches in flight — a DELIVERIES message still carrying their events finds the profile in
- * erased_profiles and drops them);
- * purges their parked rows; moves the archive objects indexed for them to the rewrite queue;
+ * identities, traits, counts, group memberships, merge history (and any rows of theirs not yet
+ * migrated out of `events_legacy`); cancels and deletes the person's deliveries (their failure
+ * rows, and their events in the bodies of batches in flight — a DELIVERIES message still
+ * carrying their events finds the profile in erased_profiles and drops them);
+ * purges their parked rows; moves the R2 objects indexed for them — events of record and `r2`
+ * archives — to the rewrite queue;
  * suppresses their identifiers (as hashes: events carrying them are dropped for the source's
  * `suppressionDays`); marks the profile ids erased; and records the deletion in
- * profile_deletions for forwarding. What takes longer — forwarding, the archive rewrite, hashing
+ * profile_deletions for forwarding. What takes longer — forwarding, the R2 rewrites, hashing
  * the record — is finished by the crons (delivery/deletions.ts, finish-erasures.ts).
  * If a consumer changes the profile meanwhile, the guard fails and it is read and deleted again.
  * Undefined when there is no such profile.
@@ -95,7 +97,7 @@ async function attemptDeletion(
 	id: string,
 	now: Date,
 ): Promise<Deletion | undefined> {
-	const [profile, identityRows, memberRows] = await db.batch<
+	const [profile, identityRows, memberRows, legacy] = await db.batch<
 		Record<string, unknown>
 	>(READ.map((sql) => db.prepare(sql).bind(id)));
 	const row = profile?.results[0];
@@ -152,10 +154,30 @@ async function attemptDeletion(
 			"parked",
 			purgeParkedStatement(db, { profileIds: person, userIds, anonymousIds }),
 		],
+		[
+			"events",
+			db
+				.prepare(
+					`SELECT coalesce(SUM(count), 0) AS n FROM profile_event_counts WHERE profile_id IN ${MEMBERS}`,
+				)
+				.bind(members),
+		],
 		...Object.entries(DELETE).map(
 			([name, sql]) =>
 				[name, db.prepare(sql).bind(members)] as [string, D1PreparedStatement],
 		),
+		...(Number(legacy?.results[0]?.n ?? 0) > 0
+			? [
+					[
+						"legacy",
+						db
+							.prepare(
+								`DELETE FROM events_legacy WHERE profile_id IN ${MEMBERS}`,
+							)
+							.bind(members),
+					] as [string, D1PreparedStatement],
+				]
+			: []),
 		["unguard", db.prepare("DELETE FROM resolution_guard")],
 	];
 	const results = await db.batch<Record<string, unknown>>(
@@ -168,7 +190,7 @@ async function attemptDeletion(
 		profiles: changes("profiles"),
 		identities: changes("identities"),
 		traits: changes("traits"),
-		events: changes("events"),
+		events: Number(result.get("events")?.results[0]?.n ?? 0),
 		// Failure rows deleted, and events taken out of batches in flight.
 		deliveries:
 			changes("deliveries") +

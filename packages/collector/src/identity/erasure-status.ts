@@ -43,7 +43,11 @@ export interface ErasureStatus {
 			removed: Partial<Removed> | null;
 			remaining: number;
 		};
-		/** Stored events (D1 `events`). */
+		/**
+		 * The events of record (R2 RECORDS): `removed` is how many events the person had on
+		 * record (their event counters), `remaining` the objects still to rewrite without them
+		 * (the minutely cron, archive/rewrite.ts).
+		 */
 		events: { complete: boolean; removed: number | null; remaining: number };
 		/**
 		 * The delivery log (D1): the person's failure rows, and their events in the bodies of
@@ -62,7 +66,7 @@ export interface ErasureStatus {
 		};
 		/** Events and deliveries the pipeline had parked (D1 `parked`), purged in the transaction. */
 		parked: { complete: boolean; removed: number | null };
-		/** R2 archive objects holding the person's events, rewritten in the background. */
+		/** The `r2` destination's archive objects holding the person's events, rewritten in the background. */
 		archive: { complete: boolean; queued: number | null; pending: number };
 		/** The deletion forwarded to each destination that deletes (hourly cron). */
 		destinations: {
@@ -118,14 +122,10 @@ export async function erasureStatus(
   + (SELECT COUNT(*) FROM identities WHERE profile_id IN (SELECT value FROM json_each(?1))) AS n`,
 			)
 			.bind(ids),
-		db
-			.prepare(
-				"SELECT COUNT(*) AS n FROM events WHERE profile_id IN (SELECT value FROM json_each(?1))",
-			)
-			.bind(ids),
+		pendingRewritesStatement(db, members, "RECORDS"),
 		failuresLeft,
 		inFlightLeft,
-		pendingRewritesStatement(db, members),
+		pendingRewritesStatement(db, members, "ARCHIVE"),
 		deletionDeliveriesStatement(db, deletionId),
 	]);
 	const count = (result: D1Result<Record<string, unknown>> | undefined) =>

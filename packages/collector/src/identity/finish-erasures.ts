@@ -36,7 +36,7 @@ export interface FinishRun {
  * await finishErasures(env, new Date()) // { archive: { objects: { rewritten: 1 }, removedEvents: 6 }, hashed: 1, lateDeliveryRows: 0, completed: 1 }
  */
 export async function finishErasures(
-	env: Pick<Env, "DB" | "ARCHIVE">,
+	env: Pick<Env, "DB" | "ARCHIVE" | "RECORDS">,
 	now: Date,
 ): Promise<FinishRun> {
 	const archive = await rewriteArchives(env, now);

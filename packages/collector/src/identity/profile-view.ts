@@ -1,3 +1,5 @@
+import { latestObjects } from "../archive/archive-index";
+import { readRecords } from "../records/records";
 import type { Identifier } from "./identifiers";
 
 /** A profile as the admin API shows it: the single customer view. */
@@ -37,7 +39,11 @@ export interface ProfileView {
 		reason: string;
 		createdAt: string;
 	}[];
-	/** The latest 50 events, newest first, as stored. */
+	/**
+	 * Its latest events (at most 50, newest first), from the events of record it was last
+	 * indexed in (the RECORDS objects of its last few batches): recent activity, not a history —
+	 * `npm run events -- query` answers that.
+	 */
 	events: {
 		sourceId: string;
 		messageId: string;
@@ -54,16 +60,19 @@ export type ProfileRef = { id: string } | { identifier: Identifier };
 const LIMIT = 50;
 
 /**
- * Reads a profile in one D1 batch. An id that was merged away answers with the survivor; an
- * identifier answers with the profile holding it. Undefined when there is no such profile.
+ * Reads a profile in one D1 batch, then its latest events from the events-of-record objects
+ * that hold them (without `records`, none). An id that was merged away answers with the
+ * survivor; an identifier answers with the profile holding it. Undefined when there is no such
+ * profile.
  *
  * @example
- * await loadProfile(env.DB, { id: "prof_01J…" })
+ * await loadProfile(env.DB, { id: "prof_01J…" }, env.RECORDS)
  * await loadProfile(env.DB, { identifier: { type: "email", value: "ann@example.com" } })
  */
 export async function loadProfile(
 	db: D1Database,
 	ref: ProfileRef,
+	records?: R2Bucket,
 ): Promise<ProfileView | undefined> {
 	const [canonical, params] =
 		"id" in ref
@@ -90,8 +99,7 @@ members AS (SELECT id FROM canon UNION SELECT p.id FROM profiles AS p JOIN canon
 		`SELECT * FROM identity_refusals
 		 WHERE profile_id IN (SELECT id FROM members) OR refused_profile_id IN (SELECT id FROM members)
 		 ORDER BY created_at DESC, id DESC LIMIT ${LIMIT}`,
-		`SELECT source_id, message_id, type, timestamp, received_at, payload FROM events
-		 WHERE profile_id = ${one} ORDER BY timestamp DESC, id DESC LIMIT ${LIMIT}`,
+		"SELECT id FROM members",
 	].map((sql) => db.prepare(`${scope} ${sql}`).bind(...params));
 	const results = await db.batch<Record<string, unknown>>(statements);
 	const rows = (i: number) => results[i]?.results ?? [];
@@ -140,13 +148,49 @@ members AS (SELECT id FROM canon UNION SELECT p.id FROM profiles AS p JOIN canon
 			reason: text(r.reason),
 			createdAt: text(r.created_at),
 		})),
-		events: rows(7).map((r) => ({
-			sourceId: text(r.source_id),
-			messageId: text(r.message_id),
-			type: text(r.type),
-			timestamp: text(r.timestamp),
-			receivedAt: text(r.received_at),
-			payload: JSON.parse(text(r.payload)),
-		})),
+		events: records
+			? await latestEvents(
+					db,
+					records,
+					rows(7).map((r) => text(r.id)),
+				)
+			: [],
 	};
+}
+
+/** Objects read for the latest events: the profile's last few batches. */
+const OBJECTS = 8;
+
+async function latestEvents(
+	db: D1Database,
+	records: R2Bucket,
+	members: readonly string[],
+): Promise<ProfileView["events"]> {
+	const mine = new Set(members);
+	const keys = await latestObjects(db, "RECORDS", members, OBJECTS);
+	const objects = await Promise.all(keys.map((key) => records.get(key)));
+	const events = (
+		await Promise.all(
+			objects.map(async (o) => (o ? readRecords(await o.arrayBuffer()) : [])),
+		)
+	)
+		.flat()
+		.filter((e) => mine.has(String(e.event.context.profileId)));
+	return events
+		.sort((a, b) =>
+			a.event.timestamp === b.event.timestamp
+				? a.event.messageId < b.event.messageId
+					? 1
+					: -1
+				: Date.parse(b.event.timestamp) - Date.parse(a.event.timestamp),
+		)
+		.slice(0, LIMIT)
+		.map(({ sourceId, event }) => ({
+			sourceId,
+			messageId: event.messageId,
+			type: event.type,
+			timestamp: event.timestamp,
+			receivedAt: event.receivedAt,
+			payload: event,
+		}));
 }

@@ -1,4 +1,4 @@
-import type { StoredEvent } from "../db/events";
+import type { ClaimedEvent } from "../db/seen";
 import type { IdentityCache } from "./cache";
 import { commitStatements, type DroppedWrite, type EventWrite } from "./commit";
 import { isConflict } from "./conflict";
@@ -37,8 +37,8 @@ import { type SourceTrust, TRUST_RANK } from "./trust";
  *   the version read — and identifiers are inserted with a plain INSERT on their primary key.
  *   A second consumer that changed the graph in between makes the guard or the insert fail;
  *   the batch rolls back and is planned again from a fresh read, with the hints dropped.
- * - Redelivery: counts and lifetime value are only added for events whose row has no profile
- *   yet, and the same transaction sets it; everything else (identities, merges, traits by
+ * - Redelivery: counts and lifetime value are only added for events the claiming queue message
+ *   has not counted yet (identity_applied, written by the same transaction); everything else (identities, merges, traits by
  *   timestamp, groups, refusals) is naturally idempotent against the graph it reads.
  * - Time and trust: everything ordered by time uses the event's timestamp clamped to its
  *   receivedAt plus a small allowance (event-facts.ts `orderingTime`), so no client dates a
@@ -88,7 +88,7 @@ export interface IdentityResult {
 	 * The batch minus dropped events, each with `context.profileId` set to its profile, or
 	 * without one when it has no profile (a client's own value never passes).
 	 */
-	events: StoredEvent[];
+	events: ClaimedEvent[];
 	stats: IdentityStats;
 }
 
@@ -96,7 +96,7 @@ export interface IdentityResult {
 const MAX_ATTEMPTS = 5;
 
 interface Prepared {
-	stored: StoredEvent;
+	stored: ClaimedEvent;
 	settings: IdentitySettings;
 	/** The event's time for ordering (clamped; see orderingTime). */
 	time: string;
@@ -119,7 +119,7 @@ interface Outcome {
  * events[0].event.context.profileId // "prof_01J…"
  */
 export async function resolveIdentities(
-	stored: readonly StoredEvent[],
+	stored: readonly ClaimedEvent[],
 	deps: IdentityDeps,
 ): Promise<IdentityResult> {
 	const stats: IdentityStats = {
@@ -158,16 +158,16 @@ export async function resolveIdentities(
 	}
 
 	const { plan, planned, dropped } = outcome;
-	const profileOfRow = new Map<number, string>();
+	const profileOfRow = new Map<string, string>();
 	planned.forEach((p, i) => {
 		const profileId = plan.profiles[i];
-		if (profileId) profileOfRow.set(p.stored.rowId, profileId);
+		if (profileId) profileOfRow.set(p.stored.key, profileId);
 	});
-	const droppedRows = new Set(dropped.map((p) => p.stored.rowId));
-	const events: StoredEvent[] = [];
+	const droppedRows = new Set(dropped.map((p) => p.stored.key));
+	const events: ClaimedEvent[] = [];
 	for (const item of stored) {
-		if (droppedRows.has(item.rowId)) continue;
-		const profileId = profileOfRow.get(item.rowId);
+		if (droppedRows.has(item.key)) continue;
+		const profileId = profileOfRow.get(item.key);
 		events.push(withProfileId(item, profileId));
 	}
 	stats.resolved = profileOfRow.size;
@@ -207,7 +207,8 @@ async function attempt(
 	});
 	const droppedWrites: DroppedWrite[] = await Promise.all(
 		dropped.map(async (p) => ({
-			rowId: p.stored.rowId,
+			key: p.stored.key,
+			owner: p.stored.owner,
 			suppressionKeys: await Promise.all(
 				candidates(p).map((id) => suppressionKey(id)),
 			),
@@ -370,7 +371,7 @@ async function planOnRead(
 	return { plan, planned, dropped };
 }
 
-function prepare(stored: StoredEvent, deps: IdentityDeps): Prepared {
+function prepare(stored: ClaimedEvent, deps: IdentityDeps): Prepared {
 	const settings = deps.settingsFor(stored.sourceId);
 	return {
 		stored,
@@ -408,7 +409,8 @@ function eventWrite(p: Prepared, profileId: string): EventWrite {
 	const { event } = p.stored;
 	const group = groupOf(event);
 	return {
-		rowId: p.stored.rowId,
+		key: p.stored.key,
+		owner: p.stored.owner,
 		profileId,
 		type: event.type,
 		timestamp: p.time,
@@ -424,9 +426,9 @@ function eventWrite(p: Prepared, profileId: string): EventWrite {
 
 /** The event with the resolved profile as `context.profileId`, or with none when unresolved. */
 function withProfileId(
-	stored: StoredEvent,
+	stored: ClaimedEvent,
 	profileId: string | undefined,
-): StoredEvent {
+): ClaimedEvent {
 	const { event } = stored;
 	if (profileId)
 		return {
@@ -443,5 +445,5 @@ function byEventTime(a: Prepared, b: Prepared): number {
 	const x = a.stored.event;
 	const y = b.stored.event;
 	if (x.messageId !== y.messageId) return x.messageId < y.messageId ? -1 : 1;
-	return a.stored.rowId - b.stored.rowId;
+	return a.stored.key < b.stored.key ? -1 : a.stored.key > b.stored.key ? 1 : 0;
 }

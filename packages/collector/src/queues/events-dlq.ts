@@ -4,8 +4,8 @@ import {
 	failuresOf,
 	forgetFailuresStatement,
 } from "../db/event-failures";
-import { forgetUnfinishedStatement, releaseStatement } from "../db/events";
 import { eventParkInput, type ParkInput, parkStatements } from "../db/parked";
+import { releaseStatement, seenKey } from "../db/seen";
 import { errorText } from "../errors";
 import type { EnrichedEvent } from "../event";
 import { decodeMessage, malformedRows } from "../ingest/message";
@@ -16,9 +16,9 @@ import { retryBatchLater } from "./retry";
  * The conduit-events-dlq consumer: the EVENTS consumer gave up on these messages after
  * max_retries (an event that failed on its own every time, or an outage longer than the
  * retries). Each event is parked (`dead_lettered`) with the last error the consumer recorded
- * for its message (db/event-failures.ts), and its unfinished row is released so a replay can
- * finish it; an event whose person was erased since is dropped instead (parked/erased.ts),
- * with its unfinished row.
+ * for its message (db/event-failures.ts), and its unfinished window row is released so a replay
+ * can finish it; an event whose person was erased since is dropped instead (parked/erased.ts),
+ * its window row left claimed, so a copy sent again is not stored either.
  * Must pass as a whole: one D1 batch parks everything, and if D1 is unavailable every message
  * is retried with backoff. Parking is idempotent, so a redelivered dead letter parks nothing
  * twice.
@@ -73,20 +73,9 @@ export async function consumeEventDeadLetters(
 			...parkStatements(env.DB, rows, now),
 			releaseStatement(
 				env.DB,
-				kept.map(({ sourceId, event }) => ({
-					sourceId,
-					messageId: event.messageId,
-				})),
-			),
-			// An erased person's unfinished rows may hold no profile id yet, which erasure needs.
-			forgetUnfinishedStatement(
-				env.DB,
-				events
-					.filter((_, i) => erased[i])
-					.map(({ sourceId, event }) => ({
-						sourceId,
-						messageId: event.messageId,
-					})),
+				await Promise.all(
+					kept.map(({ sourceId, event }) => seenKey(sourceId, event.messageId)),
+				),
 			),
 			forgetFailuresStatement(env.DB, hashes),
 		]);

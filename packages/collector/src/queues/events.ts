@@ -8,18 +8,18 @@ import {
 	recordFailures,
 } from "../db/event-failures";
 import {
-	type IncomingEvent,
-	markProcessedStatement,
-	releaseStatement,
-	type StoredEvent,
-	storeEvents,
-} from "../db/events";
-import {
 	eventParkInput,
 	type ParkedReason,
 	type ParkInput,
 	parkStatements,
 } from "../db/parked";
+import {
+	type ClaimedEvent,
+	claimEvents,
+	finishStatement,
+	type IncomingEvent,
+	releaseStatement,
+} from "../db/seen";
 import { type FanOutResult, fanOut } from "../delivery/fanout";
 import { errorText } from "../errors";
 import { identityDeps } from "../identity/deps";
@@ -29,6 +29,7 @@ import {
 	resolveIdentities,
 } from "../identity/resolve";
 import { decodeMessage, malformedRows } from "../ingest/message";
+import { writeRecords } from "../records/write";
 import { isolate, type Refusal } from "./isolate";
 import { attemptsOf, retryBatchLater } from "./retry";
 
@@ -38,11 +39,13 @@ import { attemptsOf, retryBatchLater } from "./retry";
  * 1. Decode — isolated per line. A line that is not an event with a storable messageId, or a
  *    message whose source cannot be read, can never succeed: it is parked (`malformed`) and
  *    its neighbours go on.
- * 2. Store (db/events.ts) — must pass, isolated per event (isolate.ts). The batch is
- *    stored in one round trip; if D1 refuses it, the batch is bisected and an event that fails
- *    on its own while its neighbours are stored is parked (`storage_refused`, with SQLite's
- *    error). A systemic failure (D1 down, overloaded, timing out; or nothing in the batch
- *    stores) parks nothing and retries every message.
+ * 2. Store (db/seen.ts) — must pass, isolated per event (isolate.ts). Each event is claimed
+ *    in the deduplication window (one row per event, one statement per queue message, one round
+ *    trip); what comes back is what this message has to process: new events, and its own
+ *    unfinished ones on a redelivery. If D1 refuses the batch, it is bisected and an event that
+ *    fails on its own while its neighbours are claimed is parked (`storage_refused`). A
+ *    systemic failure (D1 down, overloaded, timing out; or nothing in the batch stores) parks
+ *    nothing and retries every message.
  * 3. Identity (identity/) — must pass, isolated per event, the same way: sets
  *    `context.profileId`, leaves out events of deleted (suppressed) profiles; an event it
  *    fails on alone is parked (`processing_refused`).
@@ -52,10 +55,16 @@ import { attemptsOf, retryBatchLater } from "./retry";
  * 5. Audiences (audiences/stage.ts) — must pass for the batch: computed traits and audience
  *    memberships of the resolved events' profiles; entries and exits are queued as events.
  *    A failure retries the batch (the step skips events it already applied).
- * 6. Finish — must pass: one D1 batch marks the stored events processed, parks what was
- *    refused, releases the rows of events parked unfinished (so a replay can finish them) and
- *    deletes the delivery-log rows fan-out left pending for them; then the batch is
- *    acknowledged.
+ * 6. Record (records/write.ts) — must pass as a whole: the events that went through identity
+ *    and fan-out are put in R2 as events of record (one Parquet object per source and hour),
+ *    after D1 has recorded which profiles each object holds (erasure's index); a redelivery
+ *    regrouped into another batch takes its events out of the objects an earlier attempt wrote
+ *    (each names its queue messages in its metadata), so no event is ever in two objects. Any
+ *    error retries the batch.
+ * 7. Finish — must pass: one D1 batch parks what was refused, releases the window rows of
+ *    events parked unfinished (so a replay can finish them), deletes the delivery-log rows
+ *    fan-out left pending for them and records each queue message as finished (one row per
+ *    message); then the batch is acknowledged.
  *
  * Any systemic failure retries every message with backoff (every stage is idempotent) and
  * records the error per message (db/event-failures.ts: only on this path); after max_retries
@@ -80,7 +89,7 @@ export async function consumeEvents(
 	try {
 		const now = new Date();
 		const stored = await isolate("store", incoming, (part) =>
-			storeEvents(env.DB, part),
+			claimEvents(env.DB, part, now),
 		);
 		const fresh = stored.results.flat();
 		parked.push(...refusedRows(stored.refused, "storage_refused"));
@@ -103,26 +112,20 @@ export async function consumeEvents(
 		const unfinished = [...resolved.refused, ...fanned.refused];
 		parked.push(...refusedRows(unfinished, "processing_refused"));
 
-		const unfinishedRows = new Set(unfinished.map((r) => r.item.rowId));
-		const finished = fresh.filter((e) => !unfinishedRows.has(e.rowId));
+		const unfinishedKeys = new Set(unfinished.map((r) => r.item.key));
+		const recorded = await writeRecords(
+			env,
+			events.filter((e) => !unfinishedKeys.has(e.key)),
+			{ claimed: fresh, retried: retriedOwners(batch.messages, fresh) },
+			now,
+		);
 		const statements: D1PreparedStatement[] = [];
-		if (finished.length > 0)
-			statements.push(
-				markProcessedStatement(
-					env.DB,
-					finished.map((e) => e.rowId),
-					now,
-				),
-			);
 		statements.push(...parkStatements(env.DB, parked, now));
 		if (unfinished.length > 0)
 			statements.push(
 				releaseStatement(
 					env.DB,
-					unfinished.map(({ item }) => ({
-						sourceId: item.sourceId,
-						messageId: item.event.messageId,
-					})),
+					unfinished.map(({ item }) => item.key),
 				),
 			);
 		if (fanned.refused.length > 0)
@@ -133,6 +136,14 @@ export async function consumeEvents(
 						item.sourceId,
 						item.event.messageId,
 					]),
+				),
+			);
+		if (fresh.length > 0)
+			statements.push(
+				finishStatement(
+					env.DB,
+					fresh.map((e) => e.owner),
+					now,
 				),
 			);
 		// Only a retried batch can have failures on record: a first attempt writes nothing more.
@@ -146,6 +157,7 @@ export async function consumeEvents(
 				msg: "events stored",
 				received: incoming.length,
 				stored: fresh.length,
+				records: recorded,
 				duplicates: incoming.length - stored.refused.length - fresh.length,
 				parked: parked.length,
 				identity: { ...sumStats(resolved.results), d1Calls: identity.d1.calls },
@@ -210,7 +222,7 @@ function decodeBatch(batch: MessageBatch<unknown>): {
 
 /** Parked rows for events a stage refused. */
 function refusedRows(
-	refused: readonly Refusal<IncomingEvent | StoredEvent>[],
+	refused: readonly Refusal<IncomingEvent | ClaimedEvent>[],
 	reason: ParkedReason,
 ): ParkInput[] {
 	return refused.map(({ item, error }) => eventParkInput(item, reason, error));
@@ -243,6 +255,25 @@ async function recordFailure(
 			}),
 		);
 	}
+}
+
+/**
+ * The owners (db/seen.ts) of the messages on a second or later delivery that claimed events: an
+ * earlier attempt of theirs may have put those events in an object of another batch.
+ */
+function retriedOwners(
+	messages: readonly Message<unknown>[],
+	fresh: readonly ClaimedEvent[],
+): string[] {
+	const retried = new Set(
+		messages.filter((m) => m.attempts > 1).map((m) => m.id),
+	);
+	if (retried.size === 0) return [];
+	return [
+		...new Set(
+			fresh.filter((e) => retried.has(e.queueMessageId)).map((e) => e.owner),
+		),
+	];
 }
 
 function hashes(messages: readonly Message<unknown>[]): Promise<string[]> {

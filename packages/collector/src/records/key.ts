@@ -1,4 +1,4 @@
-import { batchKey } from "../destinations/kit/idempotency";
+import { batchKey } from "../hash";
 
 /** Where the events of record live in their bucket. */
 export const RECORDS_PREFIX = "events/";

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { UNSAFE_KEYS } from "../../src/json";
+import { recordedEvents } from "../helpers/records";
 import type { GeneratedRequest, Intent } from "./arbitraries";
 import { PROTO } from "./arbitraries";
 
@@ -155,8 +156,8 @@ export function normalised(value: unknown): unknown {
 }
 
 /**
- * Waits (bounded) until the consumer has stored `count` rows and processed every row; returns
- * the rows stored.
+ * Waits (bounded) until the consumer has stored `count` events of record and finished every
+ * claim in the deduplication window; returns the events stored.
  */
 export async function waitForConsumer(
 	count: number,
@@ -164,56 +165,40 @@ export async function waitForConsumer(
 ): Promise<number> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const row = await env.DB.prepare(
-			"SELECT COUNT(*) AS n, COUNT(processed_at) AS done FROM events",
-		).first<{ n: number; done: number }>();
-		const n = row?.n ?? 0;
-		if ((n >= count && row?.done === n) || Date.now() > deadline) return n;
+		const n = (await recordedEvents()).length;
+		const open = await env.DB.prepare(
+			`SELECT COUNT(*) AS n FROM seen
+WHERE NOT EXISTS (SELECT 1 FROM finished_messages AS f WHERE f.owner = seen.owner)`,
+		).first<number>("n");
+		if ((n >= count && open === 0) || Date.now() > deadline) return n;
 		await new Promise((resolve) => setTimeout(resolve, 200));
 	}
 }
 
 /**
- * Audits D1 against what the answers promised: each accepted event stored exactly once,
- * processed, with the messageId it was sent with and its properties and traits intact; no
- * rejected event and nothing unknown stored. Returns the problems found.
+ * Audits the events of record against what the answers promised: each accepted event stored
+ * exactly once (in one object), with the messageId it was sent with and its properties and
+ * traits intact; no rejected event and nothing unknown stored. Returns the problems found.
  */
 export async function auditStore(
 	expected: ReadonlyMap<string, Expected>,
 ): Promise<{ problems: string[]; storedOnce: number }> {
 	const problems: string[] = [];
 	const seen = new Map<string, number>();
-	let after = 0;
-	for (;;) {
-		const { results } = await env.DB.prepare(
-			"SELECT id, message_id, processed_at, payload FROM events WHERE id > ?1 ORDER BY id LIMIT 500",
-		)
-			.bind(after)
-			.all<{
-				id: number;
-				message_id: string;
-				processed_at: string | null;
-				payload: string;
-			}>();
-		if (results.length === 0) break;
-		for (const row of results) {
-			after = row.id;
-			const stored = JSON.parse(row.payload) as Record<string, unknown>;
-			const fuzzId = String(stored.fuzzId);
-			seen.set(fuzzId, (seen.get(fuzzId) ?? 0) + 1);
-			const want = expected.get(fuzzId);
-			const wrong = (what: string) => problems.push(`${fuzzId}: ${what}`);
-			if (!want?.accepted) {
-				wrong(want ? "stored although rejected" : "stored but never sent");
-				continue;
-			}
-			if (!row.processed_at) wrong("never processed");
-			if (stored.messageId !== row.message_id) wrong("message_id column");
-			if (want.messageId !== undefined && stored.messageId !== want.messageId)
-				wrong("messageId changed");
-			if (!sameJson(stored.properties, want.properties)) wrong("properties");
-			if (!sameJson(stored.traits, want.traits)) wrong("traits");
+	for (const { event } of await recordedEvents()) {
+		const stored = event as unknown as Record<string, unknown>;
+		const fuzzId = String(stored.fuzzId);
+		seen.set(fuzzId, (seen.get(fuzzId) ?? 0) + 1);
+		const want = expected.get(fuzzId);
+		const wrong = (what: string) => problems.push(`${fuzzId}: ${what}`);
+		if (!want?.accepted) {
+			wrong(want ? "stored although rejected" : "stored but never sent");
+			continue;
 		}
+		if (want.messageId !== undefined && stored.messageId !== want.messageId)
+			wrong("messageId changed");
+		if (!sameJson(stored.properties, want.properties)) wrong("properties");
+		if (!sameJson(stored.traits, want.traits)) wrong("traits");
 	}
 	let storedOnce = 0;
 	for (const [fuzzId, want] of expected) {

@@ -3,11 +3,11 @@ import type { WireObject } from "@conduit/protocol";
 import { gunzipText } from "../../src/archive/objects";
 import type { DeliveryMessage } from "../../src/delivery/messages";
 import type { DeliveryItem } from "../../src/destinations/types";
-import type { EnrichedEvent } from "../../src/event";
 import { consumeDeliveries } from "../../src/queues/deliveries";
 import { tenant, WRITE_KEY } from "../delivery-helpers";
 import { useConfig } from "../helpers";
 import { consume, message, ownerOf, toQueued } from "./identity";
+import { recordedEvents } from "./records";
 
 /** The source every erasure test sends from: phone numbers identify people too. */
 export function erasureConfig(destinations: unknown[] = []) {
@@ -130,23 +130,12 @@ export async function person(label: string, tracks = 4): Promise<Person> {
 	return { ids, profileId, absorbedId, items: await storedItems(ids.userId) };
 }
 
-/** Stored events whose messageId starts with a prefix, with their resolved profile. */
+/** Events of record whose messageId starts with a prefix, as resolved when stored. */
 async function storedItems(prefix: string): Promise<DeliveryItem[]> {
-	const { results } = await env.DB.prepare(
-		"SELECT source_id, payload, profile_id FROM events WHERE message_id LIKE ?1 || '%' ORDER BY timestamp, id",
-	)
-		.bind(prefix)
-		.run<{ source_id: string; payload: string; profile_id: string | null }>();
-	return results.map((row) => {
-		const event = JSON.parse(row.payload) as EnrichedEvent;
-		return {
-			sourceId: row.source_id,
-			event: {
-				...event,
-				context: { ...event.context, profileId: row.profile_id ?? undefined },
-			},
-		};
-	});
+	return (await recordedEvents())
+		.filter((e) => e.event.messageId.startsWith(prefix))
+		.sort((a, b) => (a.event.timestamp < b.event.timestamp ? -1 : 1))
+		.map(({ sourceId, event }) => ({ sourceId, event }));
 }
 
 /** Calls the admin API of the Worker under test. */
@@ -260,10 +249,16 @@ export async function archiveObjects(): Promise<Map<string, string>> {
 	return objects;
 }
 
-/** Where each needle occurs in R2: "key: needle" for every object holding it (any case). */
+/**
+ * Where each needle occurs in R2 — the `r2` destination's archive and the events of record —:
+ * "key: needle" for every object holding it (any case).
+ */
 export async function findInR2(needlesToFind: readonly string[]) {
 	const found: string[] = [];
-	for (const [key, text] of await archiveObjects())
+	const texts = [...(await archiveObjects())];
+	for (const { key, event } of await recordedEvents())
+		texts.push([key, JSON.stringify(event)]);
+	for (const [key, text] of texts)
 		for (const needle of needlesToFind)
 			if (text.toLowerCase().includes(needle.toLowerCase()))
 				found.push(`${key}: ${needle}`);

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import type { WireObject } from "@conduit/protocol";
 import eventsText from "../../../../test/fixtures/events.ndjson?raw";
 import { clearConfigCache } from "../../src/config/load";
-import { type StoredEvent, storeEvents } from "../../src/db/events";
+import { type ClaimedEvent, claimEvents } from "../../src/db/seen";
 import type { EnrichedEvent, QueuedEvent } from "../../src/event";
 import { IdentityCache } from "../../src/identity/cache";
 import { countingD1, type D1Calls } from "../../src/identity/d1-counter";
@@ -120,7 +120,9 @@ export async function consumeBatch(
 }
 
 const TABLES = [
-	"events",
+	"seen",
+	"finished_messages",
+	"identity_applied",
 	"profiles",
 	"identities",
 	"profile_traits",
@@ -136,10 +138,16 @@ const TABLES = [
 	"archive_rewrites",
 ];
 
-/** Empties every table, the identity KV namespace and the isolate caches. */
+/** Empties every table, the events of record, the identity KV namespace and the isolate caches. */
 export async function resetState(): Promise<void> {
 	await env.DB.batch(TABLES.map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
 	let cursor: string | undefined;
+	do {
+		const page = await env.RECORDS.list(cursor ? { cursor } : {});
+		if (page.objects.length > 0)
+			await env.RECORDS.delete(page.objects.map((o) => o.key));
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
 	do {
 		const page = await env.IDENTITY_CACHE.list(cursor ? { cursor } : {});
 		await Promise.all(page.keys.map((k) => env.IDENTITY_CACHE.delete(k.name)));
@@ -229,15 +237,16 @@ export function depsFor(
 	};
 }
 
-/** Stores queued events as the consumer does (each as its own queue message) and returns the fresh ones. */
-export async function store(events: QueuedEvent[]): Promise<StoredEvent[]> {
-	return storeEvents(
+/** Claims queued events as the consumer does (each as its own queue message) and returns the fresh ones. */
+export async function store(events: QueuedEvent[]): Promise<ClaimedEvent[]> {
+	return claimEvents(
 		env.DB,
 		events.map((e) => ({
 			...e,
 			json: JSON.stringify(e.event),
 			queueMessageId: `queue-message-${++nextMessage}`,
 		})),
+		new Date(),
 	);
 }
 

@@ -1,20 +1,12 @@
+import { sha256 as digest, hex } from "../../hash";
+
+export { batchKey } from "../../hash";
+
 /*
  * Idempotency keys. Each is derived from the event's (sourceId, messageId) — the pair the
  * collector deduplicates on — so every redelivery, retry or replay of an event carries the same
  * key and the destination can drop the copy.
  */
-
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-	return new Uint8Array(
-		await crypto.subtle.digest("SHA-256", encoder.encode(text)),
-	);
-}
-
-function hex(bytes: Uint8Array): string {
-	return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * A 32-character hex key for APIs that limit the key's form: Mixpanel's `$insert_id` takes at
@@ -46,19 +38,4 @@ export async function uuidFor(
 	bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10
 	const h = hex(bytes);
 	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/**
- * One key for a whole request (a webhook's `webhook-id`): the same events in the same order
- * always give the same key.
- *
- * @example
- * await batchKey("msg_", [["web", "m1"], ["web", "m2"]]) // "msg_3q9…"
- */
-export async function batchKey(
-	prefix: string,
-	keys: readonly (readonly [string, string])[],
-): Promise<string> {
-	const text = keys.map(([s, m]) => `${s}\n${m}`).join("\n\n");
-	return `${prefix}${hex((await digest(text)).slice(0, 16))}`;
 }

@@ -80,7 +80,7 @@ profileRoutes.delete("/:id", async (c) => {
 });
 
 async function answer(c: Context<AppEnv>, ref: ProfileRef) {
-	const profile = await loadProfile(c.env.DB, ref);
+	const profile = await loadProfile(c.env.DB, ref, c.env.RECORDS);
 	if (!profile) throw notFound();
 	const requested =
 		"id" in ref && ref.id !== profile.id ? { requestedId: ref.id } : {};
