@@ -43,13 +43,14 @@ export async function runScheduled(
 		const now = new Date(controller.scheduledTime);
 		// Independent best-effort jobs: one failing does not stop the others.
 		const windowHours = Math.max(1, Number(env.DEDUP_WINDOW_HOURS) || 48);
-		const [drained, erasures, swept, audiences, pruned] = await Promise.allSettled([
-			drainSpool(env.DB, env.EVENTS),
-			finishErasures(env, now),
-			sweepStuckDeliveries(env, now),
-			checkAudiences(env, now),
-			pruneWindow(env.DB, new Date(now.getTime() - windowHours * HOUR_MS)),
-		]);
+		const [drained, erasures, swept, audiences, pruned] =
+			await Promise.allSettled([
+				drainSpool(env.DB, env.EVENTS),
+				finishErasures(env, now),
+				sweepStuckDeliveries(env, now),
+				checkAudiences(env, now),
+				pruneWindow(env.DB, new Date(now.getTime() - windowHours * HOUR_MS)),
+			]);
 		if (audiences.status === "rejected" || audiences.value.checked > 0)
 			report([["audiences checked", audiences]]);
 		if (drained.status === "fulfilled" && drained.value > 0)
