@@ -14,6 +14,7 @@ import {
 	waitFor,
 } from "./delivery-helpers";
 import { useConfig } from "./helpers";
+import { recordsOf } from "./helpers/records";
 
 /*
  * Activation end to end: entries and exits reach a webhook through the normal fan-out, once
@@ -130,16 +131,20 @@ async function profileOf(anonymousId: string): Promise<string> {
 	}, 10_000);
 }
 
-/** Waits until every activation event of a profile's transitions is stored and processed. */
+/**
+ * Waits until every activation event of a profile's transitions is an event of record (the
+ * consumer writes it after the audiences step, just before it finishes the batch).
+ */
 async function settled(profileId: string, transitions: number): Promise<void> {
 	await waitFor(async () => {
-		const row = await env.DB.prepare(
-			`SELECT COUNT(*) AS n FROM audience_transitions AS t JOIN events AS e ON e.message_id = t.message_id
-			 WHERE t.profile_id = ?1 AND e.processed_at IS NOT NULL`,
+		const { results } = await env.DB.prepare(
+			"SELECT message_id FROM audience_transitions WHERE profile_id = ?1",
 		)
 			.bind(profileId)
-			.first<{ n: number }>();
-		return row?.n === transitions;
+			.all<{ message_id: string }>();
+		if (results.length !== transitions) return false;
+		const ids = results.map((r) => r.message_id);
+		return (await recordsOf(ids)).length === transitions;
 	}, 10_000);
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkAudiences } from "../src/audiences/check";
 import { postBatch, tenant, testConfig, waitFor } from "./delivery-helpers";
 import { fixtureEvents, useConfig } from "./helpers";
+import { recordedEvents } from "./helpers/records";
 
 /*
  * Computed traits and audiences end to end: fixture events through the real Worker (ingest,
@@ -201,13 +202,11 @@ async function members(tag: string): Promise<Record<string, string[]>> {
 	return out;
 }
 
+/** Events of this run stored as events of record (written after the audiences step). */
 async function processed(tag: string): Promise<number> {
-	const row = await env.DB.prepare(
-		"SELECT COUNT(*) AS n FROM events WHERE substr(message_id, 1, length(?1)) = ?1 AND processed_at IS NOT NULL",
-	)
-		.bind(`${tag}_`)
-		.first<{ n: number }>();
-	return row?.n ?? 0;
+	return (await recordedEvents()).filter((e) =>
+		e.event.messageId.startsWith(`${tag}_`),
+	).length;
 }
 
 async function send(batches: readonly Event[][]): Promise<void> {

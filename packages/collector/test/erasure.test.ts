@@ -45,6 +45,7 @@ import {
 	statusOf,
 	useErasureConfig,
 } from "./helpers/erasure";
+import { recordedEvents } from "./helpers/records";
 
 /**
  * Each test makes two people through the real EVENTS consumer, and some wait for the real
@@ -401,17 +402,25 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		);
 		expect(before).toHaveLength(3);
 		const indexed = await env.DB.prepare(
-			"SELECT COUNT(DISTINCT object_key) AS n FROM archive_index WHERE profile_id IN (?1, ?2)",
+			"SELECT COUNT(DISTINCT object_key) AS n FROM archive_index WHERE bucket = 'ARCHIVE' AND profile_id IN (?1, ?2)",
 		)
 			.bind(ann.profileId, ann.absorbedId)
 			.first<number>("n");
 		expect(indexed).toBe(2);
+		// The person's events of record (RECORDS) are queued for rewriting too.
+		const records = Number(
+			await env.DB.prepare(
+				"SELECT COUNT(DISTINCT object_key) AS n FROM archive_index WHERE bucket = 'RECORDS' AND profile_id IN (?1, ?2)",
+			)
+				.bind(ann.profileId, ann.absorbedId)
+				.first<number>("n"),
+		);
 
 		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
-		expect(deleted.removed.archiveObjects).toBe(2);
+		expect(deleted.removed.archiveObjects).toBe(2 + records);
 		expect(erasure.stores.archive).toEqual({
 			complete: false,
-			queued: 2,
+			queued: 2 + records,
 			pending: 2,
 		});
 		// Within the grace period nothing is rewritten: a write under way may still land.
@@ -422,8 +431,13 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		expect(await findInR2(needles(ann.ids))).not.toEqual([]);
 
 		const run = await finishErasures(env, afterGrace());
-		expect(run.archive.objects).toMatchObject({ rewritten: 1, deleted: 1 });
-		expect(run.archive.removedEvents).toBe(ann.items.length);
+		// The archive's two objects (one rewritten, one deleted) and the events of record.
+		expect(run.archive.removedEvents).toBeGreaterThanOrEqual(ann.items.length);
+		expect(
+			(await recordedEvents()).filter(
+				(e) => e.event.context?.profileId === ann.profileId,
+			),
+		).toEqual([]);
 		expect(await findInR2(needles(ann.ids))).toEqual([]);
 		const after = await archiveObjects();
 		const kept = [...after].filter(([k]) => k.startsWith(prefix));
@@ -435,7 +449,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 			).toHaveLength(1);
 		expect((await statusOf(deleted.deletionId)).stores.archive).toEqual({
 			complete: true,
-			queued: 2,
+			queued: 2 + records,
 			pending: 0,
 		});
 		// Nothing left to do: a second run changes nothing.
@@ -462,8 +476,11 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 				.bind(ann.profileId)
 				.first<number>("n"),
 		).toBe(0);
+		// The events of record of the person are queued too (their own bucket, RECORDS).
 		expect(
-			(await dueRewrites(env.DB, afterGrace(), 100)).map((r) => r.key),
+			(await dueRewrites(env.DB, afterGrace(), 100))
+				.filter((r) => r.bucket === "ARCHIVE" && r.key.startsWith(prefix))
+				.map((r) => r.key),
 		).toEqual([expect.stringMatching(new RegExp(`^${prefix}`))]);
 		await finishErasures(env, afterGrace());
 		expect(await findInR2(needles(ann.ids))).toEqual([]);
@@ -542,6 +559,8 @@ describe("erasure: the deletion record", { timeout: TEST_MS }, () => {
 			.first<number>("n");
 		expect(suppressed).toBe(entries.length);
 
+		// The events of record are rewritten after the grace period.
+		await finishErasures(env, afterGrace());
 		const status = await statusOf(deleted.deletionId);
 		expect(status).toMatchObject({
 			complete: true,
@@ -654,7 +673,7 @@ describe("GET /v1/profiles/deletions/:id", { timeout: TEST_MS }, () => {
 		await useErasureConfig();
 		const { deleted } = await deleteProfileViaApi(ann.profileId);
 		await forwardDeletions(env, new Date());
-		await finishErasures(env, new Date());
+		await finishErasures(env, afterGrace());
 		expect((await statusOf(deleted.deletionId)).complete).toBe(true);
 		expect(await findInD1(needles(ann.ids))).toEqual([]);
 	});
