@@ -17,6 +17,11 @@ describe("tableOf", () => {
 			"seen",
 		);
 		expect(tableOf('SELECT id FROM "profiles" WHERE id = ?')).toBe("profiles");
+		expect(
+			tableOf(
+				"SELECT j.value FROM json_each(?2) AS j JOIN deliveries AS d ON d.id = j.value",
+			),
+		).toBe("deliveries");
 		expect(tableOf("SELECT value FROM json_each(?1)")).toBe("other");
 		expect(tableOf("SELECT 1")).toBe("other");
 	});

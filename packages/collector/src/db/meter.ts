@@ -30,12 +30,12 @@ interface Meta {
 
 const WRITE =
 	/\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+["`[]?(\w+)/i;
-const READ = /\bFROM\s+["`[]?(\w+)/i;
+const READ = /\b(?:FROM|JOIN)\s+["`[]?(\w+)/gi;
 const NOT_TABLES = new Set(["json_each", "json_tree", "pragma_table_info"]);
 
 /**
- * The table a statement is charged to: the one it writes, else the first it reads, else
- * `other` (`SELECT 1`, `PRAGMA …`).
+ * The table a statement is charged to: the one it writes, else the first table it reads
+ * (`json_each` is not one), else `other` (`SELECT 1`, `PRAGMA …`).
  *
  * @example
  * tableOf("INSERT INTO seen (key) SELECT value FROM json_each(?1)") // "seen"
@@ -44,8 +44,11 @@ const NOT_TABLES = new Set(["json_each", "json_tree", "pragma_table_info"]);
 export function tableOf(sql: string): string {
 	const written = WRITE.exec(sql)?.[1];
 	if (written) return written.toLowerCase();
-	const read = READ.exec(sql)?.[1]?.toLowerCase();
-	return read && !NOT_TABLES.has(read) ? read : "other";
+	for (const [, name = ""] of sql.matchAll(READ)) {
+		const read = name.toLowerCase();
+		if (!NOT_TABLES.has(read)) return read;
+	}
+	return "other";
 }
 
 /**
@@ -71,12 +74,13 @@ export function meterD1(real: D1Database): D1Meter {
 		const total = touched.reduce((a, b) => a + b, 0);
 		sqls.forEach((sql, i) => {
 			const table = tableOf(sql);
-			const usage = (tables[table] ??= {
+			const usage = tables[table] ?? {
 				statements: 0,
 				rowsRead: 0,
 				rowsWritten: 0,
 				ms: 0,
-			});
+			};
+			tables[table] = usage;
 			usage.statements += 1;
 			usage.rowsRead += metas[i]?.rows_read ?? 0;
 			usage.rowsWritten += metas[i]?.rows_written ?? 0;

@@ -64,13 +64,15 @@ export function meterEnv(env: Env, started = Date.now()): MeteredEnv {
 			d1[name] = meterD1(binding);
 			wrapped[name] = d1[name].db;
 		} else if (isR2(binding)) {
-			const counts = (r2[name] = { classA: 0, classB: 0 });
+			const counts = { classA: 0, classB: 0 };
+			r2[name] = counts;
 			wrapped[name] = countCalls(binding, (prop) => {
 				if (R2_CLASS_A.has(prop)) counts.classA++;
 				else if (R2_CLASS_B.has(prop)) counts.classB++;
 			});
 		} else if (isQueue(binding)) {
-			const counts = (sent[name] = { messages: 0, chunks: 0 });
+			const counts = { messages: 0, chunks: 0 };
+			sent[name] = counts;
 			wrapped[name] = countCalls(binding, (prop, args) => {
 				const bodies =
 					prop === "send"
