@@ -127,7 +127,7 @@ async function post(
 						authorization: `Basic ${btoa(`${WRITE_KEY}:`)}`,
 					},
 					body,
-					signal: AbortSignal.timeout(60_000),
+					signal: AbortSignal.timeout(180_000),
 				});
 				const text = await response.text();
 				if (!response.ok)
