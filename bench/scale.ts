@@ -346,6 +346,7 @@ async function main() {
 			delivered: receivers.map((r) => ({
 				events: r.received.size,
 				requests: r.requests,
+				retried: r.retried,
 				duplicates: r.duplicates,
 			})),
 			state: {

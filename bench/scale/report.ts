@@ -29,7 +29,12 @@ export interface Results {
 	/** Worker CPU ms per event of each pass (workerd processes, from /proc). */
 	cpu: { ingest?: number; ingestAndEvents?: number; all?: number };
 	usage: UsageTotals;
-	delivered: { events: number; requests: number; duplicates: number }[];
+	delivered: {
+		events: number;
+		requests: number;
+		retried: number;
+		duplicates: number;
+	}[];
 	state: { window: D1Size; pruned: D1Size; r2: Record<string, BucketSize> };
 	pruneRounds: number;
 	split: { window: D1Split; pruned: D1Split };
@@ -247,7 +252,7 @@ export function report(r: Results): string {
 			r.delivered
 				.map(
 					(d, i) =>
-						`hook-${i + 1} ${n(d.events, 0)} events in ${n(d.requests, 0)} requests, ${d.duplicates} duplicates`,
+						`hook-${i + 1} ${n(d.events, 0)} events in ${n(d.requests, 0)} requests (${d.retried} retries of a webhook-id already answered), ${d.duplicates} duplicates`,
 				)
 				.join("; "),
 		"",
