@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parse, stringify } from "smol-toml";
@@ -122,9 +122,12 @@ export async function startDev(options: {
 	const usage: UsageLine[] = [];
 	let lastUsageAt = Date.now();
 	const errors: string[] = [];
+	// BENCH_SCALE_LOG=<file> keeps wrangler's whole output, to see what the Worker logged.
+	const keep = process.env.BENCH_SCALE_LOG;
 	for (const stream of [child.stdout, child.stderr])
 		if (stream)
 			createInterface({ input: stream }).on("line", (line) => {
+				if (keep) appendFileSync(keep, `${line}\n`);
 				const at = line.indexOf('{"msg":"usage"');
 				if (at >= 0) {
 					usage.push(JSON.parse(line.slice(at)) as UsageLine);

@@ -29,6 +29,8 @@ export interface Results {
 	/** Worker CPU ms per event of each pass (workerd processes, from /proc). */
 	cpu: { ingest?: number; ingestAndEvents?: number; all?: number };
 	usage: UsageTotals;
+	/** EVENTS messages whose usage line was seen (one message per ingest request). */
+	eventsMessagesSeen: number;
 	delivered: {
 		events: number;
 		requests: number;
@@ -151,6 +153,9 @@ export function report(r: Results): string {
 	out.push(
 		`Conduit scale benchmark — ${n(events, 0)} events from ${n(r.load.people, 0)} people (${n(r.load.eventBytes, 0)} B of JSON each), ${n(r.load.requests, 0)} requests of ${r.load.batchSize}, three webhook destinations; wrangler dev, local workerd; measured ${r.measuredAt}; ${n(r.wallSeconds, 0)} s in all`,
 		`accepted in ${n(r.postMs / 1000, 1)} s (${n(events / (r.postMs / 1000), 0)} events/s, ${r.resent} requests sent again after a network error); stored and delivered to all three ${n(r.endToEndMs / 1000, 1)} s after the start`,
+		r.eventsMessagesSeen < r.load.requests
+			? `WARNING: usage lines seen for ${r.eventsMessagesSeen} of ${r.load.requests} EVENTS messages; the rows and operations below are short by what the others cost`
+			: `usage lines seen for all ${r.load.requests} EVENTS messages`,
 		"",
 		table(
 			["figure", "measured", "budget", ""],
