@@ -9,6 +9,7 @@ import { consumeDeliveries } from "./queues/deliveries";
 import { consumeDeliveryDeadLetters } from "./queues/deliveries-dlq";
 import { consumeEvents } from "./queues/events";
 import { consumeEventDeadLetters } from "./queues/events-dlq";
+import { meterEnv } from "./queues/usage";
 
 /** The queues this Worker consumes (wrangler.toml), and the consumer of each. */
 const CONSUMERS: Record<
@@ -41,7 +42,13 @@ export default {
 		const consume = CONSUMERS[batch.queue];
 		// Only a queue wired to this Worker by mistake gets here: keep its messages for later.
 		if (!consume) throw new Error(`no consumer for queue '${batch.queue}'`);
-		return consume(batch, env, ctx);
+		// One JSON line per invocation: D1 rows per table, R2 and queue operations (usage.ts).
+		const metered = meterEnv(env);
+		try {
+			return await consume(batch, metered.env, ctx);
+		} finally {
+			console.log(JSON.stringify(metered.line(batch)));
+		}
 	},
 	scheduled: runScheduled,
 } satisfies ExportedHandler<Env, unknown>;
