@@ -178,18 +178,21 @@ describe("npm run config", () => {
 			vars?: Record<string, unknown>;
 			[key: string]: unknown;
 		};
+		type Binding = { binding?: string; name?: string };
 		const bindings = [
 			"d1_databases",
 			"kv_namespaces",
 			"r2_buckets",
 			"ratelimits",
-			"durable_objects",
 			"services",
-		].flatMap((key) =>
-			((toml[key] as { binding?: string; name?: string }[] | undefined) ?? [])
-				.map((b) => b.binding ?? b.name)
-				.filter((name) => name !== undefined),
-		);
+		]
+			.flatMap((key) => (toml[key] as Binding[] | undefined) ?? [])
+			.concat(
+				(toml.durable_objects as { bindings?: Binding[] } | undefined)
+					?.bindings ?? [],
+			)
+			.map((b) => b.binding ?? b.name)
+			.filter((name) => name !== undefined);
 		const producers =
 			(toml.queues as { producers?: { binding: string }[] } | undefined)
 				?.producers ?? [];

@@ -93,6 +93,7 @@ describe("npm run deploy", () => {
 			"queues create conduit-deliveries",
 			"queues create conduit-deliveries-dlq",
 			"queues create conduit-events-dlq",
+			"r2 bucket create conduit-events",
 			"r2 bucket create conduit-archive",
 			"d1 create conduit",
 			"kv namespace create conduit-collector-config",

@@ -15,7 +15,10 @@ describe("resourcesFrom", () => {
 				"conduit-deliveries-dlq",
 				"conduit-events-dlq",
 			],
-			buckets: [{ binding: "ARCHIVE", name: "conduit-archive", named: true }],
+			buckets: [
+				{ binding: "RECORDS", name: "conduit-events", named: true },
+				{ binding: "ARCHIVE", name: "conduit-archive", named: true },
+			],
 			databases: [
 				{
 					binding: "DB",

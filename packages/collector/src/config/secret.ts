@@ -24,6 +24,7 @@ export const RESERVED_SECRETS: ReadonlyMap<string, string> = new Map([
 	["DELIVERIES", "a Worker binding"],
 	["DELIVERIES_DLQ", "a Worker binding"],
 	["RATE_LIMITER", "a Worker binding"],
+	["CONSOLE_LIVE", "a Worker binding"],
 ]);
 
 /**
