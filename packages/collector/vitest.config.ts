@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { TEST_SECRETS } from "./test/vendors/secrets.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -13,6 +14,29 @@ const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij";
 function isLocal(url: string): boolean {
 	const { hostname } = new URL(url);
 	return hostname === "127.0.0.1" || hostname === "localhost";
+}
+
+/**
+ * The files that take longest (the 10,000-case fuzz run, the identity fixture replays) start
+ * first, so that on a clean checkout, with no timings cached, they do not run alone at the end
+ * while the other workers idle; the rest keep vitest's order.
+ */
+const LONGEST_FIRST = ["test/fuzz.test.ts", "test/identity-fixtures.test.ts"];
+
+class LongestFirst extends BaseSequencer {
+	override async sort(
+		files: TestSpecification[],
+	): Promise<TestSpecification[]> {
+		const sorted = await super.sort(files);
+		const rank = (file: TestSpecification) => {
+			const i = LONGEST_FIRST.findIndex((name) => file.moduleId.endsWith(name));
+			return i === -1 ? LONGEST_FIRST.length : i;
+		};
+		return sorted
+			.map((file, i) => ({ file, i }))
+			.sort((a, b) => rank(a.file) - rank(b.file) || a.i - b.i)
+			.map(({ file }) => file);
+	}
 }
 
 export default defineConfig(async () => {
@@ -61,7 +85,7 @@ export default defineConfig(async () => {
 		],
 		test: {
 			name: "collector",
-			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+			include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.ts"],
 			setupFiles: ["./test/setup.ts"],
 			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
 			// logs of failing tests only.
@@ -69,6 +93,7 @@ export default defineConfig(async () => {
 			// Most of a file's time is workerd start-up and waiting on local bindings, not CPU:
 			// four files at once cut the suite's wall time to under half on a two-core machine.
 			maxWorkers: 4,
+			sequence: { sequencer: LongestFirst },
 			globalSetup: ["./test/vendors/global-setup.ts"],
 		},
 	};

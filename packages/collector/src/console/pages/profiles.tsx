@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { profileAudiences } from "../../audiences/view";
 import { loadConfig } from "../../config/load";
 import { deleteProfile } from "../../identity/delete-profile";
 import { isolateCache } from "../../identity/deps";
@@ -51,7 +52,17 @@ profileRoutes.get("/", async (c) => {
 						},
 					}
 			: undefined;
-	const profile = ref ? await loadProfile(c.env.DB, ref) : undefined;
+	const profile = ref
+		? await loadProfile(c.env.DB, ref, c.env.RECORDS)
+		: undefined;
+	const audiences = profile
+		? await profileAudiences(
+				c.env.DB,
+				await loadConfig(c.env),
+				profile.id,
+				new Date(),
+			)
+		: undefined;
 	return c.html(
 		page(
 			<Layout page="profiles" title="Profiles" csrf={c.get("session").csrf}>
@@ -83,14 +94,20 @@ profileRoutes.get("/", async (c) => {
 						No profile holds that identifier.
 					</p>
 				) : null}
-				{profile ? <ProfileDetails profile={profile} /> : null}
+				{profile ? (
+					<ProfileDetails profile={profile} audiences={audiences} />
+				) : null}
 			</Layout>,
 		),
 	);
 });
 
 profileRoutes.get("/:id/erase", async (c) => {
-	const profile = await loadProfile(c.env.DB, { id: c.req.param("id") });
+	const profile = await loadProfile(
+		c.env.DB,
+		{ id: c.req.param("id") },
+		c.env.RECORDS,
+	);
 	if (!profile) return notFound(c);
 	const config = await loadConfig(c.env);
 	const forwarding = config.config.destinations

@@ -1,3 +1,4 @@
+import type { ProfileAudiences } from "../../audiences/view";
 import type { Deletion } from "../../identity/delete-profile";
 import type { ErasureStatus } from "../../identity/erasure-status";
 import type { ProfileView } from "../../identity/profile-view";
@@ -22,13 +23,17 @@ function latestConsent(profile: ProfileView): unknown {
 
 /**
  * One profile: identities, traits, computed traits, consent, merge history, groups and its
- * latest events, with the way to erase it.
+ * latest events, with the way to erase it; with audiences configured, the configured computed
+ * traits and the audiences it is in.
  *
  * @example
- * <ProfileDetails profile={await loadProfile(env.DB, { id })} />
+ * <ProfileDetails profile={await loadProfile(env.DB, { id })} audiences={await profileAudiences(env.DB, config, id, new Date())} />
  */
-export function ProfileDetails(props: { profile: ProfileView }) {
-	const { profile } = props;
+export function ProfileDetails(props: {
+	profile: ProfileView;
+	audiences?: ProfileAudiences | undefined;
+}) {
+	const { profile, audiences } = props;
 	const consent = latestConsent(profile);
 	return (
 		<article id="profile" aria-labelledby="profile-heading">
@@ -75,6 +80,30 @@ export function ProfileDetails(props: { profile: ProfileView }) {
 						</dd>
 					</dl>
 				</section>
+				{audiences ? (
+					<section class="card" aria-labelledby="audiences-heading">
+						<h3 id="audiences-heading">Audiences</h3>
+						{audiences.audiences.length === 0 ? (
+							<p class="muted">In no audience.</p>
+						) : (
+							<ul id="audiences">
+								{audiences.audiences.map((a) => (
+									<li>
+										{a.name} (<code>{a.key}</code>), since {a.enteredAt}
+									</li>
+								))}
+							</ul>
+						)}
+						<dl id="configured-traits">
+							{Object.entries(audiences.computedTraits).map(([key, value]) => (
+								<>
+									<dt>{key}</dt>
+									<dd>{value === null ? "—" : String(value)}</dd>
+								</>
+							))}
+						</dl>
+					</section>
+				) : null}
 				<section class="card" aria-labelledby="consent-heading">
 					<h3 id="consent-heading">Consent</h3>
 					{consent === undefined ? (
