@@ -85,7 +85,7 @@ export default defineConfig(async () => {
 		],
 		test: {
 			name: "collector",
-			include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.ts"],
+			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
 			setupFiles: ["./test/setup.ts"],
 			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
 			// logs of failing tests only.
