@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -39,8 +40,30 @@ class LongestFirst extends BaseSequencer {
 	}
 }
 
+/**
+ * The test files beside the code that import nothing from `cloudflare:workers` or
+ * `cloudflare:test`: they test code apart from the Worker's storage. They still run inside workerd, but share one runtime
+ * per worker instead of starting a fresh one (with fresh storage) for each file, which costs
+ * seconds per file and most of the suite's time. Every other file gets its own runtime and
+ * storage: the pipeline tests count rows and objects, and a neighbour's leftovers would change
+ * what they see.
+ */
+function bindingFreeTests(): string[] {
+	const root = here("./src");
+	return readdirSync(root, { recursive: true, encoding: "utf8" })
+		.filter((file) => file.endsWith(".test.ts"))
+		.filter(
+			(file) =>
+				!/from "cloudflare:(workers|test)"/.test(
+					readFileSync(`${root}/${file}`, "utf8"),
+				),
+		)
+		.map((file) => `src/${file.replaceAll("\\", "/")}`);
+}
+
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(here("./migrations"));
+	const shared = bindingFreeTests();
 	return {
 		plugins: [
 			cloudflareTest({
@@ -84,9 +107,6 @@ export default defineConfig(async () => {
 			}),
 		],
 		test: {
-			name: "collector",
-			include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-			setupFiles: ["./test/setup.ts"],
 			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
 			// logs of failing tests only.
 			silent: "passed-only" as const,
@@ -95,6 +115,21 @@ export default defineConfig(async () => {
 			maxWorkers: 4,
 			sequence: { sequencer: LongestFirst },
 			globalSetup: ["./test/vendors/global-setup.ts"],
+			projects: [
+				{
+					extends: true,
+					test: {
+						name: "collector",
+						include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+						exclude: shared,
+						setupFiles: ["./test/setup.ts"],
+					},
+				},
+				{
+					extends: true,
+					test: { name: "collector-units", include: shared, isolate: false },
+				},
+			],
 		},
 	};
 });

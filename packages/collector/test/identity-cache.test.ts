@@ -27,7 +27,9 @@ function again(round: string): WireObject[] {
 
 beforeEach(resetState);
 
-describe("resolution on a warm cache", () => {
+// Each case resolves the whole fixture twice over, hundreds of batches: a workload, which on a
+// loaded two-core machine takes longer than the default five seconds.
+describe("resolution on a warm cache", { timeout: 30_000 }, () => {
 	it("costs one D1 round trip per batch whose identifiers are all known", async () => {
 		const cache = newCache();
 		for (const batch of inBatches(events, 100)) {
