@@ -29,3 +29,27 @@ CREATE TABLE backfills (
 );
 
 CREATE INDEX backfills_running ON backfills (id) WHERE status = 'running';
+
+-- What a step that writes D1 state (an audience backfill) runs first in its batch: it fails,
+-- and the whole batch with it, when the job's cursor is not the one the step started from.
+CREATE TABLE backfill_guard (
+  ok INTEGER NOT NULL,
+  CONSTRAINT backfill_cursor_unchanged CHECK (ok = 1)
+);
+
+-- The audience definitions the collector counts (audiences/definitions.ts holds every query):
+-- each aggregate (a computed trait, or one a condition reads) and each audience, by id, with
+-- the hash of its definition. An aggregate counts, live, only events received from
+-- `active_from` on; a backfill job (`backfill_id`) counts the earlier ones from the events of
+-- record, so no event counts twice. An audience is `held` (not evaluated live) until its
+-- backfill has evaluated every profile. Rows of the first definitions a collector sees have an
+-- empty `active_from`: they were counted live from the start.
+CREATE TABLE audience_definitions (
+  kind TEXT NOT NULL CHECK (kind IN ('aggregate', 'audience')),
+  id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  active_from TEXT NOT NULL,
+  held INTEGER NOT NULL DEFAULT 0,
+  backfill_id INTEGER,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;

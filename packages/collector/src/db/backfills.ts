@@ -106,7 +106,24 @@ export async function insertBackfill(
 	job: NewBackfill,
 	now: Date,
 ): Promise<Backfill> {
-	const row = await db
+	const row = await insertBackfillStatement(db, job, now).first<Row>();
+	if (!row) throw new Error("backfills: INSERT returned no row");
+	return fromRow(row);
+}
+
+/**
+ * The statement creating a job, to run in a caller's batch (the new row is the table's
+ * highest id within that batch).
+ *
+ * @example
+ * await env.DB.batch([guard, insertBackfillStatement(env.DB, job, now), link]);
+ */
+export function insertBackfillStatement(
+	db: D1Database,
+	job: NewBackfill,
+	now: Date,
+): D1PreparedStatement {
+	return db
 		.prepare(
 			`INSERT INTO backfills (kind, destination_id, detail, sources, range_from, range_to, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING ${COLUMNS}`,
@@ -119,10 +136,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING ${COLUMNS}`,
 			job.from.toISOString(),
 			job.to.toISOString(),
 			now.toISOString(),
-		)
-		.first<Row>();
-	if (!row) throw new Error("backfills: INSERT returned no row");
-	return fromRow(row);
+		);
 }
 
 /**
@@ -259,6 +273,61 @@ RETURNING id`,
 }
 
 /**
+ * The statements that record a step inside a caller's D1 batch (one transaction) with the
+ * state the step wrote: the first fails the whole batch (`isCursorConflict`) unless the job is
+ * still running at the cursor the step started from, so the step's writes and its progress
+ * land together or not at all.
+ *
+ * @example
+ * await env.DB.batch([...advanceStatements(env.DB, job, step, now), ...stateWrites]);
+ */
+export function advanceStatements(
+	db: D1Database,
+	job: Pick<Backfill, "id" | "cursor">,
+	step: StepProgress,
+	now: Date,
+): D1PreparedStatement[] {
+	return [
+		db
+			.prepare(
+				`INSERT INTO backfill_guard (ok) SELECT EXISTS (SELECT 1 FROM backfills
+  WHERE id = ?1 AND status = 'running' AND source_index = ?2 AND after_key = ?3)`,
+			)
+			.bind(job.id, job.cursor.source, job.cursor.after),
+		db
+			.prepare(
+				`UPDATE backfills SET source_index = ?2, after_key = ?3, steps = steps + 1,
+  objects_scanned = objects_scanned + ?4, events_read = events_read + ?5, events_sent = events_sent + ?6,
+  status = CASE WHEN ?7 THEN 'done' ELSE status END, finished_at = CASE WHEN ?7 THEN ?8 END,
+  lease_until = NULL, error = NULL, updated_at = ?8
+WHERE id = ?1`,
+			)
+			.bind(
+				job.id,
+				step.cursor.source,
+				step.cursor.after,
+				step.objects,
+				step.read,
+				step.sent,
+				step.done ? 1 : 0,
+				now.toISOString(),
+			),
+		db.prepare("DELETE FROM backfill_guard"),
+	];
+}
+
+/**
+ * Whether a batch with {@link advanceStatements} failed because another run recorded the step.
+ *
+ * @example
+ * isCursorConflict(new Error("D1_ERROR: CHECK constraint failed: backfill_cursor_unchanged")) // true
+ */
+export function isCursorConflict(error: unknown): boolean {
+	const message = error instanceof Error ? error.message : String(error);
+	return /CHECK constraint failed: backfill_cursor_unchanged/.test(message);
+}
+
+/**
  * Ends a running job with an error (or cancels it, with `status: "cancelled"`); false when it
  * was not running.
  *
@@ -288,8 +357,8 @@ WHERE id = ?1 AND status = 'running' RETURNING id`,
 }
 
 /**
- * Lets a job's lease go without recording a step, keeping the error the step failed with (the
- * next run tries the step again; the API shows the error meanwhile).
+ * Lets a job's lease go without recording a step, keeping the error the step failed with, if
+ * any (the next run tries the step again; the API shows the error meanwhile).
  *
  * @example
  * await releaseBackfill(env.DB, 1, "R2: internal error")
@@ -297,12 +366,12 @@ WHERE id = ?1 AND status = 'running' RETURNING id`,
 export async function releaseBackfill(
 	db: D1Database,
 	id: number,
-	error: string,
+	error: string | null,
 ): Promise<void> {
 	await db
 		.prepare(
-			"UPDATE backfills SET lease_until = NULL, error = ?2 WHERE id = ?1 AND status = 'running'",
+			"UPDATE backfills SET lease_until = NULL, error = coalesce(?2, error) WHERE id = ?1 AND status = 'running'",
 		)
-		.bind(id, error.slice(0, MAX_ERROR_CHARS))
+		.bind(id, error?.slice(0, MAX_ERROR_CHARS) ?? null)
 		.run();
 }

@@ -1,18 +1,20 @@
+import { audienceBackfillStep } from "../audiences/backfill";
 import { loadConfig } from "../config/load";
 import type { LoadedConfig } from "../config/schema";
 import {
 	advanceBackfill,
 	type Backfill,
 	endBackfill,
+	getBackfill,
 	leaseBackfill,
 	releaseBackfill,
 	runningBackfills,
 } from "../db/backfills";
 import { errorText } from "../errors";
-import type { QueuedEvent } from "../event";
 import {
 	DEFAULT_SCAN_BUDGET,
 	type ScanBudget,
+	type ScanStep,
 	scanStep,
 } from "../records/scan";
 import { BackfillStopped, sendBackfillStep } from "./backfill";
@@ -54,18 +56,25 @@ export const DEFAULT_RUN_BUDGET: RunBudget = {
 	scan: DEFAULT_SCAN_BUDGET,
 };
 
-/** A kind's work for a step's events: returns how many it queued or applied. */
+/**
+ * A kind's work for a step: how many events it queued or applied, and whether it recorded the
+ * step itself (an audience backfill writes its progress in the same D1 batch as its states;
+ * `false`: another run recorded it first), or why the job must stop.
+ */
 export type StepHandler = (
 	env: Env,
 	config: LoadedConfig,
 	job: Backfill,
-	events: readonly QueuedEvent[],
+	step: ScanStep,
 	now: Date,
-) => Promise<number>;
+) => Promise<{ sent: number; recorded?: boolean } | { stopped: string }>;
 
 /** Each kind's handler. */
-const HANDLERS: Partial<Record<Backfill["kind"], StepHandler>> = {
-	destination: sendBackfillStep,
+const HANDLERS: Record<Backfill["kind"], StepHandler> = {
+	destination: async (env, config, job, step, now) => ({
+		sent: await sendBackfillStep(env, config, job, step.events, now),
+	}),
+	audience: audienceBackfillStep,
 };
 
 /** What a call did. */
@@ -128,31 +137,41 @@ async function stepOnce(
 	);
 	if (!job) return "busy";
 	try {
-		const handler = HANDLERS[job.kind];
-		if (!handler)
-			throw new BackfillStopped(`no runner for backfills of kind ${job.kind}`);
+		const notBefore = job.detail.notBefore;
+		if (
+			typeof notBefore === "string" &&
+			Date.parse(notBefore) > now.getTime()
+		) {
+			// Waiting for late events to be stored (audiences/definitions.ts).
+			await releaseBackfill(env.DB, job.id, null);
+			return "busy";
+		}
 		const step = await scanStep(
 			env.RECORDS,
 			{ from: new Date(job.from), to: new Date(job.to), sources: job.sources },
 			job.cursor,
 			scanBudget,
 		);
-		const sent = await handler(env, config, job, step.events, now);
-		const recorded = await advanceBackfill(
-			env.DB,
-			job,
-			{
-				cursor: step.cursor,
-				objects: step.objects,
-				read: step.events.length,
-				sent,
-				done: step.done,
-			},
-			new Date(),
-		);
+		const result = await HANDLERS[job.kind](env, config, job, step, now);
+		if ("stopped" in result) throw new BackfillStopped(result.stopped);
+		const recorded =
+			result.recorded ??
+			(await advanceBackfill(
+				env.DB,
+				job,
+				{
+					cursor: step.cursor,
+					objects: step.objects,
+					read: step.events.length,
+					sent: result.sent,
+					done: step.done,
+				},
+				new Date(),
+			));
 		// Not recorded: another runner did this step after our lease ran out; it counted.
 		if (!recorded) return "busy";
-		return step.done ? "done" : "more";
+		const after = await getBackfill(env.DB, job.id);
+		return after?.status === "done" ? "done" : "more";
 	} catch (error) {
 		if (error instanceof BackfillStopped) {
 			await endBackfill(env.DB, job.id, "failed", error.message, new Date());
