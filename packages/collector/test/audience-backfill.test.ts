@@ -93,6 +93,7 @@ async function stored(events: Record<string, unknown>[]) {
 interface Job {
 	id: number;
 	kind: string;
+	steps: number;
 	status: string;
 	eventsRead: number;
 	eventsSent: number;
@@ -189,6 +190,16 @@ describe("audience backfill", () => {
 		await stored([order(ann)]);
 		const job = await jobFor("buyers");
 		expect(Date.parse(job.detail.activeFrom)).toBeLessThanOrEqual(Date.now());
+		// It waits five minutes for events received before the activation to be stored.
+		await cron();
+		expect(
+			(
+				(await (await admin(`/admin/backfills/${job.id}`)).json()) as {
+					backfill: Job;
+				}
+			).backfill,
+		).toMatchObject({ status: "running", steps: 0 });
+		expect(await members("buyers")).toEqual([]);
 		expect(await runToEnd(job.id)).toMatchObject({
 			status: "done",
 			eventsSent: 4,
