@@ -165,6 +165,13 @@ describe("audience backfill", () => {
 			config(hook, key, { computedTraits: [PINGS], definitions: [] }),
 		);
 		await cron();
+		expect(
+			(
+				(await (await admin("/admin/backfills?kind=audience")).json()) as {
+					backfills: Job[];
+				}
+			).backfills,
+		).toEqual([]);
 		const ann = `ann_${key}`;
 		const bob = `bob_${key}`;
 		const order = (userId: string) =>

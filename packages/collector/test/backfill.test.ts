@@ -64,6 +64,7 @@ const start = (body: unknown, token?: string) =>
 interface Job {
 	id: number;
 	status: string;
+	error: string | null;
 	eventsRead: number;
 	eventsSent: number;
 	objectsScanned: number;
@@ -393,5 +394,11 @@ describe("destination backfill", () => {
 		expect(await job(a.id)).toMatchObject({ status: "cancelled" });
 		const again = await admin(`/admin/backfills/${a.id}`, { method: "DELETE" });
 		expect(again.status).toBe(409);
+		// A job whose destination left the config fails with the reason.
+		await useConfig(config([]));
+		expect(await finished(b.id)).toMatchObject({
+			status: "failed",
+			error: `destination '${id}' is no longer an enabled destination of the config`,
+		});
 	});
 });
