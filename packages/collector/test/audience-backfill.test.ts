@@ -1,8 +1,12 @@
 import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { audienceBackfillStep } from "../src/audiences/backfill";
+import { loadConfig } from "../src/config/load";
 import { CRONS } from "../src/cron";
+import { type Backfill, getBackfill } from "../src/db/backfills";
 import worker from "../src/index";
+import { scanStep } from "../src/records/scan";
 import {
 	postBatch,
 	received,
@@ -266,5 +270,64 @@ describe("audience backfill", () => {
 		await new Promise((resolve) => setTimeout(resolve, 2000));
 		const sent = await activations(key, "trialists");
 		expect(sent.map((e) => e.userId).sort()).toEqual([cat, dan].sort());
+	});
+	it("counts a step's events once when the same step is run twice", {
+		timeout: QUEUE_TEST_MS,
+	}, async () => {
+		const key = tenant();
+		const hook = `hook-${key}`;
+		const before = {
+			computedTraits: [PINGS, ORDERS],
+			definitions: [BUYERS, TRIALISTS],
+		};
+		await useConfig(config(hook, key, before));
+		const eve = `eve_${key}`;
+		const view = () =>
+			trackEvent({
+				event: "Plan Viewed",
+				userId: eve,
+				anonymousId: `anon_${eve}`,
+			});
+		const profiles = await stored([view(), view(), view()]);
+		const profile = [...profiles.values()][0] as string;
+		const VIEWS = {
+			key: "plan_views",
+			event: "Plan Viewed",
+			aggregate: "count",
+		};
+		await useConfig(
+			config(hook, key, { ...before, computedTraits: [PINGS, ORDERS, VIEWS] }),
+		);
+		await cron();
+		const listed = await waitFor(async () => {
+			const body = (await (
+				await admin("/admin/backfills?kind=audience")
+			).json()) as {
+				backfills: (Job & { detail: { aggregates: { id: string }[] } })[];
+			};
+			return body.backfills.find((j) =>
+				j.detail.aggregates.some((a) => a.id === "plan_views"),
+			);
+		});
+		const job = (await getBackfill(env.DB, listed.id)) as Backfill;
+		const step = await scanStep(
+			env.RECORDS,
+			{ from: new Date(job.from), to: new Date(job.to), sources: job.sources },
+			job.cursor,
+		);
+		const loaded = await loadConfig(env);
+		// Two runs of the same step, from the same snapshot of the job: the second finds the
+		// cursor moved and writes nothing.
+		expect(
+			await audienceBackfillStep(env, loaded, job, step, new Date()),
+		).toEqual({ sent: 3, recorded: true });
+		expect(
+			await audienceBackfillStep(env, loaded, job, step, new Date()),
+		).toEqual({ sent: 0, recorded: false });
+		expect(await runToEnd(job.id)).toMatchObject({
+			status: "done",
+			eventsSent: 3,
+		});
+		expect(await computed(profile)).toMatchObject({ plan_views: 3 });
 	});
 });
