@@ -2,6 +2,7 @@ import { pruneArchiveIndex } from "./archive/archive-index";
 import { checkAudiences } from "./audiences/check";
 import { pruneDeliveryLog } from "./db/deliveries";
 import { pruneWindow } from "./db/seen";
+import { runBackfills } from "./delivery/backfill-run";
 import { forwardDeletions } from "./delivery/deletions";
 import { sweepStuckDeliveries } from "./delivery/sweep";
 import { deleteIdentityRecordsBefore } from "./identity/cleanup";
@@ -16,7 +17,8 @@ export const CRONS = {
 	 * finish erasures (R2 rewrites, hashing deletion records); queue again delivery-log
 	 * batches whose DELIVERIES message was lost (delivery/sweep.ts); evaluate the audiences of
 	 * profiles whose next check is due (audiences/check.ts); prune a few key ranges of the
-	 * deduplication window (db/seen.ts).
+	 * deduplication window (db/seen.ts); advance running backfills by a few bounded steps
+	 * (delivery/backfill-run.ts).
 	 */
 	drainSpool: "* * * * *",
 	/**
@@ -43,13 +45,14 @@ export async function runScheduled(
 		const now = new Date(controller.scheduledTime);
 		// Independent best-effort jobs: one failing does not stop the others.
 		const windowHours = Math.max(1, Number(env.DEDUP_WINDOW_HOURS) || 48);
-		const [drained, erasures, swept, audiences, pruned] =
+		const [drained, erasures, swept, audiences, pruned, backfills] =
 			await Promise.allSettled([
 				drainSpool(env.DB, env.EVENTS),
 				finishErasures(env, now),
 				sweepStuckDeliveries(env, now),
 				checkAudiences(env, now),
 				pruneWindow(env.DB, new Date(now.getTime() - windowHours * HOUR_MS)),
+				runBackfills(env),
 			]);
 		if (audiences.status === "rejected" || audiences.value.checked > 0)
 			report([["audiences checked", audiences]]);
@@ -70,6 +73,8 @@ export async function runScheduled(
 			pruned.value.seen + pruned.value.messages > 0
 		)
 			report([["deduplication window pruned", pruned]]);
+		if (backfills.status === "rejected" || backfills.value.steps > 0)
+			report([["backfills advanced", backfills]]);
 		if (drained.status === "rejected") throw drained.reason;
 		return;
 	}

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load";
+import { liveDefinitions } from "./definitions";
 import { commit, settle } from "./settle";
 import { planOf } from "./stage";
 import { dueStates, isStateConflict, pruneTransitions } from "./store";
@@ -34,12 +35,18 @@ export interface CheckRun {
  * await checkAudiences(env, new Date(controller.scheduledTime))
  */
 export async function checkAudiences(
-	env: Pick<Env, "DB" | "EVENTS" | "CONFIG" | "CONFIG_CACHE_SECONDS">,
+	env: Pick<
+		Env,
+		"DB" | "EVENTS" | "CONFIG" | "CONFIG_CACHE_SECONDS" | "EVENT_RETENTION_DAYS"
+	>,
 	now: Date,
 ): Promise<CheckRun> {
 	const run: CheckRun = { checked: 0, transitions: 0, raced: 0, pruned: 0 };
-	const plan = planOf(await loadConfig(env));
-	if (!plan) return run;
+	const config = await loadConfig(env);
+	const compiled = planOf(config);
+	if (!compiled) return run;
+	// Audiences held for a backfill are left to it (definitions.ts).
+	const { plan } = await liveDefinitions(env, config, compiled, now);
 	for (let page = 0; page < PAGES; page++) {
 		const due = await dueStates(env.DB, now, PAGE);
 		if (due.length === 0) break;

@@ -31,7 +31,12 @@ export function trackedValue(
 	const agg = state.t[tracked.id];
 	const w = tracked.window?.bucketMs;
 	let acc: Acc = emptyAcc(tracked.aggregate);
-	if (agg && agg.g === tracked.aggregate && agg.w === w) {
+	if (
+		agg &&
+		agg.g === tracked.aggregate &&
+		agg.w === w &&
+		(agg.h === undefined || agg.h === tracked.hash)
+	) {
 		if (!tracked.window) acc = agg.a ?? acc;
 		else
 			for (const [at, bucket] of Object.entries(agg.b ?? {}))

@@ -31,6 +31,8 @@ export interface Tracked {
 	/** The value is the event's time in ms (the clocks triggers read). */
 	time: boolean;
 	window?: { ms: number; bucketMs: number };
+	/** A hash of what it counts: a definition changed under the same id gets a new one. */
+	hash: string;
 }
 
 /** An audience condition, compiled. */
@@ -52,6 +54,12 @@ export interface CompiledAudience {
 	name: string;
 	destinations?: readonly string[];
 	where: Compiled[];
+	/** Send what a backfill finds (schema.ts). */
+	sendOnBackfill: boolean;
+	/** A hash of its conditions: a changed audience gets a new one (its name and destinations do not count). */
+	hash: string;
+	/** The ids of the aggregates its conditions read. */
+	uses: string[];
 }
 
 /** What the audiences stage and the minute check run on. */
@@ -101,15 +109,18 @@ export function compilePlan(
 		if ("event" in c) {
 			const spec = { event: c.event, where: c.where ?? [], within: c.within };
 			const id = `~count:${hash(JSON.stringify(spec))}`;
-			tracked.set(id, {
+			tracked.set(
 				id,
-				event: c.event,
-				where: c.where ?? [],
-				aggregate: "count",
-				property: [],
-				time: false,
-				...(c.within && { window: windowOf(c.within) }),
-			});
+				hashed({
+					id,
+					event: c.event,
+					where: c.where ?? [],
+					aggregate: "count",
+					property: [],
+					time: false,
+					...(c.within && { window: windowOf(c.within) }),
+				}),
+			);
 			return { kind: "count", id, op: c.op, value: c.value };
 		}
 		const [root, key] = c.path.split(".");
@@ -119,12 +130,20 @@ export function compilePlan(
 	};
 	const audiences = section.definitions
 		.filter((a) => a.enabled)
-		.map((a) => ({
-			key: a.key,
-			name: a.name,
-			...(a.destinations && { destinations: a.destinations }),
-			where: a.where.map(compile),
-		}));
+		.map((a) => {
+			const where = a.where.map(compile);
+			return {
+				key: a.key,
+				name: a.name,
+				...(a.destinations && { destinations: a.destinations }),
+				where,
+				sendOnBackfill: a.sendOnBackfill ?? false,
+				hash: hash(JSON.stringify(a.where)),
+				uses: [...new Set(where.flatMap(usedIds))].filter((id) =>
+					tracked.has(id),
+				),
+			};
+		});
 	if (tracked.size === 0 && audiences.length === 0) return undefined;
 	const byEvent = new Map<string, Tracked[]>();
 	for (const t of tracked.values())
@@ -139,6 +158,30 @@ export function compilePlan(
 	};
 }
 
+/** The aggregate ids a compiled condition reads. */
+function usedIds(c: Compiled): string[] {
+	switch (c.kind) {
+		case "any":
+			return c.of.flatMap(usedIds);
+		case "not":
+			return usedIds(c.of);
+		case "count":
+			return [c.id];
+		case "trigger":
+			return [c.started, c.stopped];
+		case "profile":
+			return c.condition.path.startsWith("computed.")
+				? [c.condition.path.slice("computed.".length)]
+				: [];
+	}
+}
+
+/** A tracked aggregate with the hash of what it counts. */
+function hashed(t: Omit<Tracked, "hash">): Tracked {
+	const { id: _, ...what } = t;
+	return { ...t, hash: hash(JSON.stringify(what)) };
+}
+
 function fromTrait(trait: ComputedTrait): Tracked {
 	const property =
 		trait.property === undefined
@@ -146,7 +189,7 @@ function fromTrait(trait: ComputedTrait): Tracked {
 			: typeof trait.property === "string"
 				? [trait.property]
 				: trait.property;
-	return {
+	return hashed({
 		id: trait.key,
 		event: trait.event,
 		where: trait.where ?? [],
@@ -154,19 +197,19 @@ function fromTrait(trait: ComputedTrait): Tracked {
 		property,
 		time: false,
 		...(trait.window && { window: windowOf(trait.window) }),
-	};
+	});
 }
 
 /** The latest time (ms) a profile did `event`: what a trigger's clock reads. */
 function clock(event: string): Tracked {
-	return {
+	return hashed({
 		id: `~time:${hash(event)}`,
 		event,
 		where: [],
 		aggregate: "max",
 		property: [],
 		time: true,
-	};
+	});
 }
 
 function windowOf(text: string): { ms: number; bucketMs: number } {

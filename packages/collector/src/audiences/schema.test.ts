@@ -159,4 +159,18 @@ describe("the audiences section of the config", () => {
 			/^audiences\.definitions\.0\.where\.0\.not\.not\.not\.not\.not: 'any' and 'not' nest at most 4 levels/,
 		);
 	});
+	it("takes sendOnBackfill as a boolean, and names its path otherwise", () => {
+		expect(
+			errorsOf({
+				source: "audiences",
+				definitions: [{ ...CART, sendOnBackfill: true }],
+			}),
+		).toEqual([]);
+		const errors = errorsOf({
+			source: "audiences",
+			definitions: [{ ...CART, sendOnBackfill: "yes" }],
+		});
+		expect(errors).toHaveLength(1);
+		expect(errors[0]).toMatch(/^audiences\.definitions\.0\.sendOnBackfill: /);
+	});
 });

@@ -170,6 +170,8 @@ export const AudienceConditionSchema = conditionSchema(0);
  * An audience: the profiles for which every condition of `where` holds. Entering and leaving it
  * emit `Audience Entered` / `Audience Exited` and an identify setting `<key>: true|false`, to
  * every destination whose routing takes them, or to `destinations` only when it is given.
+ * A new or changed audience is first computed from stored events (audiences/backfill.ts); what
+ * that finds is sent only with `sendOnBackfill`.
  *
  * @example
  * { "key": "high_value", "name": "High-value customers",
@@ -181,6 +183,12 @@ export const AudienceSchema = v.strictObject({
 	where: v.pipe(v.array(AudienceConditionSchema), v.minLength(1)),
 	destinations: v.optional(v.array(v.string())),
 	enabled: v.optional(v.boolean(), true),
+	/**
+	 * Whether the entries and exits a backfill finds (when the definition is new or changed,
+	 * computed from stored events) are sent as activation events. Default false: they are
+	 * recorded, and only later changes are sent.
+	 */
+	sendOnBackfill: v.optional(v.boolean()),
 });
 export type Audience = v.InferOutput<typeof AudienceSchema>;
 

@@ -1,7 +1,7 @@
 import type { EnrichedEvent } from "../event";
 import { enqueueActivations, transition } from "./activation";
 import { evaluate } from "./evaluate";
-import type { AudiencePlan } from "./plan";
+import type { AudiencePlan, CompiledAudience } from "./plan";
 import { mergeStates, type ProfileState } from "./state";
 import { type StateWrite, type StoredState, writeStatements } from "./store";
 
@@ -25,6 +25,14 @@ export interface Work {
 	absorbed: readonly StoredState[];
 }
 
+/** What a backfill changes in {@link settle}: which audiences move, and which of them announce it. */
+export interface SettleOptions {
+	/** Only these audiences' memberships change (default: all of the plan's). */
+	only?: ReadonlySet<string>;
+	/** Whether an audience's entries and exits are sent (default: all are). */
+	emit?: (audience: CompiledAudience) => boolean;
+}
+
 /** A settled batch, ready to commit. */
 export interface Settled {
 	write: StateWrite;
@@ -34,7 +42,8 @@ export interface Settled {
 }
 
 /**
- * Combines merged states, evaluates every audience at `now`, and prepares the write.
+ * Combines merged states, evaluates every audience at `now` (or those `options.only` names),
+ * and prepares the write.
  *
  * @example
  * const settled = await settle(plan, works, new Date());
@@ -44,6 +53,7 @@ export async function settle(
 	plan: AudiencePlan,
 	works: readonly Work[],
 	now: Date,
+	options: SettleOptions = {},
 ): Promise<Settled> {
 	const settled: Settled = {
 		write: { guard: [], states: [], dropped: [], carried: [], transitions: [] },
@@ -69,6 +79,7 @@ export async function settle(
 					});
 		const { members, nextCheckMs } = evaluate(state, plan, now.getTime());
 		for (const audience of plan.audiences) {
+			if (options.only && !options.only.has(audience.key)) continue;
 			const activation = await transition(
 				state,
 				work.profileId,
@@ -78,7 +89,8 @@ export async function settle(
 			);
 			if (!activation) continue;
 			settled.write.transitions.push(activation.row);
-			settled.events.push(...activation.events);
+			if (options.emit?.(audience) ?? true)
+				settled.events.push(...activation.events);
 		}
 		const version = work.version + 1;
 		settled.write.states.push({

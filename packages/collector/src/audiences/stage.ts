@@ -3,6 +3,7 @@ import type { QueuedEvent } from "../event";
 import { countingD1 } from "../identity/d1-counter";
 import { Lru } from "../identity/lru";
 import { sourceTrust, TRUST_RANK } from "../identity/trust";
+import { liveDefinitions } from "./definitions";
 import { type AudiencePlan, compilePlan } from "./plan";
 import { commit, settle, type Work } from "./settle";
 import {
@@ -67,7 +68,10 @@ export interface AudienceRun {
  * await trackAudiences(env, config, events, { now: new Date(), fresh: merges > 0 || attempts > 1 });
  */
 export async function trackAudiences(
-	env: Pick<Env, "DB" | "EVENTS">,
+	env: Pick<
+		Env,
+		"DB" | "EVENTS" | "CONFIG_CACHE_SECONDS" | "EVENT_RETENTION_DAYS"
+	>,
 	config: LoadedConfig,
 	events: readonly QueuedEvent[],
 	options: { now: Date; fresh: boolean },
@@ -78,17 +82,25 @@ export async function trackAudiences(
 		d1Calls: 0,
 		attempts: 0,
 	};
-	const plan = planOf(config);
-	if (!plan) return run;
+	const compiled = planOf(config);
+	if (!compiled) return run;
 	const byProfile = new Map<string, QueuedEvent[]>();
 	for (const queued of events) {
 		const profileId = queued.event.context.profileId;
 		// Activation events are this step's own output: they never feed it back.
-		if (typeof profileId !== "string" || queued.sourceId === plan.source)
+		if (typeof profileId !== "string" || queued.sourceId === compiled.source)
 			continue;
 		byProfile.set(profileId, [...(byProfile.get(profileId) ?? []), queued]);
 	}
 	if (byProfile.size === 0) return run;
+	// New or changed definitions count from their activation and held audiences wait for
+	// their backfill (definitions.ts).
+	const { plan, activeFrom } = await liveDefinitions(
+		env,
+		config,
+		compiled,
+		options.now,
+	);
 	const d1 = countingD1(env.DB);
 	const nowMs = options.now.getTime();
 	const rank = (sourceId: string) =>
@@ -104,6 +116,7 @@ export async function trackAudiences(
 					{ ...queued, rank: rank(queued.sourceId) },
 					plan,
 					nowMs,
+					activeFrom,
 				);
 		const settled = await settle(plan, [...works.values()], options.now);
 		try {

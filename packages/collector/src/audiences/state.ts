@@ -28,6 +28,8 @@ export interface AggState {
 	a?: Acc;
 	/** Bucket start (ms, as text) → accumulator. */
 	b?: Record<string, Acc>;
+	/** The definition's hash (plan.ts) it counts for. */
+	h?: string;
 }
 
 /** Membership of one audience: [in (1) or out (0), transitions so far, time of the last one]. */
@@ -65,7 +67,9 @@ export interface Applied {
 /**
  * Adds one resolved event to a profile's state, in place. An event applied before (same source
  * and messageId among the last {@link RECENT}) changes nothing. `nowMs` prunes window buckets
- * that can no longer count.
+ * that can no longer count. An aggregate with an activation time in `activeFrom`
+ * (audiences/definitions.ts) counts only events received from then on: a backfill counts the
+ * earlier ones.
  *
  * @example
  * applyEvent(state, { sourceId: "web", event, rank: 0 }, plan, Date.now())
@@ -75,12 +79,59 @@ export function applyEvent(
 	{ sourceId, event, rank }: Applied,
 	plan: AudiencePlan,
 	nowMs: number,
+	activeFrom?: ReadonlyMap<string, number>,
 ): boolean {
 	const key = shortHash(`${sourceId}\n${event.messageId}`);
 	if (state.r.includes(key)) return false;
 	state.r.push(key);
 	if (state.r.length > RECENT) state.r.splice(0, state.r.length - RECENT);
 	const time = orderingTime(event);
+	latest(state, event, time);
+	if (event.type === "identify")
+		writeTraits(state.p, asObject(event.traits), plan.traitKeys, time, rank);
+	if (event.type === "group" && typeof event.groupId === "string") {
+		const cells = state.g[event.groupId] ?? {};
+		writeTraits(cells, asObject(event.traits), plan.groupKeys, time, rank);
+		state.g[event.groupId] = cells;
+	}
+	if (event.type === "track" && typeof event.event === "string") {
+		const receivedMs = Date.parse(event.receivedAt);
+		for (const tracked of plan.byEvent.get(event.event) ?? [])
+			if (!(receivedMs < (activeFrom?.get(tracked.id) ?? 0)))
+				track(state, tracked, event, time, nowMs);
+	}
+	return true;
+}
+
+/**
+ * Adds a stored event to a backfill's aggregates only, in place: the profile's latest
+ * identifiers and consent (which keep the latest by time, so an old event changes nothing a
+ * newer one set) and each given aggregate. It leaves the recent keys alone: the backfill's own
+ * cursor keeps it from counting an event twice.
+ *
+ * @example
+ * applyHistory(state, event, [plan.tracked[0]], Date.now())
+ */
+export function applyHistory(
+	state: ProfileState,
+	event: EnrichedEvent,
+	tracked: readonly Tracked[],
+	nowMs: number,
+): number {
+	const time = orderingTime(event);
+	latest(state, event, time);
+	if (event.type !== "track") return 0;
+	let counted = 0;
+	for (const t of tracked)
+		if (t.event === event.event) {
+			track(state, t, event, time, nowMs);
+			counted++;
+		}
+	return counted;
+}
+
+/** Keeps the identifiers and consent of the profile's latest event. */
+function latest(state: ProfileState, event: EnrichedEvent, time: string): void {
 	const userId = typeof event.userId === "string" ? event.userId : null;
 	const anonymousId =
 		typeof event.anonymousId === "string" ? event.anonymousId : null;
@@ -93,17 +144,6 @@ export function applyEvent(
 	const consent = consentOf(event);
 	if (consent && (!state.c || time >= state.c[0]))
 		state.c = [time, consent, event.context.gpc === true];
-	if (event.type === "identify")
-		writeTraits(state.p, asObject(event.traits), plan.traitKeys, time, rank);
-	if (event.type === "group" && typeof event.groupId === "string") {
-		const cells = state.g[event.groupId] ?? {};
-		writeTraits(cells, asObject(event.traits), plan.groupKeys, time, rank);
-		state.g[event.groupId] = cells;
-	}
-	if (event.type === "track" && typeof event.event === "string")
-		for (const tracked of plan.byEvent.get(event.event) ?? [])
-			track(state, tracked, event, time, nowMs);
-	return true;
 }
 
 function track(
@@ -148,8 +188,8 @@ function trackedInput(tracked: Tracked, event: EnrichedEvent) {
 }
 
 /**
- * A tracked aggregate's state in the profile, started afresh when the definition changed its
- * aggregate or its bucket size since it was stored.
+ * A tracked aggregate's state in the profile, started afresh when the definition changed (its
+ * hash, aggregate or bucket size) since it was stored.
  *
  * @example
  * aggState(state, tracked).a // the lifetime accumulator
@@ -157,10 +197,16 @@ function trackedInput(tracked: Tracked, event: EnrichedEvent) {
 export function aggState(state: ProfileState, tracked: Tracked): AggState {
 	const w = tracked.window?.bucketMs;
 	const found = state.t[tracked.id];
-	if (found && found.g === tracked.aggregate && found.w === w) return found;
+	if (found && found.g === tracked.aggregate && found.w === w) {
+		// A state written before definitions had hashes adopts the current one.
+		if (found.h === undefined || found.h === tracked.hash) {
+			found.h = tracked.hash;
+			return found;
+		}
+	}
 	const fresh: AggState = w
-		? { g: tracked.aggregate, w, b: {} }
-		: { g: tracked.aggregate, a: emptyAcc(tracked.aggregate) };
+		? { g: tracked.aggregate, w, b: {}, h: tracked.hash }
+		: { g: tracked.aggregate, a: emptyAcc(tracked.aggregate), h: tracked.hash };
 	state.t[tracked.id] = fresh;
 	return fresh;
 }
@@ -183,7 +229,12 @@ export function mergeStates(
 		const other = b.t[tracked.id];
 		if (!other) continue;
 		const mine = aggState(merged, tracked);
-		if (other.g !== mine.g || other.w !== mine.w) continue;
+		if (
+			other.g !== mine.g ||
+			other.w !== mine.w ||
+			(other.h !== undefined && other.h !== mine.h)
+		)
+			continue;
 		if (mine.b && other.b) {
 			for (const [at, acc] of Object.entries(other.b))
 				mine.b[at] = mergeAcc(

@@ -151,6 +151,33 @@ WHERE s.next_check_at IS NOT NULL AND s.next_check_at <= ?1 ORDER BY s.next_chec
 	}));
 }
 
+/**
+ * A page of live profiles' states by profile id after `after` (a backfill evaluating every
+ * profile).
+ *
+ * @example
+ * await statesAfter(env.DB, "", 250) // [{ profileId: "prof_0…", version: 3, state }, …]
+ */
+export async function statesAfter(
+	db: D1Database,
+	after: string,
+	limit: number,
+): Promise<StoredState[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT s.profile_id, s.version, s.state FROM audience_profiles AS s
+JOIN profiles AS p ON p.id = s.profile_id AND p.merged_into IS NULL
+WHERE s.profile_id > ?1 ORDER BY s.profile_id LIMIT ?2`,
+		)
+		.bind(after, limit)
+		.all<{ profile_id: string; version: number; state: string }>();
+	return results.map((r) => ({
+		profileId: r.profile_id,
+		version: r.version,
+		state: JSON.parse(r.state) as ProfileState,
+	}));
+}
+
 /** An entry or exit to record. */
 export interface TransitionRow {
 	audienceKey: string;
