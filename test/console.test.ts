@@ -69,6 +69,35 @@ beforeAll(async () => {
 		secrets: { ADMIN_TOKEN: TOKEN },
 		config: {
 			...devConfig,
+			sources: [
+				...devConfig.sources,
+				{
+					id: "audiences",
+					writeKey: "wk_console_test_audiences_0123456789",
+					trust: "server",
+				},
+			],
+			// A computed trait and an audience, shown on the profile page; the audience's
+			// activation events go to no destination, so the hooks' counts below stay the test's.
+			audiences: {
+				source: "audiences",
+				computedTraits: [
+					{
+						key: "revenue_total",
+						event: "Order Completed",
+						aggregate: "sum",
+						property: "properties.revenue",
+					},
+				],
+				definitions: [
+					{
+						key: "buyers",
+						name: "Buyers",
+						where: [{ event: "Order Completed" }],
+						destinations: [],
+					},
+				],
+			},
 			allowPrivateNetwork: true,
 			destinations: [
 				{
@@ -243,6 +272,13 @@ describe("the console in Chromium", { timeout: 30_000 }, () => {
 		expect(await page.locator("#profile").textContent()).toContain(
 			'"plan": "pro"',
 		);
+		// The merged profile's audience and configured computed trait, from the order event.
+		expect(await page.locator("#audiences").textContent()).toContain(
+			"Buyers (buyers)",
+		);
+		expect(await page.locator("#configured-traits").textContent()).toMatch(
+			/^revenue_total42$/,
+		);
 		await shot("profile");
 	});
 
@@ -281,7 +317,7 @@ describe("the console in Chromium", { timeout: 30_000 }, () => {
 	it("shows the config document with its validation result", async () => {
 		await page.goto(at("/console/config"));
 		expect(await page.locator("#config-valid").textContent()).toContain(
-			"2 sources, 1 destinations",
+			"3 sources, 1 destinations",
 		);
 		expect(await page.locator("#config-document").textContent()).toContain(
 			'"id": "hooks"',
