@@ -30,11 +30,13 @@ describe("GET /health", () => {
 		expect(body.version).toBe(pkg.version);
 		expect(Object.keys(body.bindings).sort()).toEqual([
 			"CONFIG",
+			"CONSOLE_LIVE",
 			"DB",
 			"DELIVERIES",
 			"EVENTS",
 			"IDENTITY_CACHE",
 			"RATE_LIMITER",
+			"RECORDS",
 		]);
 		expect(Object.values(body.bindings).every((check) => check.ok)).toBe(true);
 	});

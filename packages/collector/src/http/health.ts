@@ -38,9 +38,10 @@ function present(binding: unknown, method: string): () => Promise<void> {
 
 /**
  * GET /health: the version and whether each binding answers. D1 runs a query, KV reads (and
- * validates) the config, the identity cache reads a key; a queue cannot be read from its
- * producer side without sending, so for EVENTS, DELIVERIES and RATE_LIMITER the check is that
- * the binding is present. 200 when all pass, else 503. `parked` counts the events and
+ * validates) the config, the identity cache reads a key, the events-of-record bucket answers a
+ * HEAD; a queue cannot be read from its producer side without sending, and the console's
+ * Durable Object would wake for nothing, so for EVENTS, DELIVERIES, RATE_LIMITER and
+ * CONSOLE_LIVE the check is that the binding is present. 200 when all pass, else 503. `parked` counts the events and
  * deliveries waiting for an operator (`npm run parked`), per kind: information, never a reason
  * for a 503 (the pipeline runs on while they wait); null when D1 cannot say.
  *
@@ -50,30 +51,43 @@ function present(binding: unknown, method: string): () => Promise<void> {
  */
 export async function health(c: Context<AppEnv>) {
 	const { env } = c;
-	const [DB, CONFIG, IDENTITY_CACHE, EVENTS, DELIVERIES, RATE_LIMITER, parked] =
-		await Promise.all([
-			timed(() => env.DB.prepare("SELECT 1").first()),
-			timed(async () => {
-				const raw = await env.CONFIG.get(CONFIG_KEY, "json");
-				if (raw === null) throw new Error(`no config in key '${CONFIG_KEY}'`);
-				const parsed = parseConfig(raw);
-				if (!parsed.ok)
-					throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
-			}),
-			// Any key will do: a miss answers as surely as a hit.
-			timed(() => env.IDENTITY_CACHE.get("identity:health:check")),
-			timed(present(env.EVENTS, "sendBatch")),
-			timed(present(env.DELIVERIES, "sendBatch")),
-			timed(present(env.RATE_LIMITER, "limit")),
-			countParked(env.DB).catch((): Record<ParkedKind, number> | null => null),
-		]);
+	const [
+		DB,
+		CONFIG,
+		IDENTITY_CACHE,
+		RECORDS,
+		EVENTS,
+		DELIVERIES,
+		RATE_LIMITER,
+		CONSOLE_LIVE,
+		parked,
+	] = await Promise.all([
+		timed(() => env.DB.prepare("SELECT 1").first()),
+		timed(async () => {
+			const raw = await env.CONFIG.get(CONFIG_KEY, "json");
+			if (raw === null) throw new Error(`no config in key '${CONFIG_KEY}'`);
+			const parsed = parseConfig(raw);
+			if (!parsed.ok)
+				throw new Error(`invalid config: ${parsed.errors.join("; ")}`);
+		}),
+		// Any key will do: a miss answers as surely as a hit.
+		timed(() => env.IDENTITY_CACHE.get("identity:health:check")),
+		timed(() => env.RECORDS.head("health-check")),
+		timed(present(env.EVENTS, "sendBatch")),
+		timed(present(env.DELIVERIES, "sendBatch")),
+		timed(present(env.RATE_LIMITER, "limit")),
+		timed(present(env.CONSOLE_LIVE, "idFromName")),
+		countParked(env.DB).catch((): Record<ParkedKind, number> | null => null),
+	]);
 	const bindings = {
 		DB,
 		CONFIG,
 		IDENTITY_CACHE,
+		RECORDS,
 		EVENTS,
 		DELIVERIES,
 		RATE_LIMITER,
+		CONSOLE_LIVE,
 	};
 	const ok = Object.values(bindings).every((check) => check.ok);
 	return c.json(
