@@ -286,6 +286,13 @@ describe("/admin/parked", () => {
 			},
 		);
 		expect(await fromLog.json()).toMatchObject({ replayed: 1 });
+		// The log's replay marks the parked row replayed: it no longer waits for an operator.
+		const row = await env.DB.prepare(
+			"SELECT replayed_at FROM parked WHERE id = ?1",
+		)
+			.bind(parked)
+			.first<{ replayed_at: string | null }>();
+		expect(row?.replayed_at).toEqual(expect.any(String));
 		await waitFor(async () => (await deliveredCount(id)) === 1, 10_000);
 		expect((await json(await replay({ ids: [parked] }))).body).toMatchObject({
 			replayed: 1,

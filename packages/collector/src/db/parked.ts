@@ -376,3 +376,26 @@ function optional(value: string | undefined): string | null {
 function wellFormed(text: string): string {
 	return text.isWellFormed() ? text : text.toWellFormed();
 }
+
+/**
+ * For a replay from the delivery log: the given events' waiting `delivery` rows at one
+ * destination are marked replayed, so the parked listing and the console's backlog stop showing
+ * what is being sent again. (The other way round, a parked replay puts the log's rows back.)
+ *
+ * @example
+ * await parkedDeliveriesReplayedStatement(env.DB, "hooks", [["web", "m1"]], new Date()).run();
+ */
+export function parkedDeliveriesReplayedStatement(
+	db: D1Database,
+	destinationId: string,
+	events: readonly (readonly [sourceId: string, messageId: string])[],
+	now: Date,
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE parked SET replayed_at = ?1
+WHERE kind = 'delivery' AND replayed_at IS NULL AND destination_id = ?2
+  AND (source_id, message_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?3))`,
+		)
+		.bind(now.toISOString(), destinationId, JSON.stringify(events));
+}

@@ -8,6 +8,7 @@ import {
 } from "../db/delivery-batches";
 import { failedWork, replayingStatement } from "../db/delivery-failures";
 import { enableDestination } from "../db/destination-state";
+import { parkedDeliveriesReplayedStatement } from "../db/parked";
 import { ApiError } from "../errors";
 import { keyed } from "./batch-key";
 import { newBatch } from "./fanout";
@@ -137,6 +138,12 @@ export async function replay(
 					now,
 				),
 				replayingStatement(env.DB, replaying, now),
+				parkedDeliveriesReplayedStatement(
+					env.DB,
+					destination.id,
+					rows.map((row) => [row.source_id, row.message_id] as const),
+					now,
+				),
 			]);
 		await enqueueAll(env.DELIVERIES, messages);
 		result.replayed += replaying.length;
