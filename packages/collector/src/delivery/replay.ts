@@ -8,9 +8,8 @@ import {
 } from "../db/delivery-batches";
 import { failedWork, replayingStatement } from "../db/delivery-failures";
 import { enableDestination } from "../db/destination-state";
-import { ApiError } from "../errors";
 import { keyed } from "./batch-key";
-import { newBatch } from "./fanout";
+import { configuredDestination, newBatch } from "./fanout";
 import { type DeliveryMessage, enqueueAll, itemsOf } from "./messages";
 import { bodyOf, type Rebuilt, rebuild, requeueMessages } from "./rebuild";
 
@@ -84,13 +83,7 @@ export async function replay(
 	request: ReplayRequest,
 	now: Date,
 ): Promise<ReplayResult> {
-	const destination = config.destinationsById.get(request.destination);
-	if (!destination)
-		throw new ApiError(
-			404,
-			"unknown_destination",
-			`No destination '${request.destination}' in the config`,
-		);
+	const destination = configuredDestination(config, request.destination);
 	const reenabled = await enableDestination(env.DB, destination.id);
 	const cursor =
 		typeof request.after === "number" ? `f:${request.after}` : request.after;
