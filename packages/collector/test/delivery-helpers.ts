@@ -3,6 +3,7 @@ import { inject } from "vitest";
 import { resolveSecret } from "../src/config/secret";
 import type { DeliveryItem, SendContext } from "../src/destinations/types";
 import type { EnrichedEvent } from "../src/event";
+import { useConfig } from "./helpers";
 import type {
 	RecordedRequest,
 	ScriptedResponse,
@@ -289,4 +290,52 @@ export function webhookEvents(
 			(r.body as { data?: { events?: Record<string, unknown>[] } }).data
 				?.events ?? [],
 	);
+}
+
+/**
+ * Calls the real Worker's admin API with the test ADMIN_TOKEN (or `token`; null sends none) and
+ * a JSON content type.
+ *
+ * @example
+ * await adminFetch("/admin/replay", { method: "POST", body: JSON.stringify({ destination: id }) })
+ */
+export function adminFetch(
+	path: string,
+	init: RequestInit = {},
+	token: string | null = env.ADMIN_TOKEN,
+): Promise<Response> {
+	return exports.default.fetch(`http://collector.test${path}`, {
+		...init,
+		headers: {
+			"content-type": "application/json",
+			...(token && { authorization: `Bearer ${token}` }),
+		},
+	});
+}
+
+/**
+ * A fresh tenant whose one destination is the webhook stand-in, giving up after one attempt: a
+ * delivery the stand-in refuses fails at once and goes to the dead-letter queue.
+ *
+ * @example
+ * const { key, id } = await useOneAttemptWebhook();
+ * await script("webhook", key, [{ status: 400 }]);
+ */
+export async function useOneAttemptWebhook(): Promise<{
+	key: string;
+	id: string;
+}> {
+	const key = tenant();
+	const id = `hook-${key}`;
+	await useConfig(
+		testConfig([
+			{
+				id,
+				type: "webhook",
+				retry: { maxAttempts: 1 },
+				settings: { url: `${vendorUrl("webhook", key)}/in` },
+			},
+		]),
+	);
+	return { key, id };
 }

@@ -1,6 +1,7 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
+	adminFetch,
 	batchesOf,
 	deliveredCount,
 	failuresOf,
@@ -10,6 +11,7 @@ import {
 	tenant,
 	testConfig,
 	trackEvent,
+	useOneAttemptWebhook,
 	vendorUrl,
 	waitFor,
 	webhookEvents,
@@ -18,18 +20,12 @@ import { useConfig } from "./helpers";
 import { lostDeliveries } from "./helpers/lost-deliveries";
 import { recordsOf } from "./helpers/records";
 
-function replay(
-	body: unknown,
-	token = "test-admin-token-0123456789abcdefghij",
-) {
-	return exports.default.fetch("http://collector.test/admin/replay", {
-		method: "POST",
-		headers: {
-			"content-type": "application/json",
-			authorization: `Bearer ${token}`,
-		},
-		body: JSON.stringify(body),
-	});
+function replay(body: unknown, token?: string) {
+	return adminFetch(
+		"/admin/replay",
+		{ method: "POST", body: JSON.stringify(body) },
+		token,
+	);
 }
 
 const segment = (id: string, key: string) => ({
@@ -55,18 +51,7 @@ describe("replay from the delivery log", () => {
 	it("re-sends failed and dead deliveries, and only those, with the same idempotency keys", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					retry: { maxAttempts: 1 },
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { key, id } = await useOneAttemptWebhook();
 		await script("webhook", key, [{ status: 400 }]);
 		const failed = trackEvent();
 		await postBatch([failed]);
