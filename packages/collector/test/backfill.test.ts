@@ -112,6 +112,14 @@ function webhook(id: string, key: string) {
 	};
 }
 
+/** A fresh tenant with the two sources and {@link webhook} as its one destination. */
+async function useHook(): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `hook-${key}`;
+	await useConfig(config([webhook(id, key)]));
+	return { key, id };
+}
+
 /** Each request's webhook-id and the messageIds it carried. */
 async function requestsAt(key: string) {
 	return (await received("webhook", key)).map((r) => ({
@@ -155,9 +163,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 
 		const response = await start({
 			destination: id,
@@ -197,9 +203,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS * 2,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 		const range = { destination: id, from: past.from, to: past.to };
 
 		const first = (await (await start(range)).json()) as { backfill: Job };
@@ -240,9 +244,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 		const created = await insertBackfill(
 			env.DB,
 			{
@@ -359,9 +361,7 @@ describe("destination backfill", () => {
 	});
 
 	it("lists jobs newest first and cancels a running one", async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { id } = await useHook();
 		const range = {
 			kind: "destination" as const,
 			destinationId: id,

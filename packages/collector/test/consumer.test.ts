@@ -1,14 +1,9 @@
-import {
-	createExecutionContext,
-	createMessageBatch,
-	getQueueResult,
-} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ownerOf, seenKey } from "../src/db/seen";
 import type { EnrichedEvent } from "../src/event";
-import worker from "../src/index";
 import { pack } from "../src/ingest/message";
+import { deliverBatch } from "./faults";
 import { uniqueId, useConfig } from "./helpers";
 import { recordsOf } from "./helpers/records";
 
@@ -47,29 +42,12 @@ function queuedObject(messageId: string) {
 	return { sourceId: "web", events: [event(messageId)] };
 }
 
-async function deliver(
+/** Runs the Worker's EVENTS consumer on a batch, as the queue would deliver it. */
+function deliver(
 	messages: { id: string; body: unknown; attempts?: number }[],
 	bindings: Env = env,
 ) {
-	const batch = createMessageBatch<unknown>(
-		"conduit-events",
-		messages.map((m) => ({
-			id: m.id,
-			timestamp: new Date(),
-			attempts: m.attempts ?? 1,
-			body: m.body,
-		})),
-	);
-	// The test batch records retries but not their options: keep what the consumer asked for.
-	const retryOptions: (QueueRetryOptions | undefined)[] = [];
-	const retryAll = batch.retryAll.bind(batch);
-	batch.retryAll = (options?: QueueRetryOptions) => {
-		retryOptions.push(options);
-		retryAll(options);
-	};
-	const ctx = createExecutionContext();
-	await worker.queue(batch, bindings, ctx);
-	return { ...(await getQueueResult(batch, ctx)), retryOptions };
+	return deliverBatch("conduit-events", messages, bindings);
 }
 
 /** The events of record with this messageId: one per object holding it. */

@@ -1,8 +1,10 @@
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { resolveSecret } from "../src/config/secret";
+import type { DeliveryMessage } from "../src/delivery/messages";
 import type { DeliveryItem, SendContext } from "../src/destinations/types";
 import type { EnrichedEvent } from "../src/event";
+import { consumeDeliveries } from "../src/queues/deliveries";
 import { useConfig } from "./helpers";
 import type {
 	RecordedRequest,
@@ -314,17 +316,15 @@ export function adminFetch(
 }
 
 /**
- * A fresh tenant whose one destination is the webhook stand-in, giving up after one attempt: a
- * delivery the stand-in refuses fails at once and goes to the dead-letter queue.
+ * A fresh tenant whose one destination is the webhook stand-in, with `fields` (retry, consent,
+ * filters…) added to it.
  *
  * @example
- * const { key, id } = await useOneAttemptWebhook();
- * await script("webhook", key, [{ status: 400 }]);
+ * const { key, id } = await useWebhook({ retry: { maxAttempts: 3 } });
  */
-export async function useOneAttemptWebhook(): Promise<{
-	key: string;
-	id: string;
-}> {
+export async function useWebhook(
+	fields: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
 	const key = tenant();
 	const id = `hook-${key}`;
 	await useConfig(
@@ -332,10 +332,57 @@ export async function useOneAttemptWebhook(): Promise<{
 			{
 				id,
 				type: "webhook",
-				retry: { maxAttempts: 1 },
+				...fields,
 				settings: { url: `${vendorUrl("webhook", key)}/in` },
 			},
 		]),
 	);
 	return { key, id };
+}
+
+/**
+ * {@link useWebhook} giving up after one attempt: a delivery the stand-in refuses fails at once
+ * and goes to the dead-letter queue.
+ *
+ * @example
+ * const { key, id } = await useOneAttemptWebhook();
+ * await script("webhook", key, [{ status: 400 }]);
+ */
+export function useOneAttemptWebhook(): Promise<{ key: string; id: string }> {
+	return useWebhook({ retry: { maxAttempts: 1 } });
+}
+
+/** What the DELIVERIES consumer acked and retried (with the delays it asked for). */
+export interface ConsumeResult {
+	acks: string[];
+	retries: { msgId: string; delaySeconds?: number }[];
+}
+
+/** Runs the DELIVERIES consumer on messages, as the queue would deliver them (attempt `attempts`). */
+export async function consumeDeliveryMessages(
+	messages: DeliveryMessage[],
+	attempts = 1,
+	withEnv: Env = env,
+): Promise<ConsumeResult> {
+	const result: ConsumeResult = { acks: [], retries: [] };
+	const batch = {
+		queue: "conduit-deliveries",
+		messages: messages.map((body, i) => ({
+			id: `msg-${i}`,
+			timestamp: new Date(),
+			attempts,
+			body,
+			ack: () => result.acks.push(`msg-${i}`),
+			retry: (options?: QueueRetryOptions) =>
+				result.retries.push({ msgId: `msg-${i}`, ...options }),
+		})),
+		ackAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+		retryAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+	} as unknown as MessageBatch<DeliveryMessage>;
+	await consumeDeliveries(batch, withEnv);
+	return result;
 }

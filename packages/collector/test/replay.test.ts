@@ -12,6 +12,7 @@ import {
 	testConfig,
 	trackEvent,
 	useOneAttemptWebhook,
+	useWebhook,
 	vendorUrl,
 	waitFor,
 	webhookEvents,
@@ -160,17 +161,7 @@ describe("replay from the delivery log", () => {
 	});
 
 	it("switches a destination disabled by a 410 back on", async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { id } = await useWebhook();
 		await env.DB.prepare(
 			"INSERT INTO destination_state (destination_id, disabled_at, reason) VALUES (?1, ?2, '410 Gone')",
 		)
