@@ -53,7 +53,7 @@ export async function replayAll(
 	let after: number | string = 0;
 	// Pages of 1,000 rows; a bound on pages keeps a runaway loop from spinning forever.
 	for (let page = 0; page < 10_000; page++) {
-		const body = await adminCall<Page>(options, "POST", "/admin/replay", {
+		const body: Page = await adminCall<Page>(options, "POST", "/admin/replay", {
 			destination: options.destination,
 			status: options.status,
 			since: options.since,
