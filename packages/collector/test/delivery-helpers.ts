@@ -341,6 +341,33 @@ export async function useWebhook(
 }
 
 /**
+ * A fresh tenant whose one destination is the Segment stand-in, with `fields` added to it.
+ *
+ * @example
+ * const { key, id } = await useSegment({ retry: { maxAttempts: 1 } });
+ */
+export async function useSegment(
+	fields: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `seg-${key}`;
+	await useConfig(
+		testConfig([
+			{
+				id,
+				type: "segment",
+				...fields,
+				settings: {
+					writeKey: { secret: "SEGMENT_WRITE_KEY" },
+					endpoint: vendorUrl("segment", key),
+				},
+			},
+		]),
+	);
+	return { key, id };
+}
+
+/**
  * {@link useWebhook} giving up after one attempt: a delivery the stand-in refuses fails at once
  * and goes to the dead-letter queue.
  *

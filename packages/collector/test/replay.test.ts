@@ -8,12 +8,11 @@ import {
 	postBatch,
 	received,
 	script,
-	tenant,
 	testConfig,
 	trackEvent,
 	useOneAttemptWebhook,
+	useSegment,
 	useWebhook,
-	vendorUrl,
 	waitFor,
 	webhookEvents,
 } from "./delivery-helpers";
@@ -28,15 +27,6 @@ function replay(body: unknown, token?: string) {
 		token,
 	);
 }
-
-const segment = (id: string, key: string) => ({
-	id,
-	type: "segment",
-	settings: {
-		writeKey: { secret: "SEGMENT_WRITE_KEY" },
-		endpoint: vendorUrl("segment", key),
-	},
-});
 
 /** The events carried by Segment batch requests, in order. */
 function segmentEvents(requests: { body: unknown }[]) {
@@ -95,9 +85,7 @@ describe("replay from the delivery log", () => {
 	it("re-sends pending rows whose message was lost, when asked to", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `seg-${key}`;
-		await useConfig(testConfig([segment(id, key)]));
+		const { key, id } = await useSegment();
 		const [lost] = await lostDeliveries(id, "prof_lost", 1);
 
 		const byDefault = await replay({ destination: id });
@@ -116,11 +104,7 @@ describe("replay from the delivery log", () => {
 	it("never lets a client's context.profileId reach a destination, by fan-out or replay (issue 9, finding 4)", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `seg-${key}`;
-		await useConfig(
-			testConfig([{ ...segment(id, key), retry: { maxAttempts: 1 } }]),
-		);
+		const { key, id } = await useSegment({ retry: { maxAttempts: 1 } });
 		await script("segment", key, [{ status: 400 }]);
 		const forged = { profileId: "prof_forged_by_client" };
 		const known = trackEvent({
