@@ -178,47 +178,20 @@ function heavy(destinations: Json[] = [], extra: Json[] = []) {
 			],
 		});
 	}
+	// Single conditions on a computed trait, a trait or consent: key, name, path, op, value.
+	const conditions: [string, string, string, string, unknown][] = [
+		["spent_50", "Spent 50", "computed.ltv", "gte", 50],
+		["customers", "Customers", "computed.orders", "gte", 1],
+		["big_basket", "Big basket", "computed.biggest_order", "gte", 100],
+		["pro_plan", "Pro plan", "traits.plan", "eq", "pro"],
+		["marketable", "Marketable", "consent.marketing", "eq", true],
+		["browsers", "Browsers", "computed.views_24h", "gte", 1],
+		["wide_taste", "Wide taste", "computed.categories", "gte", 2],
+		["carted", "Carted", "computed.adds_30d", "gte", 1],
+	];
+	for (const [key, name, path, op, value] of conditions)
+		audiences.push({ key, name, where: [{ path, op, value }] });
 	audiences.push(
-		{
-			key: "spent_50",
-			name: "Spent 50",
-			where: [{ path: "computed.ltv", op: "gte", value: 50 }],
-		},
-		{
-			key: "customers",
-			name: "Customers",
-			where: [{ path: "computed.orders", op: "gte", value: 1 }],
-		},
-		{
-			key: "big_basket",
-			name: "Big basket",
-			where: [{ path: "computed.biggest_order", op: "gte", value: 100 }],
-		},
-		{
-			key: "pro_plan",
-			name: "Pro plan",
-			where: [{ path: "traits.plan", op: "eq", value: "pro" }],
-		},
-		{
-			key: "marketable",
-			name: "Marketable",
-			where: [{ path: "consent.marketing", op: "eq", value: true }],
-		},
-		{
-			key: "browsers",
-			name: "Browsers",
-			where: [{ path: "computed.views_24h", op: "gte", value: 1 }],
-		},
-		{
-			key: "wide_taste",
-			name: "Wide taste",
-			where: [{ path: "computed.categories", op: "gte", value: 2 }],
-		},
-		{
-			key: "carted",
-			name: "Carted",
-			where: [{ path: "computed.adds_30d", op: "gte", value: 1 }],
-		},
 		{
 			key: "cart_abandoners",
 			name: "Cart abandoners",

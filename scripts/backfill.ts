@@ -12,7 +12,15 @@
  * The token comes from --token, else $ADMIN_TOKEN, else .dev.vars (local development).
  */
 import { parseArgs } from "node:util";
-import { adminHeaders, adminToken } from "./replay";
+import {
+	adminCall,
+	adminToken,
+	CONNECTION_OPTIONS,
+	type Connection,
+	NO_TOKEN,
+	runWhenStarted,
+	say,
+} from "./admin-api";
 
 const USAGE =
 	"usage: npm run backfill -- <destination> --from <iso> --to <iso> [--sources a,b] [--url <collector>] [--token <admin token>] [--wait <seconds>]\n" +
@@ -33,13 +41,6 @@ export interface BackfillJob {
 	position: { source: string; hour: string } | null;
 }
 
-interface Answer {
-	success?: boolean;
-	backfill?: BackfillJob;
-	error?: string;
-	message?: string;
-}
-
 /**
  * One line of progress.
  *
@@ -56,21 +57,18 @@ export function progressLine(job: BackfillJob): string {
 }
 
 async function call(
-	url: string,
-	token: string,
+	connection: Connection,
+	method: "GET" | "POST",
 	path: string,
-	init: RequestInit = {},
+	body?: unknown,
 ): Promise<BackfillJob> {
-	const response = await fetch(new URL(path, url), {
-		...init,
-		headers: adminHeaders(token),
-	});
-	const body = (await response.json()) as Answer;
-	if (!response.ok || !body.backfill)
-		throw new Error(
-			`HTTP ${response.status}: ${body.error ?? ""}${body.message ? ` — ${body.message}` : ""}`,
-		);
-	return body.backfill;
+	const answer = await adminCall<{ backfill: BackfillJob }>(
+		connection,
+		method,
+		path,
+		body,
+	);
+	return answer.backfill;
 }
 
 /**
@@ -99,27 +97,18 @@ export async function followBackfill(
 	const intervalMs = options.intervalMs ?? 2000;
 	const deadline = Date.now() + (options.waitMs ?? 3_600_000);
 	let job = options.start
-		? await call(options.url, options.token, "/admin/backfills", {
-				method: "POST",
-				body: JSON.stringify(options.start),
-			})
-		: await call(options.url, options.token, `/admin/backfills/${options.id}`);
+		? await call(options, "POST", "/admin/backfills", options.start)
+		: await call(options, "GET", `/admin/backfills/${options.id}`);
 	let last = progressLine(job);
 	print(last);
 	while (job.status === "running" && Date.now() < deadline) {
 		await new Promise((resolve) => setTimeout(resolve, intervalMs));
-		job = await call(options.url, options.token, `/admin/backfills/${job.id}`);
+		job = await call(options, "GET", `/admin/backfills/${job.id}`);
 		const line = progressLine(job);
 		if (line !== last) print(line);
 		last = line;
 	}
 	return job;
-}
-
-/** Prints a message (to stderr unless the exit code is 0) and returns the exit code. */
-function say(message: string, code: number): number {
-	(code === 0 ? console.log : console.error)(message);
-	return code;
 }
 
 /**
@@ -141,8 +130,7 @@ export async function main(
 			to: { type: "string" },
 			sources: { type: "string" },
 			status: { type: "string" },
-			url: { type: "string", default: "http://localhost:8787" },
-			token: { type: "string" },
+			...CONNECTION_OPTIONS,
 			wait: { type: "string", default: "3600" },
 			interval: { type: "string", default: "2" },
 			help: { type: "boolean", short: "h" },
@@ -160,11 +148,7 @@ export async function main(
 	if (!(waitMs >= 0) || !(intervalMs > 0))
 		return say(`--wait and --interval take seconds.\n${USAGE}`, 2);
 	const token = adminToken(values.token);
-	if (!token)
-		return say(
-			"No admin token: pass --token, set ADMIN_TOKEN, or run `npm run dev` once to create .dev.vars.",
-			2,
-		);
+	if (!token) return say(NO_TOKEN, 2);
 	const job = await followBackfill(
 		{
 			url: values.url,
@@ -193,14 +177,4 @@ export async function main(
 	return 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-	main(process.argv.slice(2)).then(
-		(code) => {
-			process.exitCode = code;
-		},
-		(error: unknown) => {
-			console.error(error instanceof Error ? error.message : String(error));
-			process.exitCode = 1;
-		},
-	);
-}
+runWhenStarted(import.meta.url, () => main(process.argv.slice(2)));

@@ -13,7 +13,15 @@
  * The token comes from --token, else $ADMIN_TOKEN, else .dev.vars (local development).
  */
 import { parseArgs } from "node:util";
-import { adminHeaders, adminToken } from "./replay";
+import {
+	adminCall,
+	adminToken,
+	CONNECTION_OPTIONS,
+	type Connection,
+	NO_TOKEN,
+	runWhenStarted,
+	say,
+} from "./admin-api";
 
 const USAGE = `usage: npm run parked -- list [--kind event|delivery] [--reason <reason>] [--after <id>] [--limit <n>]
        npm run parked -- show <id>
@@ -34,41 +42,11 @@ export interface ParkedSummary {
 	payloadBytes: number;
 }
 
-interface Connection {
-	url: string;
-	token: string;
-}
-
 /** Totals of a replay, over every page it took. */
 export interface ReplayTotals {
 	replayed: number;
 	refused: { id: number; error: string }[];
 	missing: number[];
-}
-
-/**
- * Calls the admin API and returns its JSON, or throws with its error message.
- *
- * @example
- * await call(connection, "GET", "/admin/parked?kind=event")
- */
-async function call<T>(
-	connection: Connection,
-	method: "GET" | "POST",
-	path: string,
-	body?: unknown,
-): Promise<T> {
-	const response = await fetch(new URL(path, connection.url), {
-		method,
-		headers: adminHeaders(connection.token),
-		...(body !== undefined && { body: JSON.stringify(body) }),
-	});
-	const answer = (await response.json()) as T & { message?: string };
-	if (!response.ok)
-		throw new Error(
-			`${method} ${path} failed (HTTP ${response.status}): ${answer.message ?? JSON.stringify(answer)}`,
-		);
-	return answer;
 }
 
 /**
@@ -86,7 +64,7 @@ export async function replayParked(
 	let after = 0;
 	// A bound on pages keeps a runaway loop from spinning forever (500 rows a page).
 	for (let page = 0; page < 10_000; page++) {
-		const answer = await call<ReplayTotals & { next?: number }>(
+		const answer = await adminCall<ReplayTotals & { next?: number }>(
 			connection,
 			"POST",
 			"/admin/parked/replay",
@@ -114,11 +92,6 @@ function table(rows: readonly ParkedSummary[]): string {
 		.join("\n");
 }
 
-function say(message: string, code: number): number {
-	(code === 0 ? console.log : console.error)(message);
-	return code;
-}
-
 async function main(argv: string[]): Promise<number> {
 	const { values, positionals } = parseArgs({
 		args: argv,
@@ -128,8 +101,7 @@ async function main(argv: string[]): Promise<number> {
 			reason: { type: "string" },
 			after: { type: "string" },
 			limit: { type: "string" },
-			url: { type: "string", default: "http://localhost:8787" },
-			token: { type: "string" },
+			...CONNECTION_OPTIONS,
 			json: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h" },
 		},
@@ -137,11 +109,7 @@ async function main(argv: string[]): Promise<number> {
 	const [command, ...rest] = positionals;
 	if (values.help) return say(USAGE, 0);
 	const token = adminToken(values.token);
-	if (!token)
-		return say(
-			"No admin token: pass --token, set ADMIN_TOKEN, or run `npm run dev` once to create .dev.vars.",
-			2,
-		);
+	if (!token) return say(NO_TOKEN, 2);
 	const connection = { url: values.url, token };
 	const ids = rest.map(Number);
 	if (ids.some((id) => !Number.isInteger(id) || id < 1))
@@ -153,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
 			const value = values[key];
 			if (value !== undefined) query.set(key, value);
 		}
-		const answer = await call<{ rows: ParkedSummary[]; next?: number }>(
+		const answer = await adminCall<{ rows: ParkedSummary[]; next?: number }>(
 			connection,
 			"GET",
 			`/admin/parked?${query}`,
@@ -166,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
 		return say(`${table(answer.rows)}${more}`, 0);
 	}
 	if (command === "show" && ids.length === 1) {
-		const { row } = await call<{ row: { payload: string } }>(
+		const { row } = await adminCall<{ row: { payload: string } }>(
 			connection,
 			"GET",
 			`/admin/parked/${ids[0]}`,
@@ -200,14 +168,4 @@ async function main(argv: string[]): Promise<number> {
 	return say(USAGE, 2);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-	main(process.argv.slice(2)).then(
-		(code) => {
-			process.exitCode = code;
-		},
-		(error: unknown) => {
-			console.error(error instanceof Error ? error.message : String(error));
-			process.exitCode = 1;
-		},
-	);
-}
+runWhenStarted(import.meta.url, () => main(process.argv.slice(2)));

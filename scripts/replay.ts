@@ -11,10 +11,16 @@
  *
  * The token comes from --token, else $ADMIN_TOKEN, else .dev.vars (local development).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./wrangler";
+import {
+	adminCall,
+	adminToken,
+	CONNECTION_OPTIONS,
+	type Connection,
+	NO_TOKEN,
+	runWhenStarted,
+	say,
+} from "./admin-api";
 
 /** What `POST /admin/replay` takes (ReplayRequestSchema in delivery/replay.ts). */
 const STATUSES = ["failed", "dead", "pending", "retrying"] as const;
@@ -24,45 +30,10 @@ const USAGE =
 	"usage: npm run replay -- --destination <id> [--since <iso>] [--status failed|dead|pending|retrying] [--url <collector>] [--token <admin token>]";
 
 interface Page {
-	success: boolean;
 	replayed?: number;
 	missing?: number;
 	next?: string;
 	reenabled?: boolean;
-	message?: string;
-}
-
-/**
- * The admin token: the flag, the environment, or .dev.vars.
- *
- * @example
- * adminToken(undefined) // "dev-admin-token" from .dev.vars
- */
-/**
- * The headers of an admin API call from a command-line tool: the bearer token, and
- * `Sec-Conduit-Local: 1`, which says "a local tool, not a web page" so the development token
- * works against `npm run dev` (admin-auth.ts; production ignores it).
- *
- * @example
- * adminHeaders("t0k3n") // { authorization: "Bearer t0k3n", "content-type": "application/json", "sec-conduit-local": "1" }
- */
-export function adminHeaders(token: string): Record<string, string> {
-	return {
-		authorization: `Bearer ${token}`,
-		"content-type": "application/json",
-		"sec-conduit-local": "1",
-	};
-}
-
-export function adminToken(flag: string | undefined): string | undefined {
-	if (flag) return flag;
-	if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-	const file = join(ROOT, ".dev.vars");
-	if (!existsSync(file)) return undefined;
-	const line = readFileSync(file, "utf8")
-		.split("\n")
-		.find((l) => l.startsWith("ADMIN_TOKEN="));
-	return line?.slice("ADMIN_TOKEN=".length).trim().replace(/^"|"$/g, "");
 }
 
 /**
@@ -71,32 +42,23 @@ export function adminToken(flag: string | undefined): string | undefined {
  * @example
  * await replayAll({ url: "http://localhost:8787", token, destination: "hooks", status: ["dead"] })
  */
-export async function replayAll(options: {
-	url: string;
-	token: string;
-	destination: string;
-	status?: Status[];
-	since?: string;
-}): Promise<{ replayed: number; missing: number; reenabled: boolean }> {
+export async function replayAll(
+	options: Connection & {
+		destination: string;
+		status?: Status[];
+		since?: string;
+	},
+): Promise<{ replayed: number; missing: number; reenabled: boolean }> {
 	const totals = { replayed: 0, missing: 0, reenabled: false };
 	let after: number | string = 0;
 	// Pages of 1,000 rows; a bound on pages keeps a runaway loop from spinning forever.
 	for (let page = 0; page < 10_000; page++) {
-		const response = await fetch(new URL("/admin/replay", options.url), {
-			method: "POST",
-			headers: adminHeaders(options.token),
-			body: JSON.stringify({
-				destination: options.destination,
-				status: options.status,
-				since: options.since,
-				after,
-			}),
+		const body: Page = await adminCall<Page>(options, "POST", "/admin/replay", {
+			destination: options.destination,
+			status: options.status,
+			since: options.since,
+			after,
 		});
-		const body = (await response.json()) as Page;
-		if (!response.ok || !body.success)
-			throw new Error(
-				`replay failed (HTTP ${response.status}): ${body.message ?? JSON.stringify(body)}`,
-			);
 		totals.replayed += body.replayed ?? 0;
 		totals.missing += body.missing ?? 0;
 		totals.reenabled ||= body.reenabled === true;
@@ -106,20 +68,13 @@ export async function replayAll(options: {
 	throw new Error("replay stopped after 10,000 pages");
 }
 
-/** Prints a message (to stderr unless the exit code is 0) and returns the exit code. */
-function say(message: string, code: number): number {
-	(code === 0 ? console.log : console.error)(message);
-	return code;
-}
-
 async function main(): Promise<number> {
 	const { values } = parseArgs({
 		options: {
 			destination: { type: "string" },
 			since: { type: "string" },
 			status: { type: "string", multiple: true },
-			url: { type: "string", default: "http://localhost:8787" },
-			token: { type: "string" },
+			...CONNECTION_OPTIONS,
 			help: { type: "boolean", short: "h" },
 		},
 	});
@@ -129,11 +84,7 @@ async function main(): Promise<number> {
 	if (statuses?.some((s) => !(STATUSES as readonly string[]).includes(s)))
 		return say(`--status takes ${STATUSES.join(", ")}.\n${USAGE}`, 2);
 	const token = adminToken(values.token);
-	if (!token)
-		return say(
-			"No admin token: pass --token, set ADMIN_TOKEN, or run `npm run dev` once to create .dev.vars.",
-			2,
-		);
+	if (!token) return say(NO_TOKEN, 2);
 	const totals = await replayAll({
 		url: values.url,
 		token,
@@ -154,14 +105,4 @@ async function main(): Promise<number> {
 	return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-	main().then(
-		(code) => {
-			process.exitCode = code;
-		},
-		(error: unknown) => {
-			console.error(error instanceof Error ? error.message : String(error));
-			process.exitCode = 1;
-		},
-	);
-}
+runWhenStarted(import.meta.url, main);

@@ -100,7 +100,9 @@ describe("the development admin token under wrangler dev", () => {
 			() => undefined,
 			(e: Error) => e.message,
 		);
-		expect(error).toMatch(/^replay failed \(HTTP 404\): .*no-such-destination/);
+		expect(error).toMatch(
+			/^POST \/admin\/replay failed, HTTP 404: .*no-such-destination/,
+		);
 		// scripts/parked.ts the same way: past authentication, an unknown row is reported missing.
 		expect(
 			await replayParked(

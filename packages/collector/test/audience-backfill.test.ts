@@ -1,5 +1,5 @@
 import { createScheduledController } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { audienceBackfillStep } from "../src/audiences/backfill";
 import { loadConfig } from "../src/config/load";
@@ -8,6 +8,7 @@ import { type Backfill, getBackfill } from "../src/db/backfills";
 import worker from "../src/index";
 import { scanStep } from "../src/records/scan";
 import {
+	adminFetch,
 	postBatch,
 	received,
 	tenant,
@@ -26,15 +27,8 @@ import { waitForRecords } from "./helpers/records";
  * webhook stand-in receiving (or not) the activation events.
  */
 
-const TOKEN = "test-admin-token-0123456789abcdefghij";
 const AUDIENCE_WRITE_KEY = "wk_test_audiences_0123";
 const QUEUE_TEST_MS = 40_000;
-
-function admin(path: string) {
-	return exports.default.fetch(`http://collector.test${path}`, {
-		headers: { authorization: `Bearer ${TOKEN}` },
-	});
-}
 
 const PINGS = { key: "pings", event: "Ping", aggregate: "count" };
 const ORDERS = { key: "orders", event: "Order Completed", aggregate: "count" };
@@ -108,7 +102,7 @@ interface Job {
 async function jobFor(audience: string): Promise<Job> {
 	return waitFor(async () => {
 		const body = (await (
-			await admin("/admin/backfills?kind=audience")
+			await adminFetch("/admin/backfills?kind=audience")
 		).json()) as {
 			backfills: Job[];
 		};
@@ -126,7 +120,7 @@ async function runToEnd(id: number): Promise<Job> {
 	return waitFor(async () => {
 		await cron();
 		const job = (
-			(await (await admin(`/admin/backfills/${id}`)).json()) as {
+			(await (await adminFetch(`/admin/backfills/${id}`)).json()) as {
 				backfill: Job;
 			}
 		).backfill;
@@ -136,7 +130,7 @@ async function runToEnd(id: number): Promise<Job> {
 
 async function members(audience: string): Promise<string[]> {
 	const body = (await (
-		await admin(`/admin/audiences/${audience}/members`)
+		await adminFetch(`/admin/audiences/${audience}/members`)
 	).json()) as {
 		members: { profileId: string }[];
 	};
@@ -144,7 +138,9 @@ async function members(audience: string): Promise<string[]> {
 }
 
 async function computed(profileId: string): Promise<Record<string, unknown>> {
-	const body = (await (await admin(`/v1/profiles/${profileId}`)).json()) as {
+	const body = (await (
+		await adminFetch(`/v1/profiles/${profileId}`)
+	).json()) as {
 		profile: { computedTraits: Record<string, unknown> };
 	};
 	return body.profile.computedTraits;
@@ -171,7 +167,7 @@ describe("audience backfill", () => {
 		await cron();
 		expect(
 			(
-				(await (await admin("/admin/backfills?kind=audience")).json()) as {
+				(await (await adminFetch("/admin/backfills?kind=audience")).json()) as {
 					backfills: Job[];
 				}
 			).backfills,
@@ -205,7 +201,7 @@ describe("audience backfill", () => {
 		await cron();
 		expect(
 			(
-				(await (await admin(`/admin/backfills/${job.id}`)).json()) as {
+				(await (await adminFetch(`/admin/backfills/${job.id}`)).json()) as {
 					backfill: Job;
 				}
 			).backfill,
@@ -301,7 +297,7 @@ describe("audience backfill", () => {
 		await cron();
 		const listed = await waitFor(async () => {
 			const body = (await (
-				await admin("/admin/backfills?kind=audience")
+				await adminFetch("/admin/backfills?kind=audience")
 			).json()) as {
 				backfills: (Job & { detail: { aggregates: { id: string }[] } })[];
 			};

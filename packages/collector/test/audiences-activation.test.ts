@@ -5,6 +5,7 @@ import { trackAudiences } from "../src/audiences/stage";
 import { loadConfig } from "../src/config/load";
 import type { EnrichedEvent } from "../src/event";
 import {
+	adminFetch,
 	postBatch,
 	received,
 	tenant,
@@ -146,12 +147,6 @@ async function settled(profileId: string, transitions: number): Promise<void> {
 		const ids = results.map((r) => r.message_id);
 		return (await recordsOf(ids)).length === transitions;
 	}, 10_000);
-}
-
-function admin(path: string): Promise<Response> {
-	return exports.default.fetch(`http://collector.test${path}`, {
-		headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
-	});
 }
 
 describe("activation", () => {
@@ -335,7 +330,7 @@ describe("activation", () => {
 
 		// The profile API: the computed traits beside identity's own, and the audience.
 		const absorbed = survivor === pa ? pb : pa;
-		const response = await admin(`/v1/profiles/${absorbed}`);
+		const response = await adminFetch(`/v1/profiles/${absorbed}`);
 		expect(response.status).toBe(200);
 		const { profile } = (await response.json()) as {
 			profile: {
@@ -409,7 +404,7 @@ describe("activation", () => {
 		expect(JSON.parse(both?.members ?? "[]")).toEqual([kept]);
 		expect(both?.transitions).toBe(2);
 		const survivorView = (await (
-			await admin(`/v1/profiles/${kept}`)
+			await adminFetch(`/v1/profiles/${kept}`)
 		).json()) as {
 			profile: { computedTraits: Record<string, unknown> };
 		};
@@ -436,7 +431,7 @@ describe("activation", () => {
 		const ids = await Promise.all(buyers.map(profileOf));
 		await Promise.all(ids.map((id) => settled(id, 1)));
 
-		const list = await admin("/admin/audiences");
+		const list = await adminFetch("/admin/audiences");
 		expect(list.status).toBe(200);
 		const { audiences } = (await list.json()) as {
 			audiences: {
@@ -457,7 +452,7 @@ describe("activation", () => {
 		const seen: string[] = [];
 		let cursor = "";
 		for (let page = 0; page < 100; page++) {
-			const response = await admin(
+			const response = await adminFetch(
 				`/admin/audiences/high_value/members?limit=2&cursor=${encodeURIComponent(cursor)}`,
 			);
 			expect(response.status).toBe(200);
@@ -492,8 +487,10 @@ describe("activation", () => {
 			.first<{ n: number }>();
 		expect(left?.n).toBe(0);
 
-		expect((await admin("/admin/audiences/nope/members")).status).toBe(404);
-		const bad = await admin("/admin/audiences/high_value/members?limit=0");
+		expect((await adminFetch("/admin/audiences/nope/members")).status).toBe(
+			404,
+		);
+		const bad = await adminFetch("/admin/audiences/high_value/members?limit=0");
 		expect(bad.status).toBe(400);
 		expect(
 			((await bad.json()) as { error: { code?: string } }).error,

@@ -8,6 +8,7 @@ import { sendBackfillStep } from "../src/delivery/backfill";
 import worker from "../src/index";
 import { scanStep, startCursor } from "../src/records/scan";
 import {
+	adminFetch,
 	batchesOf,
 	deliveredCount,
 	postBatch,
@@ -22,7 +23,6 @@ import {
 import { useConfig } from "./helpers";
 import { waitForRecords } from "./helpers/records";
 
-const TOKEN = "test-admin-token-0123456789abcdefghij";
 const OTHER_KEY = "wk_test_other_0123456789";
 /** Trips through the real queues (1 s batch windows), twice in some tests. */
 const QUEUE_TEST_MS = 30_000;
@@ -44,18 +44,8 @@ function config(destinations: unknown[]) {
 	};
 }
 
-function admin(path: string, init: RequestInit = {}, token = TOKEN) {
-	return exports.default.fetch(`http://collector.test${path}`, {
-		...init,
-		headers: {
-			"content-type": "application/json",
-			authorization: `Bearer ${token}`,
-		},
-	});
-}
-
 const start = (body: unknown, token?: string) =>
-	admin(
+	adminFetch(
 		"/admin/backfills",
 		{ method: "POST", body: JSON.stringify(body) },
 		token,
@@ -74,7 +64,7 @@ interface Job {
 }
 
 async function job(id: number): Promise<Job> {
-	const response = await admin(`/admin/backfills/${id}`);
+	const response = await adminFetch(`/admin/backfills/${id}`);
 	return ((await response.json()) as { backfill: Job }).backfill;
 }
 
@@ -122,6 +112,14 @@ function webhook(id: string, key: string) {
 	};
 }
 
+/** A fresh tenant with the two sources and {@link webhook} as its one destination. */
+async function useHook(): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `hook-${key}`;
+	await useConfig(config([webhook(id, key)]));
+	return { key, id };
+}
+
 /** Each request's webhook-id and the messageIds it carried. */
 async function requestsAt(key: string) {
 	return (await received("webhook", key)).map((r) => ({
@@ -165,9 +163,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 
 		const response = await start({
 			destination: id,
@@ -207,9 +203,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS * 2,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 		const range = { destination: id, from: past.from, to: past.to };
 
 		const first = (await (await start(range)).json()) as { backfill: Job };
@@ -250,9 +244,7 @@ describe("destination backfill", () => {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
 		const past = await history();
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { key, id } = await useHook();
 		const created = await insertBackfill(
 			env.DB,
 			{
@@ -363,15 +355,13 @@ describe("destination backfill", () => {
 		expect((await start({}, "wrong-token-0123456789abcdefghijkl")).status).toBe(
 			401,
 		);
-		const missing = await admin("/admin/backfills/999999");
+		const missing = await adminFetch("/admin/backfills/999999");
 		expect(missing.status).toBe(404);
-		expect((await admin("/admin/backfills/abc")).status).toBe(400);
+		expect((await adminFetch("/admin/backfills/abc")).status).toBe(400);
 	});
 
 	it("lists jobs newest first and cancels a running one", async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(config([webhook(id, key)]));
+		const { id } = await useHook();
 		const range = {
 			kind: "destination" as const,
 			destinationId: id,
@@ -381,18 +371,22 @@ describe("destination backfill", () => {
 		};
 		const a = await insertBackfill(env.DB, range, new Date());
 		const b = await insertBackfill(env.DB, range, new Date());
-		const list = (await (await admin("/admin/backfills?limit=2")).json()) as {
+		const list = (await (
+			await adminFetch("/admin/backfills?limit=2")
+		).json()) as {
 			backfills: Job[];
 			next?: number;
 		};
 		expect(list.backfills.map((j) => j.id)).toEqual([b.id, a.id]);
 		expect(list.next).toBe(a.id);
-		const cancelled = await admin(`/admin/backfills/${a.id}`, {
+		const cancelled = await adminFetch(`/admin/backfills/${a.id}`, {
 			method: "DELETE",
 		});
 		expect(cancelled.status).toBe(200);
 		expect(await job(a.id)).toMatchObject({ status: "cancelled" });
-		const again = await admin(`/admin/backfills/${a.id}`, { method: "DELETE" });
+		const again = await adminFetch(`/admin/backfills/${a.id}`, {
+			method: "DELETE",
+		});
 		expect(again.status).toBe(409);
 		// A job whose destination left the config fails with the reason.
 		await useConfig(config([]));

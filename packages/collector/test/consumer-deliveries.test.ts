@@ -4,9 +4,9 @@ import { keyed } from "../src/delivery/batch-key";
 import type { DeadLetter } from "../src/delivery/dead-letter";
 import type { DeliveryMessage } from "../src/delivery/messages";
 import type { DeliveryItem } from "../src/destinations/types";
-import { consumeDeliveries } from "../src/queues/deliveries";
 import {
 	batchesOf,
+	consumeDeliveryMessages,
 	failuresOf,
 	item,
 	received,
@@ -44,30 +44,12 @@ async function consume(
 	withEnv: Env = env,
 	attempts = 1,
 ) {
-	const result = {
-		explicitAcks: [] as string[],
-		retryMessages: [] as { msgId: string; delaySeconds?: number }[],
-	};
-	const batch = {
-		queue: "conduit-deliveries",
-		messages: messages.map((body, i) => ({
-			id: `msg-${i}`,
-			timestamp: new Date(),
-			attempts,
-			body,
-			ack: () => result.explicitAcks.push(`msg-${i}`),
-			retry: (options?: QueueRetryOptions) =>
-				result.retryMessages.push({ msgId: `msg-${i}`, ...options }),
-		})),
-		ackAll: () => {
-			throw new Error("the consumer settles each message on its own");
-		},
-		retryAll: () => {
-			throw new Error("the consumer settles each message on its own");
-		},
-	} as unknown as MessageBatch<DeliveryMessage>;
-	await consumeDeliveries(batch, withEnv);
-	return result;
+	const { acks, retries } = await consumeDeliveryMessages(
+		messages,
+		attempts,
+		withEnv,
+	);
+	return { explicitAcks: acks, retryMessages: retries };
 }
 
 const webhook = (

@@ -1,75 +1,33 @@
-import {
-	createExecutionContext,
-	createMessageBatch,
-	getQueueResult,
-} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ownerOf, seenKey } from "../src/db/seen";
-import type { EnrichedEvent } from "../src/event";
-import worker from "../src/index";
-import { pack } from "../src/ingest/message";
+import { body, deliverBatch, enriched } from "./faults";
 import { uniqueId, useConfig } from "./helpers";
 import { recordsOf } from "./helpers/records";
 
 // The consumer reads the config (identity settings, destinations) for every batch.
 beforeAll(() => useConfig());
 
-function event(
-	messageId: string,
-	extra: Partial<EnrichedEvent> = {},
-): EnrichedEvent {
-	const now = new Date().toISOString();
-	return {
-		type: "track",
-		event: "Order Completed",
-		userId: "u1",
-		messageId,
-		timestamp: now,
-		receivedAt: now,
-		context: {},
-		...extra,
-	};
-}
-
 /** A queue message body exactly as ingest writes it. */
 function queued(messageIds: string | string[], sourceId = "web"): string {
 	const ids = Array.isArray(messageIds) ? messageIds : [messageIds];
-	const [body] = pack(
+	return body(
 		sourceId,
-		ids.map((id) => JSON.stringify(event(id))),
+		ids.map((id) => JSON.stringify(enriched(id))),
 	);
-	return body ?? "";
 }
 
 /** The same events as a JSON object, as a replay may send them. */
 function queuedObject(messageId: string) {
-	return { sourceId: "web", events: [event(messageId)] };
+	return { sourceId: "web", events: [enriched(messageId)] };
 }
 
-async function deliver(
+/** Runs the Worker's EVENTS consumer on a batch, as the queue would deliver it. */
+function deliver(
 	messages: { id: string; body: unknown; attempts?: number }[],
 	bindings: Env = env,
 ) {
-	const batch = createMessageBatch<unknown>(
-		"conduit-events",
-		messages.map((m) => ({
-			id: m.id,
-			timestamp: new Date(),
-			attempts: m.attempts ?? 1,
-			body: m.body,
-		})),
-	);
-	// The test batch records retries but not their options: keep what the consumer asked for.
-	const retryOptions: (QueueRetryOptions | undefined)[] = [];
-	const retryAll = batch.retryAll.bind(batch);
-	batch.retryAll = (options?: QueueRetryOptions) => {
-		retryOptions.push(options);
-		retryAll(options);
-	};
-	const ctx = createExecutionContext();
-	await worker.queue(batch, bindings, ctx);
-	return { ...(await getQueueResult(batch, ctx)), retryOptions };
+	return deliverBatch("conduit-events", messages, bindings);
 }
 
 /** The events of record with this messageId: one per object holding it. */

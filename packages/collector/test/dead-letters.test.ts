@@ -6,10 +6,8 @@ import {
 	failuresOf,
 	postBatch,
 	script,
-	tenant,
-	testConfig,
 	trackEvent,
-	vendorUrl,
+	useOneAttemptWebhook,
 	waitFor,
 } from "./delivery-helpers";
 import { body, D1_DOWN, deliverBatch, enriched, faultyD1 } from "./faults";
@@ -201,18 +199,7 @@ describe("the DELIVERIES dead-letter queue", () => {
 	it("parks a delivery a destination gave up on, with its answer and the ids erasure needs", {
 		timeout: 15_000,
 	}, async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					retry: { maxAttempts: 1 },
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { key, id } = await useOneAttemptWebhook();
 		await script("webhook", key, [
 			{ status: 400, body: { error: "bad field" } },
 		]);

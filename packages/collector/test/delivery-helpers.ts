@@ -1,8 +1,11 @@
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { resolveSecret } from "../src/config/secret";
+import type { DeliveryMessage } from "../src/delivery/messages";
 import type { DeliveryItem, SendContext } from "../src/destinations/types";
 import type { EnrichedEvent } from "../src/event";
+import { consumeDeliveries } from "../src/queues/deliveries";
+import { useConfig } from "./helpers";
 import type {
 	RecordedRequest,
 	ScriptedResponse,
@@ -289,4 +292,124 @@ export function webhookEvents(
 			(r.body as { data?: { events?: Record<string, unknown>[] } }).data
 				?.events ?? [],
 	);
+}
+
+/**
+ * Calls the real Worker's admin API with the test ADMIN_TOKEN (or `token`; null sends none) and
+ * a JSON content type.
+ *
+ * @example
+ * await adminFetch("/admin/replay", { method: "POST", body: JSON.stringify({ destination: id }) })
+ */
+export function adminFetch(
+	path: string,
+	init: RequestInit = {},
+	token: string | null = env.ADMIN_TOKEN,
+): Promise<Response> {
+	return exports.default.fetch(`http://collector.test${path}`, {
+		...init,
+		headers: {
+			"content-type": "application/json",
+			...(token && { authorization: `Bearer ${token}` }),
+		},
+	});
+}
+
+/**
+ * A fresh tenant whose one destination is the webhook stand-in, with `fields` (retry, consent,
+ * filters…) added to it.
+ *
+ * @example
+ * const { key, id } = await useWebhook({ retry: { maxAttempts: 3 } });
+ */
+export async function useWebhook(
+	fields: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `hook-${key}`;
+	await useConfig(
+		testConfig([
+			{
+				id,
+				type: "webhook",
+				...fields,
+				settings: { url: `${vendorUrl("webhook", key)}/in` },
+			},
+		]),
+	);
+	return { key, id };
+}
+
+/**
+ * A fresh tenant whose one destination is the Segment stand-in, with `fields` added to it.
+ *
+ * @example
+ * const { key, id } = await useSegment({ retry: { maxAttempts: 1 } });
+ */
+export async function useSegment(
+	fields: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `seg-${key}`;
+	await useConfig(
+		testConfig([
+			{
+				id,
+				type: "segment",
+				...fields,
+				settings: {
+					writeKey: { secret: "SEGMENT_WRITE_KEY" },
+					endpoint: vendorUrl("segment", key),
+				},
+			},
+		]),
+	);
+	return { key, id };
+}
+
+/**
+ * {@link useWebhook} giving up after one attempt: a delivery the stand-in refuses fails at once
+ * and goes to the dead-letter queue.
+ *
+ * @example
+ * const { key, id } = await useOneAttemptWebhook();
+ * await script("webhook", key, [{ status: 400 }]);
+ */
+export function useOneAttemptWebhook(): Promise<{ key: string; id: string }> {
+	return useWebhook({ retry: { maxAttempts: 1 } });
+}
+
+/** What the DELIVERIES consumer acked and retried (with the delays it asked for). */
+export interface ConsumeResult {
+	acks: string[];
+	retries: { msgId: string; delaySeconds?: number }[];
+}
+
+/** Runs the DELIVERIES consumer on messages, as the queue would deliver them (attempt `attempts`). */
+export async function consumeDeliveryMessages(
+	messages: DeliveryMessage[],
+	attempts = 1,
+	withEnv: Env = env,
+): Promise<ConsumeResult> {
+	const result: ConsumeResult = { acks: [], retries: [] };
+	const batch = {
+		queue: "conduit-deliveries",
+		messages: messages.map((body, i) => ({
+			id: `msg-${i}`,
+			timestamp: new Date(),
+			attempts,
+			body,
+			ack: () => result.acks.push(`msg-${i}`),
+			retry: (options?: QueueRetryOptions) =>
+				result.retries.push({ msgId: `msg-${i}`, ...options }),
+		})),
+		ackAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+		retryAll: () => {
+			throw new Error("the consumer settles each message on its own");
+		},
+	} as unknown as MessageBatch<DeliveryMessage>;
+	await consumeDeliveries(batch, withEnv);
+	return result;
 }

@@ -9,11 +9,8 @@ import {
 	deliveredCount,
 	failuresOf,
 	script,
-	tenant,
-	testConfig,
-	vendorUrl,
+	useWebhook,
 } from "./delivery-helpers";
-import { useConfig } from "./helpers";
 
 /*
  * What the delivery log costs in D1 rows written, as D1 reports them (`meta.rows_written`: a row
@@ -115,18 +112,9 @@ function events(count: number, key: string): EnrichedEvent[] {
  * by fan-out's log writes and by the consumer.
  */
 async function measure(count: number, perBatch: number, failFirst = false) {
-	const key = tenant();
-	const id = `hook-${key}`;
-	await useConfig(
-		testConfig([
-			{
-				id,
-				type: "webhook",
-				retry: { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 1 },
-				settings: { url: `${vendorUrl("webhook", key)}/in` },
-			},
-		]),
-	);
+	const { key, id } = await useWebhook({
+		retry: { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 1 },
+	});
 	if (failFirst) await script("webhook", key, [{ status: 503 }]);
 	const config = await loadConfig(env);
 	const queue = listQueue();

@@ -21,6 +21,7 @@ import { suppressionKey } from "../src/identity/suppression";
 import { profileKeyOf } from "../src/routing/route";
 import {
 	batchesOf,
+	consumeDeliveryMessages,
 	failuresOf,
 	forwardingOf,
 	item,
@@ -35,7 +36,6 @@ import {
 import {
 	api,
 	archiveObjects,
-	consumeDeliveryMessages,
 	deleteProfileViaApi,
 	findInD1,
 	findInR2,

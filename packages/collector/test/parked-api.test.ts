@@ -1,17 +1,16 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type ParkInput, park } from "../src/db/parked";
 import {
+	adminFetch,
 	batchesOf,
 	deliveredCount,
 	failuresOf,
 	postBatch,
 	received,
 	script,
-	tenant,
-	testConfig,
 	trackEvent,
-	vendorUrl,
+	useOneAttemptWebhook,
 	waitFor,
 	webhookEvents,
 } from "./delivery-helpers";
@@ -19,20 +18,20 @@ import { enriched } from "./faults";
 import { uniqueId, useConfig, waitForStored } from "./helpers";
 import { recordsOf } from "./helpers/records";
 
-const TOKEN = "test-admin-token-0123456789abcdefghij";
+function api(path: string, init: RequestInit = {}, token?: string | null) {
+	return adminFetch(`/admin/parked${path}`, init, token);
+}
 
-function api(
-	path: string,
-	init: RequestInit = {},
-	token: string | null = TOKEN,
-) {
-	return exports.default.fetch(`http://collector.test/admin/parked${path}`, {
-		...init,
-		headers: {
-			"content-type": "application/json",
-			...(token && { authorization: `Bearer ${token}` }),
-		},
-	});
+/** The id of the parked row of a delivery of `messageId`, once the dead-letter queue wrote it. */
+function parkedDelivery(messageId: string): Promise<number> {
+	return waitFor(async () => {
+		const row = await env.DB.prepare(
+			"SELECT id FROM parked WHERE message_id = ?1 AND kind = 'delivery'",
+		)
+			.bind(messageId)
+			.first<{ id: number }>();
+		return row?.id;
+	}, 10_000);
 }
 
 async function json<T = Record<string, unknown>>(response: Response) {
@@ -212,29 +211,11 @@ describe("/admin/parked", () => {
 	it("replays a dead delivery to its destination, which then gets it", {
 		timeout: 20_000,
 	}, async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					retry: { maxAttempts: 1 },
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { key, id } = await useOneAttemptWebhook();
 		await script("webhook", key, [{ status: 400 }]);
 		const event = trackEvent();
 		await postBatch([event]);
-		const parked = await waitFor(async () => {
-			const row = await env.DB.prepare(
-				"SELECT id FROM parked WHERE message_id = ?1 AND kind = 'delivery'",
-			)
-				.bind(event.messageId)
-				.first<{ id: number }>();
-			return row?.id;
-		}, 10_000);
+		const parked = await parkedDelivery(String(event.messageId));
 		expect((await json(await replay({ ids: [parked] }))).body).toMatchObject({
 			replayed: 1,
 		});
@@ -251,40 +232,15 @@ describe("/admin/parked", () => {
 	it("sends a dead delivery once when it is replayed from the log and then from its parked row", {
 		timeout: 20_000,
 	}, async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					retry: { maxAttempts: 1 },
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { key, id } = await useOneAttemptWebhook();
 		await script("webhook", key, [{ status: 400 }]);
 		const event = trackEvent();
 		await postBatch([event]);
-		const parked = await waitFor(async () => {
-			const row = await env.DB.prepare(
-				"SELECT id FROM parked WHERE message_id = ?1 AND kind = 'delivery'",
-			)
-				.bind(event.messageId)
-				.first<{ id: number }>();
-			return row?.id;
-		}, 10_000);
-		const fromLog = await exports.default.fetch(
-			"http://collector.test/admin/replay",
-			{
-				method: "POST",
-				headers: {
-					"content-type": "application/json",
-					authorization: "Bearer test-admin-token-0123456789abcdefghij",
-				},
-				body: JSON.stringify({ destination: id }),
-			},
-		);
+		const parked = await parkedDelivery(String(event.messageId));
+		const fromLog = await adminFetch("/admin/replay", {
+			method: "POST",
+			body: JSON.stringify({ destination: id }),
+		});
 		expect(await fromLog.json()).toMatchObject({ replayed: 1 });
 		// The log's replay marks the parked row replayed: it no longer waits for an operator.
 		const row = await env.DB.prepare(

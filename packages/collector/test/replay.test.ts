@@ -1,16 +1,18 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
+	adminFetch,
 	batchesOf,
 	deliveredCount,
 	failuresOf,
 	postBatch,
 	received,
 	script,
-	tenant,
 	testConfig,
 	trackEvent,
-	vendorUrl,
+	useOneAttemptWebhook,
+	useSegment,
+	useWebhook,
 	waitFor,
 	webhookEvents,
 } from "./delivery-helpers";
@@ -18,28 +20,13 @@ import { useConfig } from "./helpers";
 import { lostDeliveries } from "./helpers/lost-deliveries";
 import { recordsOf } from "./helpers/records";
 
-function replay(
-	body: unknown,
-	token = "test-admin-token-0123456789abcdefghij",
-) {
-	return exports.default.fetch("http://collector.test/admin/replay", {
-		method: "POST",
-		headers: {
-			"content-type": "application/json",
-			authorization: `Bearer ${token}`,
-		},
-		body: JSON.stringify(body),
-	});
+function replay(body: unknown, token?: string) {
+	return adminFetch(
+		"/admin/replay",
+		{ method: "POST", body: JSON.stringify(body) },
+		token,
+	);
 }
-
-const segment = (id: string, key: string) => ({
-	id,
-	type: "segment",
-	settings: {
-		writeKey: { secret: "SEGMENT_WRITE_KEY" },
-		endpoint: vendorUrl("segment", key),
-	},
-});
 
 /** The events carried by Segment batch requests, in order. */
 function segmentEvents(requests: { body: unknown }[]) {
@@ -55,18 +42,7 @@ describe("replay from the delivery log", () => {
 	it("re-sends failed and dead deliveries, and only those, with the same idempotency keys", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					retry: { maxAttempts: 1 },
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { key, id } = await useOneAttemptWebhook();
 		await script("webhook", key, [{ status: 400 }]);
 		const failed = trackEvent();
 		await postBatch([failed]);
@@ -109,9 +85,7 @@ describe("replay from the delivery log", () => {
 	it("re-sends pending rows whose message was lost, when asked to", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `seg-${key}`;
-		await useConfig(testConfig([segment(id, key)]));
+		const { key, id } = await useSegment();
 		const [lost] = await lostDeliveries(id, "prof_lost", 1);
 
 		const byDefault = await replay({ destination: id });
@@ -130,11 +104,7 @@ describe("replay from the delivery log", () => {
 	it("never lets a client's context.profileId reach a destination, by fan-out or replay (issue 9, finding 4)", {
 		timeout: QUEUE_TEST_MS,
 	}, async () => {
-		const key = tenant();
-		const id = `seg-${key}`;
-		await useConfig(
-			testConfig([{ ...segment(id, key), retry: { maxAttempts: 1 } }]),
-		);
+		const { key, id } = await useSegment({ retry: { maxAttempts: 1 } });
 		await script("segment", key, [{ status: 400 }]);
 		const forged = { profileId: "prof_forged_by_client" };
 		const known = trackEvent({
@@ -175,17 +145,7 @@ describe("replay from the delivery log", () => {
 	});
 
 	it("switches a destination disabled by a 410 back on", async () => {
-		const key = tenant();
-		const id = `hook-${key}`;
-		await useConfig(
-			testConfig([
-				{
-					id,
-					type: "webhook",
-					settings: { url: `${vendorUrl("webhook", key)}/in` },
-				},
-			]),
-		);
+		const { id } = await useWebhook();
 		await env.DB.prepare(
 			"INSERT INTO destination_state (destination_id, disabled_at, reason) VALUES (?1, ?2, '410 Gone')",
 		)

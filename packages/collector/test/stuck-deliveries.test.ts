@@ -12,11 +12,8 @@ import {
 	failuresOf,
 	received,
 	script,
-	tenant,
-	testConfig,
-	vendorUrl,
+	useSegment,
 } from "./delivery-helpers";
-import { useConfig } from "./helpers";
 
 /*
  * Finding 7 of issue 9, in small: a DELIVERIES message is lost, so its batch stays in flight in
@@ -150,20 +147,7 @@ function event(
  * done (or 40 minutes pass).
  */
 async function lostMessageScenario(lose: "send" | "retry" | "retry for ever") {
-	const key = tenant();
-	const id = `seg-${key}`;
-	await useConfig(
-		testConfig([
-			{
-				id,
-				type: "segment",
-				settings: {
-					writeKey: { secret: "SEGMENT_WRITE_KEY" },
-					endpoint: vendorUrl("segment", key),
-				},
-			},
-		]),
-	);
+	const { key, id } = await useSegment();
 	if (lose !== "send") await script("segment", key, [{ status: 503 }]);
 	const config = await loadConfig(env);
 	const start = Date.now() - 30 * MINUTE;

@@ -9,12 +9,9 @@ import {
 	deliveredCount,
 	failuresOf,
 	received,
-	tenant,
-	testConfig,
-	vendorUrl,
+	useSegment,
 	waitFor,
 } from "./delivery-helpers";
-import { useConfig } from "./helpers";
 import { lostDeliveries } from "./helpers/lost-deliveries";
 
 const MINUTE = 60_000;
@@ -30,29 +27,11 @@ async function cronAt(minutesFromNow: number) {
 	);
 }
 
-async function segmentDestination() {
-	const key = tenant();
-	const id = `seg-${key}`;
-	await useConfig(
-		testConfig([
-			{
-				id,
-				type: "segment",
-				settings: {
-					writeKey: { secret: "SEGMENT_WRITE_KEY" },
-					endpoint: vendorUrl("segment", key),
-				},
-			},
-		]),
-	);
-	return { key, id };
-}
-
 describe("the stuck-delivery sweeper", () => {
 	it("leaves rows alone until they are stuck, then re-sends them with the resolved profile", {
 		timeout: 15_000,
 	}, async () => {
-		const { key, id } = await segmentDestination();
+		const { key, id } = await useSegment();
 		const events = await lostDeliveries(id, "prof_resolved", 2);
 
 		await cronAt(STUCK_AFTER_MS / MINUTE - 1);
@@ -83,7 +62,7 @@ describe("the stuck-delivery sweeper", () => {
 	});
 
 	it("does not take an event held until later for a stuck one", async () => {
-		const { id } = await segmentDestination();
+		const { id } = await useSegment();
 		await lostDeliveries(id, "prof_held", 1);
 		await env.DB.prepare(
 			"UPDATE delivery_batches SET next_attempt_at = ?1 WHERE destination_id = ?2",
@@ -100,7 +79,7 @@ describe("the stuck-delivery sweeper", () => {
 	});
 
 	it("gives up on a stuck batch whose message is gone, saying why", async () => {
-		const { id } = await segmentDestination();
+		const { id } = await useSegment();
 		await lostDeliveries(id, "prof_gone", 1);
 		await env.DB.prepare(
 			"UPDATE delivery_batches SET body = '{' WHERE destination_id = ?1",
@@ -115,7 +94,7 @@ describe("the stuck-delivery sweeper", () => {
 	});
 
 	it("gives up after its last sweep: the batch's events become dead failure rows, replayable", async () => {
-		const { id } = await segmentDestination();
+		const { id } = await useSegment();
 		const events = await lostDeliveries(id, "prof_lost_for_good", 2);
 		await env.DB.prepare(
 			"UPDATE delivery_batches SET sweeps = 5 WHERE destination_id = ?1",

@@ -135,20 +135,12 @@ export async function dueStates(
 	now: Date,
 	limit: number,
 ): Promise<StoredState[]> {
-	const { results } = await db
-		.prepare(
-			// A state merged into another profile waits for the survivor's next read to combine it.
-			`SELECT s.profile_id, s.version, s.state FROM audience_profiles AS s
-JOIN profiles AS p ON p.id = s.profile_id AND p.merged_into IS NULL
-WHERE s.next_check_at IS NOT NULL AND s.next_check_at <= ?1 ORDER BY s.next_check_at LIMIT ?2`,
-		)
-		.bind(now.toISOString(), limit)
-		.all<{ profile_id: string; version: number; state: string }>();
-	return results.map((r) => ({
-		profileId: r.profile_id,
-		version: r.version,
-		state: JSON.parse(r.state) as ProfileState,
-	}));
+	return liveStates(
+		db,
+		"s.next_check_at IS NOT NULL AND s.next_check_at <= ?1 ORDER BY s.next_check_at LIMIT ?2",
+		now.toISOString(),
+		limit,
+	);
 }
 
 /**
@@ -163,13 +155,30 @@ export async function statesAfter(
 	after: string,
 	limit: number,
 ): Promise<StoredState[]> {
+	return liveStates(
+		db,
+		"s.profile_id > ?1 ORDER BY s.profile_id LIMIT ?2",
+		after,
+		limit,
+	);
+}
+
+/**
+ * The states of live profiles that match `where` (a condition on `s`, with its order and
+ * limit). A state merged into another profile waits for the survivor's next read to combine it.
+ */
+async function liveStates(
+	db: D1Database,
+	where: string,
+	...params: (string | number)[]
+): Promise<StoredState[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT s.profile_id, s.version, s.state FROM audience_profiles AS s
 JOIN profiles AS p ON p.id = s.profile_id AND p.merged_into IS NULL
-WHERE s.profile_id > ?1 ORDER BY s.profile_id LIMIT ?2`,
+WHERE ${where}`,
 		)
-		.bind(after, limit)
+		.bind(...params)
 		.all<{ profile_id: string; version: number; state: string }>();
 	return results.map((r) => ({
 		profileId: r.profile_id,

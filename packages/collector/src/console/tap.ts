@@ -1,6 +1,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import type { EnrichedEvent } from "../event";
 import { countAndCheckWatch, minuteOf } from "./counters";
+import type { LiveItem } from "./live-item";
 import { LIVE_TAIL_NAME } from "./live-tail";
 
 /*
@@ -10,24 +11,6 @@ import { LIVE_TAIL_NAME } from "./live-tail";
  * watch flag) and, only while someone watches the live view, one call to the live-tail
  * Durable Object. Ingest calls it only for requests with rejected events.
  */
-
-/** One line of the live view. */
-export interface LiveItem {
-	kind: "accepted" | "rejected";
-	sourceId: string;
-	receivedAt: string;
-	type?: string;
-	event?: string;
-	messageId?: string;
-	userId?: string;
-	anonymousId?: string;
-	profileId?: string;
-	consent?: unknown;
-	/** The validation error the client got (rejected events). */
-	error?: string;
-	/** The enriched event (accepted) or what the client sent (rejected). */
-	payload: unknown;
-}
 
 /** At most this many items go to the live view per call; the counters count them all. */
 const MAX_ITEMS = 500;

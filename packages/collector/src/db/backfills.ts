@@ -247,7 +247,21 @@ export async function advanceBackfill(
 	step: StepProgress,
 	now: Date,
 ): Promise<boolean> {
-	const row = await db
+	const row = await stepStatement(db, job, step, now).first<{ id: number }>();
+	return row !== null;
+}
+
+/**
+ * The UPDATE that records a step (counts, cursor, done), only if the job is still running at
+ * the cursor the step started from; it returns the id of the job it moved.
+ */
+function stepStatement(
+	db: D1Database,
+	job: Pick<Backfill, "id" | "cursor">,
+	step: StepProgress,
+	now: Date,
+): D1PreparedStatement {
+	return db
 		.prepare(
 			`UPDATE backfills SET source_index = ?4, after_key = ?5, steps = steps + 1,
   objects_scanned = objects_scanned + ?6, events_read = events_read + ?7, events_sent = events_sent + ?8,
@@ -267,9 +281,7 @@ RETURNING id`,
 			step.sent,
 			step.done ? 1 : 0,
 			now.toISOString(),
-		)
-		.first<{ id: number }>();
-	return row !== null;
+		);
 }
 
 /**
@@ -294,24 +306,8 @@ export function advanceStatements(
   WHERE id = ?1 AND status = 'running' AND source_index = ?2 AND after_key = ?3)`,
 			)
 			.bind(job.id, job.cursor.source, job.cursor.after),
-		db
-			.prepare(
-				`UPDATE backfills SET source_index = ?2, after_key = ?3, steps = steps + 1,
-  objects_scanned = objects_scanned + ?4, events_read = events_read + ?5, events_sent = events_sent + ?6,
-  status = CASE WHEN ?7 THEN 'done' ELSE status END, finished_at = CASE WHEN ?7 THEN ?8 END,
-  lease_until = NULL, error = NULL, updated_at = ?8
-WHERE id = ?1`,
-			)
-			.bind(
-				job.id,
-				step.cursor.source,
-				step.cursor.after,
-				step.objects,
-				step.read,
-				step.sent,
-				step.done ? 1 : 0,
-				now.toISOString(),
-			),
+		// The guard above holds inside the batch, so this moves the job every time it runs.
+		stepStatement(db, job, step, now),
 		db.prepare("DELETE FROM backfill_guard"),
 	];
 }

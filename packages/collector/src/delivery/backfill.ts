@@ -1,15 +1,17 @@
 import * as v from "valibot";
 import type { LoadedConfig } from "../config/schema";
 import { type Backfill, insertBackfill } from "../db/backfills";
-import { insertBatchesStatement } from "../db/delivery-batches";
-import { DESTINATION_TYPES } from "../destinations/registry";
 import type { DeliveryItem } from "../destinations/types";
 import { ApiError } from "../errors";
 import type { QueuedEvent } from "../event";
 import { routeVerdict } from "../routing/route";
 import { contentKey } from "./batch-key";
-import { MAX_EVENTS_PER_MESSAGE, newBatch } from "./fanout";
-import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
+import {
+	configuredDestination,
+	destinationMessages,
+	queueAndLog,
+} from "./fanout";
+import type { DeliveryMessage } from "./messages";
 
 /*
  * Destination backfill: sends a range of stored events (the events of record in R2) to one
@@ -119,13 +121,7 @@ export async function startDestinationBackfill(
 	request: BackfillRequest,
 	now: Date,
 ): Promise<Backfill> {
-	const destination = config.destinationsById.get(request.destination);
-	if (!destination)
-		throw new ApiError(
-			404,
-			"unknown_destination",
-			`No destination '${request.destination}' in the config`,
-		);
+	const destination = configuredDestination(config, request.destination);
 	if (!destination.enabled)
 		throw new ApiError(
 			409,
@@ -190,12 +186,8 @@ export async function sendBackfillStep(
 			),
 	);
 	if (items.length === 0) return 0;
-	const batchSize = Math.min(
-		destination.batchSize ?? DESTINATION_TYPES[destination.type].maxBatchEvents,
-		MAX_EVENTS_PER_MESSAGE,
-	);
 	const messages: DeliveryMessage[] = await Promise.all(
-		eventMessages(destination.id, items, batchSize).map(async (message) => ({
+		destinationMessages(destination, items).map(async (message) => ({
 			...message,
 			batch:
 				message.kind === "events"
@@ -207,13 +199,7 @@ export async function sendBackfillStep(
 					: undefined,
 		})),
 	);
-	// Messages first, as fan-out: a log row always stands for a message that was queued.
-	await enqueueAll(env.DELIVERIES, messages);
-	await insertBatchesStatement(
-		env.DB,
-		messages.map((m) => newBatch(m)),
-		now,
-	).run();
+	await queueAndLog(env, messages, now);
 	return items.length;
 }
 

@@ -1,8 +1,10 @@
+import type { Destination } from "../config/destinations";
 import type { LoadedConfig } from "../config/schema";
 import { insertBatchesStatement, type NewBatch } from "../db/delivery-batches";
 import { disabledDestinations } from "../db/destination-state";
 import { DESTINATION_TYPES } from "../destinations/registry";
 import type { DeliveryItem } from "../destinations/types";
+import { ApiError } from "../errors";
 import { routeVerdict } from "../routing/route";
 import { keyed } from "./batch-key";
 import { type DeliveryMessage, enqueueAll, eventMessages } from "./messages";
@@ -61,23 +63,52 @@ export async function fanOut(
 		}
 		if (items.length === 0) continue;
 		result.routed[destination.id] = items.length;
-		const batchSize = Math.min(
-			destination.batchSize ??
-				DESTINATION_TYPES[destination.type].maxBatchEvents,
-			MAX_EVENTS_PER_MESSAGE,
-		);
-		unkeyed.push(...eventMessages(destination.id, items, batchSize));
+		unkeyed.push(...destinationMessages(destination, items));
 	}
 	if (unkeyed.length === 0) return result;
 	const messages = await keyed(unkeyed, "content");
+	await queueAndLog(env, messages, now);
+	result.messages = messages.length;
+	return result;
+}
+
+/**
+ * A destination's events as DELIVERIES messages, in chunks of its batch size (at most
+ * {@link MAX_EVENTS_PER_MESSAGE}), still without their batch keys.
+ *
+ * @example
+ * destinationMessages(hooks, items) // [{ kind: "events", destinationId: "hooks", items: [...] }]
+ */
+export function destinationMessages(
+	destination: Destination,
+	items: readonly DeliveryItem[],
+): DeliveryMessage[] {
+	const batchSize = Math.min(
+		destination.batchSize ?? DESTINATION_TYPES[destination.type].maxBatchEvents,
+		MAX_EVENTS_PER_MESSAGE,
+	);
+	return eventMessages(destination.id, items, batchSize);
+}
+
+/**
+ * Queues keyed messages, then logs one `pending` row for each: messages first, so a log row
+ * always stands for a message that was queued (a message the consumer sees before its row
+ * writes the row itself).
+ *
+ * @example
+ * await queueAndLog(env, await keyed(messages, "content"), new Date());
+ */
+export async function queueAndLog(
+	env: Pick<Env, "DB" | "DELIVERIES">,
+	messages: readonly DeliveryMessage[],
+	now: Date,
+): Promise<void> {
 	await enqueueAll(env.DELIVERIES, messages);
 	await insertBatchesStatement(
 		env.DB,
 		messages.map((m) => newBatch(m)),
 		now,
 	).run();
-	result.messages = messages.length;
-	return result;
 }
 
 /**
@@ -100,4 +131,25 @@ export function newBatch(
 		...(nextAttemptAt && { nextAttemptAt }),
 	};
 	return batch;
+}
+
+/**
+ * The destination of an operator's request (a replay, a backfill), or a 404
+ * `unknown_destination` when the config has none by that id.
+ *
+ * @example
+ * configuredDestination(config, "hooks") // { id: "hooks", type: "webhook", enabled: true, … }
+ */
+export function configuredDestination(
+	config: LoadedConfig,
+	id: string,
+): Destination {
+	const destination = config.destinationsById.get(id);
+	if (!destination)
+		throw new ApiError(
+			404,
+			"unknown_destination",
+			`No destination '${id}' in the config`,
+		);
+	return destination;
 }

@@ -9,9 +9,8 @@ import {
 import { failedWork, replayingStatement } from "../db/delivery-failures";
 import { enableDestination } from "../db/destination-state";
 import { parkedDeliveriesReplayedStatement } from "../db/parked";
-import { ApiError } from "../errors";
 import { keyed } from "./batch-key";
-import { newBatch } from "./fanout";
+import { configuredDestination, newBatch } from "./fanout";
 import { type DeliveryMessage, enqueueAll, itemsOf } from "./messages";
 import { bodyOf, type Rebuilt, rebuild, requeueMessages } from "./rebuild";
 
@@ -85,13 +84,7 @@ export async function replay(
 	request: ReplayRequest,
 	now: Date,
 ): Promise<ReplayResult> {
-	const destination = config.destinationsById.get(request.destination);
-	if (!destination)
-		throw new ApiError(
-			404,
-			"unknown_destination",
-			`No destination '${request.destination}' in the config`,
-		);
+	const destination = configuredDestination(config, request.destination);
 	const reenabled = await enableDestination(env.DB, destination.id);
 	const cursor =
 		typeof request.after === "number" ? `f:${request.after}` : request.after;

@@ -6,7 +6,6 @@ import {
 } from "@conduit/protocol";
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
-import * as v from "valibot";
 import { loadConfig } from "../config/load";
 import { consoleRoutes } from "../console/routes";
 import { ReplayRequestSchema, replay } from "../delivery/replay";
@@ -27,6 +26,7 @@ import { corsHeaders, corsPreflight, sourceCors } from "./middleware/cors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
 import { writeKeyAuth } from "./middleware/write-key-auth";
+import { parse } from "./parse";
 
 /**
  * The collector's HTTP API: the Segment HTTP Tracking API routes plus /health.
@@ -118,19 +118,10 @@ app.post(
 	adminAuth(),
 	jsonBody({ maxBytes: 4096 }),
 	async (c) => {
-		const parsed = v.safeParse(ReplayRequestSchema, c.get("body"));
-		if (!parsed.success)
-			throw new ApiError(
-				400,
-				"invalid_request",
-				parsed.issues
-					.map((i) => `${v.getDotPath(i) ?? "body"}: ${i.message}`)
-					.join("; "),
-			);
 		const result = await replay(
 			c.env,
 			await loadConfig(c.env),
-			parsed.output,
+			parse(ReplayRequestSchema, c.get("body")),
 			new Date(),
 		);
 		return c.json({ success: true, ...result });

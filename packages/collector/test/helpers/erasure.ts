@@ -1,9 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import type { WireObject } from "@conduit/protocol";
 import { gunzipText } from "../../src/archive/objects";
-import type { DeliveryMessage } from "../../src/delivery/messages";
 import type { DeliveryItem } from "../../src/destinations/types";
-import { consumeDeliveries } from "../../src/queues/deliveries";
 import { tenant, WRITE_KEY } from "../delivery-helpers";
 import { useConfig } from "../helpers";
 import { consume, message, ownerOf, toQueued } from "./identity";
@@ -172,40 +170,6 @@ export type ErasureBody = {
 };
 
 /** What the DELIVERIES consumer did with a batch: acks and retries, by message id. */
-export interface ConsumeResult {
-	acks: string[];
-	retries: { msgId: string; delaySeconds?: number }[];
-}
-
-/** Runs the DELIVERIES consumer on messages, as the queue would deliver them (attempt `attempts`). */
-export async function consumeDeliveryMessages(
-	messages: DeliveryMessage[],
-	attempts = 1,
-	withEnv: Env = env,
-): Promise<ConsumeResult> {
-	const result: ConsumeResult = { acks: [], retries: [] };
-	const batch = {
-		queue: "conduit-deliveries",
-		messages: messages.map((body, i) => ({
-			id: `msg-${i}`,
-			timestamp: new Date(),
-			attempts,
-			body,
-			ack: () => result.acks.push(`msg-${i}`),
-			retry: (options?: QueueRetryOptions) =>
-				result.retries.push({ msgId: `msg-${i}`, ...options }),
-		})),
-		ackAll: () => {
-			throw new Error("the consumer settles each message on its own");
-		},
-		retryAll: () => {
-			throw new Error("the consumer settles each message on its own");
-		},
-	} as unknown as MessageBatch<DeliveryMessage>;
-	await consumeDeliveries(batch, withEnv);
-	return result;
-}
-
 /** Every user table of the database, from sqlite_master: a table added later is scanned too. */
 export async function userTables(): Promise<string[]> {
 	const { results } = await env.DB.prepare(

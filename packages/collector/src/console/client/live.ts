@@ -4,20 +4,7 @@
  * with the full payload and, for stored events, where they were delivered.
  */
 
-interface LiveItem {
-	kind: "accepted" | "rejected";
-	sourceId: string;
-	receivedAt: string;
-	type?: string;
-	event?: string;
-	messageId?: string;
-	userId?: string;
-	anonymousId?: string;
-	profileId?: string;
-	consent?: unknown;
-	error?: string;
-	payload: unknown;
-}
+import type { LiveItem } from "../live-item";
 
 /** Rows kept in the table; older ones are dropped. */
 const MAX_ROWS = 500;

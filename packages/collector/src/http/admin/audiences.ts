@@ -6,19 +6,11 @@ import { loadConfig } from "../../config/load";
 import { ApiError } from "../../errors";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/admin-auth";
+import { Count, parse } from "../parse";
 
 const MembersQuerySchema = v.strictObject({
 	cursor: v.optional(v.pipe(v.string(), v.maxLength(200)), ""),
-	limit: v.optional(
-		v.pipe(
-			v.string(),
-			v.regex(/^\d{1,4}$/, "must be a whole number"),
-			v.transform(Number),
-			v.minValue(1, "must be at least 1"),
-			v.maxValue(1000, "must be at most 1000"),
-		),
-		"100",
-	),
+	limit: v.optional(Count(1, 1000), "100"),
 });
 
 /**
@@ -51,16 +43,7 @@ audienceRoutes.get("/:key/members", async (c) => {
 	);
 	if (!audience)
 		throw new ApiError(404, "audience_not_found", `No audience '${key}'`);
-	const parsed = v.safeParse(MembersQuerySchema, c.req.query());
-	if (!parsed.success)
-		throw new ApiError(
-			400,
-			"invalid_request",
-			parsed.issues
-				.map((i) => `${v.getDotPath(i) ?? "query"}: ${i.message}`)
-				.join("; "),
-		);
-	const { cursor, limit } = parsed.output;
+	const { cursor, limit } = parse(MembersQuerySchema, c.req.query(), "query");
 	const members = await audienceMembers(c.env.DB, key, cursor, limit);
 	const last = members.at(-1);
 	return c.json({

@@ -16,15 +16,7 @@ import { ApiError, errorText } from "../../errors";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/admin-auth";
 import { jsonBody } from "../middleware/json-body";
-
-const Count = (min: number, max: number) =>
-	v.pipe(
-		v.string(),
-		v.regex(/^\d{1,15}$/, "must be a whole number"),
-		v.transform(Number),
-		v.minValue(min, `must be at least ${min}`),
-		v.maxValue(max, `must be at most ${max}`),
-	);
+import { Count, parse } from "../parse";
 
 const ListQuerySchema = v.strictObject({
 	kind: v.optional(
@@ -145,20 +137,4 @@ function background(
 
 function idOf(text: string): number {
 	return parse(Count(1, Number.MAX_SAFE_INTEGER), text, "id");
-}
-
-function parse<S extends v.GenericSchema>(
-	schema: S,
-	input: unknown,
-	name?: string,
-): v.InferOutput<S> {
-	const parsed = v.safeParse(schema, input);
-	if (parsed.success) return parsed.output;
-	throw new ApiError(
-		400,
-		"invalid_request",
-		parsed.issues
-			.map((i) => `${v.getDotPath(i) ?? name ?? "body"}: ${i.message}`)
-			.join("; "),
-	);
 }

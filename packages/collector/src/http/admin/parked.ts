@@ -13,15 +13,7 @@ import { ParkedReplaySchema, replayParked } from "../../parked/replay";
 import type { AppEnv } from "../env";
 import { adminAuth } from "../middleware/admin-auth";
 import { jsonBody } from "../middleware/json-body";
-
-const Count = (min: number, max: number) =>
-	v.pipe(
-		v.string(),
-		v.regex(/^\d{1,10}$/, "must be a whole number"),
-		v.transform(Number),
-		v.minValue(min, `must be at least ${min}`),
-		v.maxValue(max, `must be at most ${max}`),
-	);
+import { Count, parse } from "../parse";
 
 const ListQuerySchema = v.strictObject({
 	kind: v.optional(
@@ -84,20 +76,4 @@ parkedRoutes.post("/replay", jsonBody({ maxBytes: 64 * 1024 }), async (c) => {
 
 function summary({ payload, ...row }: ParkedRow) {
 	return { ...row, payloadBytes: new TextEncoder().encode(payload).byteLength };
-}
-
-function parse<S extends v.GenericSchema>(
-	schema: S,
-	input: unknown,
-	name?: string,
-): v.InferOutput<S> {
-	const parsed = v.safeParse(schema, input);
-	if (parsed.success) return parsed.output;
-	throw new ApiError(
-		400,
-		"invalid_request",
-		parsed.issues
-			.map((i) => `${v.getDotPath(i) ?? name ?? "body"}: ${i.message}`)
-			.join("; "),
-	);
 }
