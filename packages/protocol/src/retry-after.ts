@@ -1,15 +1,13 @@
 const MONTHS = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 /**
- * Two of RFC 9110's three HTTP-date forms (§5.6.7): IMF-fixdate ("Sun, 06 Nov 1994 08:49:37
- * GMT") and the obsolete RFC 850 form ("Sunday, 06-Nov-94 08:49:37 GMT"). Groups: day,
- * separator, month, year, time.
+ * RFC 9110's three HTTP-date forms (§5.6.7), one alternative each: IMF-fixdate ("Sun, 06 Nov
+ * 1994 08:49:37 GMT") and the obsolete RFC 850 form ("Sunday, 06-Nov-94 08:49:37 GMT"), groups
+ * day, separator, month, year and time; then C's asctime ("Sun Nov  6 08:49:37 1994", also
+ * GMT), groups month, day, time and year.
  */
-const GMT_DATE =
-	/^[A-Z][a-z]{2,8}, (\d\d)([ -])([A-Z][a-z]{2})\2(\d\d(?:\d\d)?) ([\d:]{8}) GMT$/;
-/** The third, C's asctime ("Sun Nov  6 08:49:37 1994"), also GMT. Groups: month, day, time, year. */
-const ASCTIME_DATE =
-	/^[A-Z][a-z]{2} ([A-Z][a-z]{2}) ([ \d]\d) ([\d:]{8}) (\d{4})$/;
+const HTTP_DATE =
+	/^[A-Z][a-z]{2,8}, (\d\d)([ -])([A-Z][a-z]{2})\2(\d\d(?:\d\d)?) ([\d:]{8}) GMT$|^[A-Z][a-z]{2} ([A-Z][a-z]{2}) ([ \d]\d) ([\d:]{8}) (\d{4})$/;
 
 /**
  * An HTTP-date as epoch milliseconds, or undefined when `text` is none of its three forms or
@@ -23,12 +21,9 @@ const ASCTIME_DATE =
  * httpDate("1994-11-06T08:49:37Z", Date.now()) // undefined: ISO 8601 is not an HTTP-date
  */
 export function httpDate(text: string, now: number): number | undefined {
-	const m = GMT_DATE.exec(text);
-	const a = ASCTIME_DATE.exec(text);
-	if (!m && !a) return;
-	const [day, month = "", yy = "", time] = m
-		? [m[1], m[3], m[4], m[5]]
-		: [a?.[2], a?.[1], a?.[4], a?.[3]];
+	const m = HTTP_DATE.exec(text) || [];
+	// An asctime match leaves the first alternative's groups undefined: its own stand in.
+	const [, day = m[7], , month = "", yy = m[9] || "", time = m[8]] = m;
 	let year = +yy;
 	if (yy.length === 2) {
 		// RFC 850's two-digit year: one more than 50 years ahead is in the past century.
@@ -36,11 +31,12 @@ export function httpDate(text: string, now: number): number | undefined {
 		year += current - (current % 100);
 		if (year > current + 50) year -= 100;
 	}
-	const index = MONTHS.indexOf(month);
+	const index = MONTHS.indexOf(m[6] || month);
 	const at =
 		Date.UTC(year, index / 3, Number(day)) + Date.parse(`1970-01-01T${time}Z`);
 	// Not a month name (-1, or a match across two names: "anF"); Date.UTC rolls "31 Feb" over
-	// into March: a day that does not exist is no date. A bad time of day is NaN already.
+	// into March: a day that does not exist is no date. A bad time of day is NaN already, and
+	// when nothing matched, every part is missing.
 	if (!(index % 3) && new Date(at).getUTCDate() === Number(day)) return at;
 }
 

@@ -47,7 +47,7 @@ export function createApi(
 				name: name as string,
 				// Segment's page properties repeat context.page, so destinations see them either way.
 				properties: {
-					...pageContext(d, s._at?.[3], s._at?.[4]),
+					...pageContext(d, s._at),
 					...(properties as JsonObject),
 				},
 			});

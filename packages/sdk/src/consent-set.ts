@@ -1,6 +1,6 @@
-import { CONSENT_EVENT, preferences } from "./consent";
+import { CONSENT_EVENT } from "./consent";
 import type { Core } from "./core";
-import { allowed, CONSENT_KEY } from "./state";
+import { allowed, CONSENT_KEY, loadState } from "./state";
 import type { Tracker } from "./tracker";
 import type { Preferences } from "./types";
 
@@ -23,12 +23,8 @@ export function consentSetter(
 		const was = allowed(s);
 		for (const name in choices)
 			if (typeof choices[name] === "boolean") s._chosen[name] = choices[name];
-		s._prefs = preferences(
-			rules._categories,
-			rules._mode,
-			rules._gpc,
-			s._chosen,
-		);
+		// Without a runtime, loadState only works out the preferences in force.
+		loadState(s, undefined, rules);
 		const now = allowed(s);
 		// Opt-in: a refusal is not stored (nothing may be); opt-out: the withdrawal must outlive the visit.
 		rt._put(

@@ -1,3 +1,4 @@
+import type { Call } from "./call";
 import type { JsonObject } from "./types";
 
 declare const __VERSION__: string;
@@ -48,18 +49,23 @@ export function staticContext(w: Window): JsonObject {
 	};
 }
 
+/** The last URL {@link pageContext} read, and its parts. */
+let read: string | undefined;
+let parts: ReturnType<typeof pageContext>;
+
 /**
- * `context.page`: the current page, or the one a snippet call was recorded on (`href`, `title`).
- * The URL leaves out the fragment, as Segment's libraries do.
+ * `context.page`: the current page, or the one a snippet call was recorded on (`call`'s URL and
+ * title). The URL leaves out the fragment, as Segment's libraries do. Its parts are read again
+ * only when the URL changed: `document.URL` is one cheap read, while parsing it (or reading
+ * `location`'s parts) costs a burst of events more than the rest of its context.
  *
  * @example
- * pageContext(document, "https://shop.example/cart?utm_source=x", "Cart")
+ * pageContext(document, ["page", [], Date.now(), "https://shop.example/cart?utm_source=x", "Cart"])
  * // { path: "/cart", referrer: "…", search: "?utm_source=x", title: "Cart", url: "https://shop.example/cart?utm_source=x" }
  */
 export function pageContext(
 	d: Document,
-	href?: string,
-	title?: string,
+	call?: Call,
 ): {
 	path: string;
 	referrer: string;
@@ -67,14 +73,20 @@ export function pageContext(
 	title: string;
 	url: string;
 } {
-	const { origin, pathname, search } = href ? new URL(href) : d.location;
-	return {
-		path: pathname,
-		referrer: d.referrer,
-		search,
-		title: title ?? d.title,
-		url: origin + pathname + search,
-	};
+	const href = call?.[3] || d.URL;
+	if (href !== read) {
+		const { origin, pathname, search } = new URL(href);
+		read = href;
+		// The referrer and title are read for each event, into these places.
+		parts = {
+			path: pathname,
+			referrer: "",
+			search,
+			title: "",
+			url: origin + pathname + search,
+		};
+	}
+	return { ...parts, referrer: d.referrer, title: call?.[4] ?? d.title };
 }
 
 /**

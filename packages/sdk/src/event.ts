@@ -21,8 +21,8 @@ export function buildEvent(
 	type: ConduitEvent["type"],
 	fields: Partial<ConduitEvent>,
 ): ConduitEvent {
-	const [, , at = now, href, title] = s._at || [];
-	const page = pageContext(d, href, title);
+	const call = s._at;
+	const page = pageContext(d, call);
 	const context: ConduitEvent["context"] = {
 		...base,
 		timezone: timeZone(true),
@@ -37,7 +37,8 @@ export function buildEvent(
 		messageId,
 		anonymousId: s._aid,
 		userId: s._uid,
-		timestamp: new Date(at).toISOString(),
+		// Indexed, not destructured: destructuring walks the array's iterator, per event.
+		timestamp: new Date(call?.[2] ?? now).toISOString(),
 		...fields,
 		context,
 	};

@@ -41,13 +41,26 @@ export function loadIdentity(
 		const [cookie, mirror] = stored(rt, name);
 		return (mirrorFirst ? mirror || cookie : cookie || mirror) || undefined;
 	};
-	let traits: JsonObject = {};
+	return {
+		_aid: read("aid") || newId(),
+		_uid: read("uid"),
+		_traits: storedJson(rt, `${KEY}traits`),
+	};
+}
+
+/**
+ * The JSON object stored under `key` in localStorage, or `{}` when there is none or it is
+ * corrupted: a corrupted record counts as none (no traits, no consent decision).
+ *
+ * @example
+ * storedJson(rt, `${KEY}traits`) // { plan: "pro" }
+ */
+export function storedJson(rt: Runtime, key: string): JsonObject {
 	try {
-		traits = JSON.parse(rt._get(`${KEY}traits`) || "{}");
+		return JSON.parse(rt._get(key) || "{}");
 	} catch {
-		// A corrupted mirror is worth less than the events: start with no traits.
+		return {};
 	}
-	return { _aid: read("aid") || newId(), _uid: read("uid"), _traits: traits };
 }
 
 /**
@@ -71,6 +84,20 @@ const stored = (rt: Runtime, name: string) =>
 	[rt._cookie(COOKIE + name), rt._get(KEY + name)] as const;
 
 /**
+ * Sets our cookie `name` to `value` for a year (SameSite=Lax, Secure on https, on `domain` or
+ * host-only), or deletes it when `value` is empty.
+ */
+const bake = (
+	rt: Runtime,
+	name: string,
+	value: string | undefined,
+	domain: string | undefined,
+) =>
+	rt._setCookie(
+		`${COOKIE}${name}=${value ? encodeURIComponent(value) : ""}; Max-Age=${value ? YEAR_SECONDS : 0}; Path=/; SameSite=Lax${rt._w.location.protocol === "https:" ? "; Secure" : ""}${domain ? `; Domain=${domain}` : ""}`,
+	);
+
+/**
  * Writes the identity to first-party cookies (one year, renewed on each call, SameSite=Lax,
  * Secure on https) and to localStorage, which all tabs share; `identity` null erases both.
  *
@@ -84,17 +111,13 @@ export function saveIdentity(
 	identity: Identity | null,
 	domain: string | undefined,
 ): void {
-	const secure = rt._w.location.protocol === "https:" ? "; Secure" : "";
-	const scope = `; Path=/; SameSite=Lax${secure}${domain ? `; Domain=${domain}` : ""}`;
 	const ids: [string, string | undefined][] = [
 		["aid", identity?._aid],
 		["uid", identity?._uid],
 	];
 	for (const [name, value] of ids) {
 		rt._put(KEY + name, value || null);
-		rt._setCookie(
-			`${COOKIE}${name}=${value ? encodeURIComponent(value) : ""}; Max-Age=${value ? YEAR_SECONDS : 0}${scope}`,
-		);
+		bake(rt, name, value, domain);
 	}
 	rt._put(`${KEY}traits`, identity ? JSON.stringify(identity._traits) : null);
 }
@@ -131,12 +154,11 @@ export function identitySaver(
  */
 export function registrable(rt: Runtime): string | undefined {
 	const labels = rt._w.location.hostname.split(".");
-	const probe = `${COOKIE}probe`;
 	for (let i = labels.length - 2; i > 0; i--) {
 		const domain = labels.slice(i).join(".");
-		rt._setCookie(`${probe}=1; Path=/; Domain=${domain}`);
-		if (rt._cookie(probe)) {
-			rt._setCookie(`${probe}=; Max-Age=0; Path=/; Domain=${domain}`);
+		bake(rt, "probe", "1", domain);
+		if (rt._cookie(`${COOKIE}probe`)) {
+			bake(rt, "probe", "", domain);
 			return domain;
 		}
 	}

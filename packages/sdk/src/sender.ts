@@ -167,9 +167,9 @@ export function createSender(
 				rt._now(),
 			);
 			if (first)
-				send(rt, url, first[1], true).then((sent) => {
-					if (sent._outcome === "ok") queue._del(first[0]);
-				});
+				send(rt, url, first[1], true).then<unknown>(
+					(sent) => sent._outcome === "ok" && queue._del(first[0]),
+				);
 		},
 	};
 }

@@ -80,8 +80,8 @@ export function start(
 		type: string,
 		listener: (e: E) => void,
 	) => target.addEventListener(type, r._safe(listener) as EventListener);
-	let waiting: Call[] | undefined = calls;
-	let loaded = () => {};
+	/** Resolves `_loaded`; unset once `_load` has begun, which makes it run once. */
+	let loaded: (() => void) | undefined;
 	const core: Core = {
 		_rt: rt,
 		_s: s,
@@ -92,9 +92,9 @@ export function start(
 		_id: id,
 		_save: identitySaver(rt, options.cookieDomain),
 		_load: r._safe(() => {
-			if (!waiting) return;
-			const replay = waiting;
-			waiting = undefined;
+			const done = loaded;
+			if (!done) return;
+			loaded = undefined;
 			// Another tab identified, reset or changed consent: follow it, reading the news from
 			// localStorage, as this page's view of the cookies may lag. Listening opens the page's
 			// localStorage, as its first read does: both block a fresh page for 2–60 ms in
@@ -112,9 +112,7 @@ export function start(
 				if (settled(rt)) core._save(s);
 				// Asked before the replayed calls below add anything: what an earlier visit or a
 				// closed tab left unsent goes now, not one flushInterval later.
-				queue._stored().then((stored) => {
-					if (stored) sender._flush();
-				});
+				queue._stored().then<unknown>((stored) => stored && sender._flush());
 			}
 			// Nothing is queued before the state is loaded: the page's listeners can wait too.
 			on(w, "pagehide", sender._unload);
@@ -124,8 +122,8 @@ export function start(
 				() => d.visibilityState === "hidden" && sender._flush(KEEPALIVE_BYTES),
 			);
 			on(w, "online", sender._online);
-			for (const call of replay) api._call(call);
-			loaded();
+			for (const call of calls) api._call(call);
+			done();
 		}),
 		_loaded: new Promise((resolve) => {
 			loaded = resolve;

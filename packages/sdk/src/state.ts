@@ -1,6 +1,6 @@
 import type { Call } from "./call";
 import { preferences } from "./consent";
-import { type Identity, KEY, loadIdentity } from "./identity";
+import { type Identity, KEY, loadIdentity, storedJson } from "./identity";
 import type { Runtime } from "./runtime";
 import type {
 	ConduitEvent,
@@ -101,14 +101,9 @@ export function loadState(
 ): void {
 	if (rt) {
 		// Global Privacy Control is not in TypeScript's DOM types yet.
-		rules._gpc =
-			(rt._w.navigator as { globalPrivacyControl?: boolean })
-				.globalPrivacyControl === true;
-		try {
-			s._chosen = JSON.parse(rt._get(CONSENT_KEY) || "{}");
-		} catch {
-			// A corrupted record counts as no decision: the mode's defaults apply.
-		}
+		rules._gpc = !!(rt._w.navigator as { globalPrivacyControl?: boolean })
+			.globalPrivacyControl;
+		s._chosen = storedJson(rt, CONSENT_KEY) as Preferences;
 		Object.assign(
 			s,
 			loadIdentity(rt, () => s._aid, changed),

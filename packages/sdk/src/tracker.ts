@@ -64,9 +64,11 @@ export function createTracker({
 			}
 			if (necessary || allowed(s)) add(event);
 			else if (rules._mode === "opt-in" && s._chosen.analytics === undefined) {
-				s._held.push(event);
-				if (s._held.length > rules._hold)
-					r._report("overflow", s._held.splice(0, 1).length);
+				// Past the limit, the oldest held event gives way.
+				if (s._held.push(event) > rules._hold) {
+					s._held.shift();
+					r._report("overflow", 1);
+				}
 			}
 		},
 	};

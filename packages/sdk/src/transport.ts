@@ -30,7 +30,7 @@ export const KEEPALIVE_BYTES = 64_512; // 64 KiB − 1 KiB
 export interface Sent {
 	_outcome: Outcome;
 	/** Retry-After in ms (undefined when absent or unreadable). */
-	_wait: number | undefined;
+	_wait?: number | undefined;
 	/** Events of a 200 the collector refused, with its reasons. */
 	_rejected: Rejection[];
 }
@@ -56,8 +56,7 @@ export function bodies(
 	const items = events.map((event) => {
 		event.sentAt = sentAt;
 		const { context } = event;
-		if ("timezone" in context && !context.timezone)
-			context.timezone = timeZone();
+		if ("timezone" in context) context.timezone ||= timeZone();
 		const json = JSON.stringify(event);
 		// Most events are ASCII, where UTF-8 bytes are characters: no need to encode them.
 		const bytes = /[^\0-\x7f]/.test(json)
@@ -105,6 +104,6 @@ export async function send(
 			_rejected: json.rejected || [],
 		};
 	} catch {
-		return { _outcome: outcome(0), _wait: undefined, _rejected: [] };
+		return { _outcome: outcome(0), _rejected: [] };
 	}
 }
