@@ -17,7 +17,9 @@
  * min(events, 20000)) --batch-size <n> (20) --connections <n> (8) --timeout-minutes <n> (15)
  * --var NAME:VALUE (repeatable, passed to wrangler dev) --window-hours <h> (default: a
  * *_WINDOW_HOURS var of wrangler.toml, else EVENT_RETENTION_DAYS × 24)
- * --events-per-person <n> (20, for the projections) --json <file> (also write the results)
+ * --events-per-person <n> (20, for the projections) --active-hours-per-person <n> (hours a month
+ * a person is active, for the erasure index's projection; default: --events-per-person, the
+ * most it can be) --json <file> (also write the results)
  * --report <file> (print the report of a results file written by --json, and run nothing).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -48,6 +50,7 @@ const { values } = parseArgs({
 		var: { type: "string", multiple: true, default: [] },
 		"window-hours": { type: "string" },
 		"events-per-person": { type: "string", default: "20" },
+		"active-hours-per-person": { type: "string" },
 		json: { type: "string" },
 		report: { type: "string" },
 	},
@@ -336,6 +339,10 @@ async function main() {
 			windowHours: WINDOW_HOURS,
 			retentionDays: RETENTION_DAYS,
 			eventsPerPerson: Number(values["events-per-person"]),
+			activeHoursPerPerson:
+				values["active-hours-per-person"] === undefined
+					? undefined
+					: Number(values["active-hours-per-person"]),
 			postMs: fullRun.postMs,
 			resent: fullRun.resent,
 			endToEndMs: deliveredAt - started,
@@ -393,6 +400,8 @@ const run_ = values.report
 			const saved = JSON.parse(
 				readFileSync(values.report as string, "utf8"),
 			) as Results;
+			if (values["active-hours-per-person"] !== undefined)
+				saved.activeHoursPerPerson = Number(values["active-hours-per-person"]);
 			// Classified again, so a report written after a change of measure.ts reads the same run.
 			saved.split = {
 				window: splitD1(saved.state.window),
