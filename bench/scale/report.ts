@@ -197,6 +197,12 @@ export function report(r: Results): string {
 					check(writtenOther <= BUDGET.rowsWrittenPerEvent),
 				],
 				[
+					"…of which failure rows of the delivery log (sends retried)",
+					n((r.usage.tables.delivery_failures?.rowsWritten ?? 0) / events),
+					"",
+					"",
+				],
+				[
 					"D1 rows written per event, identity tables",
 					n(sumTables(true, "rowsWritten")),
 					"",
@@ -224,14 +230,6 @@ export function report(r: Results): string {
 					`D1 rows left after the prune (${r.pruneRounds} cron rounds), identity and erasure index excluded`,
 					n(r.split.pruned.otherRows, 0),
 					"per-batch logs only",
-					"",
-				],
-				[
-					"…in tables",
-					Object.entries(r.split.pruned.otherTables)
-						.map(([t, rows]) => `${t} ${rows}`)
-						.join(", ") || "none",
-					"",
 					"",
 				],
 				["D1 bytes per person (identity graph)", n(person.identity, 0), "", ""],
@@ -302,6 +300,12 @@ export function report(r: Results): string {
 				],
 			],
 		),
+		`D1 rows left after the prune, identity and erasure index excluded: ${
+			Object.entries(r.split.pruned.otherTables)
+				.map(([t, rows]) => `${t} ${n(rows, 0)}`)
+				.join(", ") || "none"
+		}`,
+		`Erasure index at the bench's own ${n(r.load.events / Math.max(1, r.split.window.erasureIndexRows), 1)} events per person and hour (${n(r.eventsPerPerson / (r.load.events / Math.max(1, r.split.window.erasureIndexRows)), 1)} active hours a month): ${n(person.erasureIndexBytesPerRow * (r.eventsPerPerson / (r.load.events / Math.max(1, r.split.window.erasureIndexRows))) * (r.retentionDays / 30.42), 0)} B per person`,
 		"",
 		"Delivered: " +
 			r.delivered
