@@ -21,6 +21,16 @@ export const IDENTITY_TABLES = new Set([
 ]);
 
 /**
+ * The erasure index (which hour partitions of R2 hold which profile's events): a row per
+ * (profile, partition), kept for the retention period. It grows with people × the hours they
+ * were active, not with events, so it is measured per person apart from both other kinds.
+ */
+export const ERASURE_INDEX_TABLES = new Set([
+	"archive_partitions",
+	"archive_partition_rewrites",
+]);
+
+/**
  * One consumer invocation's usage line, as the Worker logs it (`UsageLine` in
  * packages/collector/src/queues/usage.ts; restated here because that file is typed for workerd).
  */
@@ -93,19 +103,21 @@ export function sumUsage(lines: readonly UsageLine[]): UsageTotals {
 	return totals;
 }
 
-/** A D1 measurement split into the identity graph and everything else. */
+/** A D1 measurement split into the identity graph, the erasure index and everything else. */
 export interface D1Split {
 	identityBytes: number;
 	otherBytes: number;
 	identityRows: number;
 	otherRows: number;
+	erasureIndexBytes: number;
+	erasureIndexRows: number;
 	profiles: number;
 	/** Non-identity tables that still hold rows, with their row counts. */
 	otherTables: Record<string, number>;
 }
 
 /**
- * Splits a D1 measurement into identity tables and per-event state.
+ * Splits a D1 measurement into identity tables, the erasure index and per-event state.
  *
  * @example
  * splitD1(measureD1(state)).otherBytes
@@ -116,6 +128,8 @@ export function splitD1(size: D1Size): D1Split {
 		otherBytes: 0,
 		identityRows: 0,
 		otherRows: 0,
+		erasureIndexBytes: 0,
+		erasureIndexRows: 0,
 		profiles: size.tables.profiles?.rows ?? 0,
 		otherTables: {},
 	};
@@ -124,6 +138,9 @@ export function splitD1(size: D1Size): D1Split {
 		if (IDENTITY_TABLES.has(name)) {
 			split.identityBytes += bytes;
 			split.identityRows += table.rows;
+		} else if (ERASURE_INDEX_TABLES.has(name)) {
+			split.erasureIndexBytes += bytes;
+			split.erasureIndexRows += table.rows;
 		} else {
 			split.otherBytes += bytes;
 			split.otherRows += table.rows;

@@ -22,6 +22,11 @@ export interface Results {
 	windowHours: number;
 	retentionDays: number;
 	eventsPerPerson: number;
+	/**
+	 * Distinct hours a person is active in a month, for the erasure index's projection (one
+	 * row per person and active hour). Absent: `eventsPerPerson`, the most it can be.
+	 */
+	activeHoursPerPerson?: number;
 	postMs: number;
 	/** Requests sent again after a network error (the collector deduplicates them). */
 	resent: number;
@@ -116,6 +121,30 @@ export function perEventOf(r: Results): PerEvent {
 }
 
 /**
+ * D1 bytes per person: the identity graph (measured after the prune, over the generated people)
+ * and the erasure index projected over the retention period (bytes per row as measured, one
+ * row per active hour).
+ *
+ * @example
+ * perPersonOf(results).total
+ */
+export function perPersonOf(r: Results) {
+	const identity = r.split.pruned.identityBytes / r.load.people;
+	const rows = r.split.window.erasureIndexRows;
+	const bytesPerRow = rows > 0 ? r.split.window.erasureIndexBytes / rows : 0;
+	const activeHours = r.activeHoursPerPerson ?? r.eventsPerPerson;
+	const erasureIndex = bytesPerRow * activeHours * (r.retentionDays / 30.42);
+	return {
+		identity,
+		erasureIndexRowsThisRun: rows / r.load.people,
+		erasureIndexBytesPerRow: bytesPerRow,
+		activeHours,
+		erasureIndex,
+		total: identity + erasureIndex,
+	};
+}
+
+/**
  * The bench's printed report: the measured table with the budgets beside it, D1 per table,
  * the projected limits and the monthly bill.
  *
@@ -136,7 +165,8 @@ export function report(r: Results): string {
 	const d1Ms = tables.reduce((sum, [, t]) => sum + t.ms, 0);
 	const d1Statements = tables.reduce((sum, [, t]) => sum + t.statements, 0);
 	const rowsWrittenAll = tables.reduce((sum, [, t]) => sum + t.rowsWritten, 0);
-	const bytesPerPerson = r.split.pruned.identityBytes / r.load.people;
+	const person = perPersonOf(r);
+	const bytesPerPerson = person.total;
 	const bytesPerProfile =
 		r.split.pruned.identityBytes / Math.max(1, r.split.pruned.profiles);
 	const eventsPerObject = r.r2.objects > 0 ? events / r.r2.objects : 0;
@@ -167,6 +197,12 @@ export function report(r: Results): string {
 					check(writtenOther <= BUDGET.rowsWrittenPerEvent),
 				],
 				[
+					"…of which failure rows of the delivery log (sends retried)",
+					n((r.usage.tables.delivery_failures?.rowsWritten ?? 0) / events),
+					"",
+					"",
+				],
+				[
 					"D1 rows written per event, identity tables",
 					n(sumTables(true, "rowsWritten")),
 					"",
@@ -191,12 +227,24 @@ export function report(r: Results): string {
 					check(per.d1WindowBytes <= BUDGET.windowBytesPerEvent),
 				],
 				[
-					`D1 per-event rows left after the prune (${r.pruneRounds} cron rounds)`,
+					`D1 rows left after the prune (${r.pruneRounds} cron rounds), identity and erasure index excluded`,
 					n(r.split.pruned.otherRows, 0),
 					"per-batch logs only",
 					"",
 				],
-				["D1 bytes per person (identity graph)", n(bytesPerPerson, 0), "", ""],
+				["D1 bytes per person (identity graph)", n(person.identity, 0), "", ""],
+				[
+					"D1 erasure index: rows per person in this run; bytes per row",
+					`${n(person.erasureIndexRowsThisRun, 2)}; ${n(person.erasureIndexBytesPerRow, 0)}`,
+					"",
+					"",
+				],
+				[
+					`D1 erasure index per person over ${r.retentionDays} days at ${n(person.activeHours, 0)} active hours a month`,
+					n(person.erasureIndex, 0),
+					"",
+					"",
+				],
 				["D1 bytes per profile row", n(bytesPerProfile, 0), "", ""],
 				["R2 bytes per event", n(per.r2Bytes, 1), "", ""],
 				["R2 events per object", n(eventsPerObject, 0), "", ""],
@@ -252,6 +300,12 @@ export function report(r: Results): string {
 				],
 			],
 		),
+		`D1 rows left after the prune, identity and erasure index excluded: ${
+			Object.entries(r.split.pruned.otherTables)
+				.map(([t, rows]) => `${t} ${n(rows, 0)}`)
+				.join(", ") || "none"
+		}`,
+		`Erasure index at the bench's own ${n(r.load.events / Math.max(1, r.split.window.erasureIndexRows), 1)} events per person and hour (${n(r.eventsPerPerson / (r.load.events / Math.max(1, r.split.window.erasureIndexRows)), 1)} active hours a month): ${n(person.erasureIndexBytesPerRow * (r.eventsPerPerson / (r.load.events / Math.max(1, r.split.window.erasureIndexRows))) * (r.retentionDays / 30.42), 0)} B per person`,
 		"",
 		"Delivered: " +
 			r.delivered
@@ -316,6 +370,10 @@ export function report(r: Results): string {
 		table(
 			["limit", "value"],
 			[
+				[
+					"D1 size = people × bytes per person + events per window × bytes per event",
+					`people × ${n(bytesPerPerson, 0)} B + events in ${r.windowHours} h × ${n(per.d1WindowBytes, 1)} B`,
+				],
 				["events a month before D1 reaches 10 GB", n(full, 0)],
 				[
 					"…of which the window's share of D1 at that volume",
@@ -329,7 +387,7 @@ export function report(r: Results): string {
 					)} %`,
 				],
 				[
-					"people per D1 database (identity graph alone)",
+					"people per D1 database (identity graph and erasure index)",
 					n(LIMITS.d1DatabaseBytes / bytesPerPerson, 0),
 				],
 				[

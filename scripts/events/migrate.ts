@@ -1,4 +1,8 @@
 import { recordArchivedStatements } from "../../packages/collector/src/archive/archive-index";
+import {
+	PROFILES_METADATA,
+	profileFilter,
+} from "../../packages/collector/src/archive/profile-filter";
 import type {
 	EnrichedEvent,
 	QueuedEvent,
@@ -22,7 +26,10 @@ export interface MigrationBucket {
 	put(
 		key: string,
 		value: Uint8Array,
-		options?: { httpMetadata?: { contentType?: string } },
+		options?: {
+			httpMetadata?: { contentType?: string };
+			customMetadata?: Record<string, string>;
+		},
 	): Promise<unknown>;
 }
 
@@ -93,6 +100,9 @@ export async function migrateLegacy(
 		for (const object of objects)
 			await bucket.put(object.key, object.body, {
 				httpMetadata: { contentType: RECORD_CONTENT_TYPE },
+				customMetadata: {
+					[PROFILES_METADATA]: profileFilter(object.profileIds),
+				},
 			});
 		after = results[results.length - 1]?.id ?? after;
 		await db.batch([

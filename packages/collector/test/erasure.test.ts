@@ -402,31 +402,32 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		);
 		expect(before).toHaveLength(3);
 		const indexed = await env.DB.prepare(
-			"SELECT COUNT(DISTINCT object_key) AS n FROM archive_index WHERE bucket = 'ARCHIVE' AND profile_id IN (?1, ?2)",
+			"SELECT COUNT(DISTINCT partition) AS n FROM archive_partitions WHERE bucket = 'ARCHIVE' AND profile_id IN (?1, ?2)",
 		)
 			.bind(ann.profileId, ann.absorbedId)
 			.first<number>("n");
-		expect(indexed).toBe(2);
+		// Ann's two objects are in one hour: one partition, one index row per profile.
+		expect(indexed).toBe(1);
 		// The person's events of record (RECORDS) are queued for rewriting too.
 		const records = Number(
 			await env.DB.prepare(
-				"SELECT COUNT(DISTINCT object_key) AS n FROM archive_index WHERE bucket = 'RECORDS' AND profile_id IN (?1, ?2)",
+				"SELECT COUNT(DISTINCT partition) AS n FROM archive_partitions WHERE bucket = 'RECORDS' AND profile_id IN (?1, ?2)",
 			)
 				.bind(ann.profileId, ann.absorbedId)
 				.first<number>("n"),
 		);
 
 		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
-		expect(deleted.removed.archiveObjects).toBe(2 + records);
+		expect(deleted.removed.archiveObjects).toBe(1 + records);
 		expect(erasure.stores.archive).toEqual({
 			complete: false,
-			queued: 2 + records,
-			pending: 2,
+			queued: 1 + records,
+			pending: 1,
 		});
 		// Within the grace period nothing is rewritten: a write under way may still land.
 		await finishErasures(env, new Date());
 		expect((await statusOf(deleted.deletionId)).stores.archive).toMatchObject({
-			pending: 2,
+			pending: 1,
 		});
 		expect(await findInR2(needles(ann.ids))).not.toEqual([]);
 
@@ -449,7 +450,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 			).toHaveLength(1);
 		expect((await statusOf(deleted.deletionId)).stores.archive).toEqual({
 			complete: true,
-			queued: 2 + records,
+			queued: 1 + records,
 			pending: 0,
 		});
 		// Nothing left to do: a second run changes nothing.
@@ -471,7 +472,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		expect(await findInR2(needles(ann.ids))).not.toEqual([]);
 		expect(
 			await env.DB.prepare(
-				"SELECT COUNT(*) AS n FROM archive_index WHERE profile_id = ?1",
+				"SELECT COUNT(*) AS n FROM archive_partitions WHERE profile_id = ?1",
 			)
 				.bind(ann.profileId)
 				.first<number>("n"),
@@ -479,8 +480,8 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		// The events of record of the person are queued too (their own bucket, RECORDS).
 		expect(
 			(await dueRewrites(env.DB, afterGrace(), 100))
-				.filter((r) => r.bucket === "ARCHIVE" && r.key.startsWith(prefix))
-				.map((r) => r.key),
+				.filter((r) => r.bucket === "ARCHIVE" && r.partition.startsWith(prefix))
+				.map((r) => r.partition),
 		).toEqual([expect.stringMatching(new RegExp(`^${prefix}`))]);
 		await finishErasures(env, afterGrace());
 		expect(await findInR2(needles(ann.ids))).toEqual([]);

@@ -113,6 +113,7 @@ describe("the EVENTS consumer's D1 budget", () => {
 				event: { ...event, messageId: `${run}-${event.messageId}` },
 			}));
 			const metered = meteredD1(env.DB);
+			const started = new Date();
 			// Batches of 25 messages, as wrangler.toml's max_batch_size.
 			for (let b = 0; b < events.length; b += perMessage * 25) {
 				const messages = [];
@@ -151,6 +152,17 @@ describe("the EVENTS consumer's D1 budget", () => {
 				}),
 			);
 			expect(perEvent).toBeLessThanOrEqual(1.5);
+			// The erasure index writes at most one row (and its time index entry) per profile and
+			// hour partition, however many objects and events: none for people already indexed.
+			const personHours = await env.DB.prepare(
+				`SELECT COUNT(DISTINCT profile_id || '|' || rtrim(partition, replace(partition, '/', ''))) AS n
+FROM archive_partitions WHERE written_at >= ?1`,
+			)
+				.bind(started.toISOString())
+				.first<number>("n");
+			expect(
+				metered.written.byTable.archive_partitions ?? 0,
+			).toBeLessThanOrEqual(2 * (personHours ?? 0));
 		},
 	);
 

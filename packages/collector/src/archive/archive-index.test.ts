@@ -4,23 +4,45 @@ import { describe, expect, it } from "vitest";
 import { CRONS } from "../cron";
 import { markErasedStatement } from "../identity/erased";
 import worker from "../index";
-import { dueRewrites, recordArchived } from "./archive-index";
+import { dueRewrites, partitionOf, recordArchived } from "./archive-index";
 
 const DAY_MS = 86_400_000;
 
-async function indexRows(key: string) {
+async function indexRows(partition: string) {
 	const { results } = await env.DB.prepare(
-		"SELECT profile_id, written_at FROM archive_index WHERE object_key = ?1 ORDER BY profile_id",
+		"SELECT profile_id, written_at FROM archive_partitions WHERE partition = ?1 ORDER BY profile_id",
 	)
-		.bind(key)
+		.bind(partition)
 		.run<{ profile_id: string; written_at: string }>();
 	return results;
 }
 
+async function rowsWritten(run: () => Promise<unknown>): Promise<number> {
+	const before = Number(
+		await env.DB.prepare("SELECT COUNT(*) AS n FROM archive_partitions").first(
+			"n",
+		),
+	);
+	await run();
+	const after = Number(
+		await env.DB.prepare("SELECT COUNT(*) AS n FROM archive_partitions").first(
+			"n",
+		),
+	);
+	return after - before;
+}
+
 describe("archive index", () => {
-	it("indexes each profile of an object once, and queues a rewrite instead for an erased one", async () => {
+	it("names an object's folder as its partition", () => {
+		expect(
+			partitionOf("events/source=web/dt=2026-11-01/hour=08/ab.parquet"),
+		).toBe("events/source=web/dt=2026-11-01/hour=08/");
+		expect(partitionOf("ab.ndjson.gz")).toBe("");
+	});
+
+	it("indexes each profile of a partition once, and queues a rewrite instead for an erased one", async () => {
 		const tag = crypto.randomUUID();
-		const key = `${tag}.ndjson.gz`;
+		const folder = `${tag}/dt=2026-11-01/hour=08/`;
 		await env.DB.batch([
 			markErasedStatement(env.DB, [`gone-${tag}`], `gone-${tag}`, new Date()),
 		]);
@@ -28,40 +50,62 @@ describe("archive index", () => {
 		await recordArchived(
 			env.DB,
 			"ARCHIVE",
-			[{ key, profileIds: [`p-${tag}`, `p-${tag}`, `gone-${tag}`] }],
+			[
+				{ key: `${folder}a.ndjson.gz`, profileIds: [`p-${tag}`, `p-${tag}`] },
+				{
+					key: `${folder}b.ndjson.gz`,
+					profileIds: [`p-${tag}`, `gone-${tag}`],
+				},
+			],
 			at,
 		);
-		expect(await indexRows(key)).toEqual([
+		expect(await indexRows(folder)).toEqual([
+			{ profile_id: `p-${tag}`, written_at: at.toISOString() },
+		]);
+		// More objects of the same hour for the same person write no row, and keep the first time.
+		const later = new Date(at.getTime() + 60_000);
+		expect(
+			await rowsWritten(() =>
+				recordArchived(
+					env.DB,
+					"ARCHIVE",
+					[{ key: `${folder}c.ndjson.gz`, profileIds: [`p-${tag}`] }],
+					later,
+				),
+			),
+		).toBe(0);
+		expect(await indexRows(folder)).toEqual([
 			{ profile_id: `p-${tag}`, written_at: at.toISOString() },
 		]);
 		const due = await dueRewrites(env.DB, new Date(at.getTime() + 1), 1000);
-		expect(due.filter((r) => r.key === key)).toEqual([
-			{ bucket: "ARCHIVE", key, profileIds: [`gone-${tag}`] },
+		expect(due.filter((r) => r.partition === folder)).toEqual([
+			{ bucket: "ARCHIVE", partition: folder, profileIds: [`gone-${tag}`] },
 		]);
 	});
 
-	it("is pruned by the hourly retention run, rows older than EVENT_RETENTION_DAYS first", async () => {
+	it("is pruned by the hourly retention run, rows older than EVENT_RETENTION_DAYS and an hour first", async () => {
 		const tag = crypto.randomUUID();
 		const days = Number(env.EVENT_RETENTION_DAYS);
-		const old = `old-${tag}`;
-		const recent = `recent-${tag}`;
-		await recordArchived(
-			env.DB,
-			"ARCHIVE",
-			[{ key: old, profileIds: [`p-${tag}`] }],
-			new Date(Date.now() - (days + 1) * DAY_MS),
-		);
-		await recordArchived(
-			env.DB,
-			"ARCHIVE",
-			[{ key: recent, profileIds: [`p-${tag}`] }],
-			new Date(Date.now() - (days - 1) * DAY_MS),
-		);
+		const old = `old-${tag}/`;
+		const edge = `edge-${tag}/`;
+		const recent = `recent-${tag}/`;
+		const write = (folder: string, at: number) =>
+			recordArchived(
+				env.DB,
+				"ARCHIVE",
+				[{ key: `${folder}x.ndjson.gz`, profileIds: [`p-${tag}`] }],
+				new Date(at),
+			);
+		await write(old, Date.now() - (days + 1) * DAY_MS);
+		// Written within the last hour of retention: its partition may not be deleted yet.
+		await write(edge, Date.now() - days * DAY_MS - 30 * 60_000);
+		await write(recent, Date.now() - (days - 1) * DAY_MS);
 		await worker.scheduled(
 			createScheduledController({ cron: CRONS.retention }),
 			env,
 		);
 		expect(await indexRows(old)).toEqual([]);
+		expect(await indexRows(edge)).toHaveLength(1);
 		expect(await indexRows(recent)).toHaveLength(1);
 	});
 });

@@ -1,12 +1,17 @@
 /*
- * The archive index (migrations/0007_erasure.sql): which R2 objects hold events of which profile,
- * and which objects still hold an erased profile's events. Every query on `archive_index` and
- * `archive_rewrites` lives here.
+ * The erasure index (migrations/0015_erasure_index_partitions.sql): which hour partitions of an
+ * R2 bucket hold events of which profile, and which partitions still hold an erased profile's
+ * events. Every query on `archive_partitions` and `archive_partition_rewrites` lives here.
  *
- * The seam, for any writer of event objects to R2 (the `r2` destination today): an object is gzip
- * NDJSON, one event per line, each with `context.profileId` when it has a profile; the writer
- * calls recordArchived before it puts the object, and fails its write if that fails. Erasure then
- * finds the objects (queueRewritesStatements) and archive/rewrite.ts removes the person's lines.
+ * A row names a partition (an object's folder: its key up to the last "/"), not an object, and
+ * is written only when missing: the index grows with people × the hours they were active, never
+ * with events or objects, and a batch of people already indexed this hour writes no row.
+ *
+ * The seam, for any writer of event objects to R2 (the events of record and the `r2`
+ * destination): the writer calls recordArchived before it puts its objects, and fails its write
+ * if that fails; each object carries a filter of its profiles (profile-filter.ts). Erasure finds
+ * the partitions (queueRewritesStatements) and archive/rewrite.ts rewrites every object of each
+ * that may hold the person.
  */
 
 /** The R2 bindings an index row may name. */
@@ -18,18 +23,29 @@ export interface ArchivedObject {
 	profileIds: readonly string[];
 }
 
-/** An object to rewrite without the events of some erased profiles. */
+/** A partition to rewrite without the events of some erased profiles. */
 export interface DueRewrite {
 	bucket: string;
-	key: string;
+	/** The folder, ending in "/" (or "" for the bucket's root). */
+	partition: string;
 	profileIds: string[];
 }
 
 /**
+ * The partition (folder) of an object key: the key up to and including its last "/".
+ *
+ * @example
+ * partitionOf("events/source=web/dt=2026-11-01/hour=08/ab.parquet") // "events/source=web/dt=2026-11-01/hour=08/"
+ */
+export function partitionOf(key: string): string {
+	return key.slice(0, key.lastIndexOf("/") + 1);
+}
+
+/**
  * Records which profiles' events some objects of a bucket will hold, in one D1 batch: an index
- * row per (profile, object), or — for a profile already erased (its deletion committed while the
- * write was under way) — straight away a rewrite row, so the erasure still reaches the object.
- * Call it before writing the objects: a row whose object was never written is harmless.
+ * row per (profile, partition) not indexed yet, or — for a profile already erased (its deletion
+ * committed while the write was under way) — a rewrite row, so the erasure still reaches the
+ * object. Call it before writing the objects: a row whose object was never written is harmless.
  *
  * @example
  * await recordArchived(env.DB, "ARCHIVE", [{ key: "events/dt=2026-11-01/hour=08/ab.ndjson.gz", profileIds: ["prof_1"] }], new Date());
@@ -57,31 +73,33 @@ export function recordArchivedStatements(
 	objects: readonly ArchivedObject[],
 	now: Date,
 ): D1PreparedStatement[] {
-	const rows = objects.flatMap((object) =>
-		[...new Set(object.profileIds)].map((profileId) => ({
-			p: profileId,
-			k: object.key,
-		})),
-	);
-	if (rows.length === 0) return [];
-	const json = JSON.stringify(rows);
+	const rows = new Map<string, { p: string; k: string }>();
+	for (const object of objects) {
+		const partition = partitionOf(object.key);
+		for (const profileId of object.profileIds)
+			rows.set(`${profileId}\n${partition}`, { p: profileId, k: partition });
+	}
+	if (rows.size === 0) return [];
+	const json = JSON.stringify([...rows.values()]);
 	const at = now.toISOString();
 	return [
+		// Only new rows are written: an existing row costs a read, no write.
 		db
 			.prepare(
-				`INSERT INTO archive_index (profile_id, bucket, object_key, written_at)
+				`INSERT INTO archive_partitions (profile_id, bucket, partition, written_at)
 SELECT json_extract(value, '$.p'), ?2, json_extract(value, '$.k'), ?3 FROM json_each(?1)
 WHERE json_extract(value, '$.p') NOT IN (SELECT profile_id FROM erased_profiles)
-ON CONFLICT (profile_id, bucket, object_key) DO UPDATE SET written_at = excluded.written_at`,
+ON CONFLICT (profile_id, bucket, partition) DO NOTHING`,
 			)
 			.bind(json, bucket, at),
+		// A queued rewrite waits for this write too: its grace period starts again.
 		db
 			.prepare(
-				`INSERT INTO archive_rewrites (profile_id, bucket, object_key, queued_at)
+				`INSERT INTO archive_partition_rewrites (profile_id, bucket, partition, queued_at)
 SELECT json_extract(j.value, '$.p'), ?2, json_extract(j.value, '$.k'), ?3
 FROM json_each(?1) AS j JOIN erased_profiles AS e ON e.profile_id = json_extract(j.value, '$.p')
 WHERE true
-ON CONFLICT (profile_id, bucket, object_key) DO NOTHING`,
+ON CONFLICT (profile_id, bucket, partition) DO UPDATE SET queued_at = excluded.queued_at`,
 			)
 			.bind(json, bucket, at),
 	];
@@ -89,8 +107,8 @@ ON CONFLICT (profile_id, bucket, object_key) DO NOTHING`,
 
 /**
  * The statements that turn the index rows of erased profiles into rewrite rows, for the
- * deletion's D1 batch: the first counts the objects concerned (`{ n }`), the second queues them,
- * the third deletes the index rows.
+ * deletion's D1 batch: the first counts the partitions concerned (`{ n }`), the second queues
+ * them, the third deletes the index rows.
  *
  * @example
  * await db.batch([...queueRewritesStatements(db, ["prof_1", "prof_2"], new Date()), ...]);
@@ -105,27 +123,27 @@ export function queueRewritesStatements(
 	return [
 		db
 			.prepare(
-				`SELECT COUNT(*) AS n FROM (SELECT DISTINCT bucket, object_key FROM archive_index WHERE ${mine})`,
+				`SELECT COUNT(*) AS n FROM (SELECT DISTINCT bucket, partition FROM archive_partitions WHERE ${mine})`,
 			)
 			.bind(ids),
 		db
 			.prepare(
-				`INSERT INTO archive_rewrites (profile_id, bucket, object_key, queued_at)
-SELECT profile_id, bucket, object_key, ?2 FROM archive_index WHERE ${mine}
-ON CONFLICT (profile_id, bucket, object_key) DO NOTHING`,
+				`INSERT INTO archive_partition_rewrites (profile_id, bucket, partition, queued_at)
+SELECT profile_id, bucket, partition, ?2 FROM archive_partitions WHERE ${mine}
+ON CONFLICT (profile_id, bucket, partition) DO NOTHING`,
 			)
 			.bind(ids, now.toISOString()),
-		db.prepare(`DELETE FROM archive_index WHERE ${mine}`).bind(ids),
+		db.prepare(`DELETE FROM archive_partitions WHERE ${mine}`).bind(ids),
 	];
 }
 
 /**
- * Objects to rewrite, oldest first: those queued before `queuedBefore` (a write that started
+ * Partitions to rewrite, oldest first: those queued before `queuedBefore` (a write that started
  * before the deletion has finished by then), each with every erased profile it still holds.
  *
  * @example
- * await dueRewrites(env.DB, new Date(Date.now() - 16 * 60_000), 50)
- * // [{ bucket: "ARCHIVE", key: "events/…ndjson.gz", profileIds: ["prof_1"] }]
+ * await dueRewrites(env.DB, new Date(Date.now() - 16 * 60_000), 10)
+ * // [{ bucket: "ARCHIVE", partition: "events/dt=2026-11-01/hour=08/", profileIds: ["prof_1"] }]
  */
 export async function dueRewrites(
 	db: D1Database,
@@ -134,41 +152,48 @@ export async function dueRewrites(
 ): Promise<DueRewrite[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT bucket, object_key, json_group_array(profile_id) AS profile_ids
-FROM archive_rewrites WHERE queued_at < ?1
-GROUP BY bucket, object_key ORDER BY min(queued_at), object_key LIMIT ?2`,
+			`SELECT bucket, partition, json_group_array(profile_id) AS profile_ids
+FROM archive_partition_rewrites WHERE queued_at < ?1
+GROUP BY bucket, partition ORDER BY min(queued_at), partition LIMIT ?2`,
 		)
 		.bind(queuedBefore.toISOString(), limit)
-		.run<{ bucket: string; object_key: string; profile_ids: string }>();
+		.run<{ bucket: string; partition: string; profile_ids: string }>();
 	return results.map((row) => ({
 		bucket: row.bucket,
-		key: row.object_key,
+		partition: row.partition,
 		profileIds: JSON.parse(row.profile_ids) as string[],
 	}));
 }
 
 /**
- * Marks an object as rewritten without these profiles' events.
+ * Marks a partition as rewritten without these profiles' events. A row queued again at or after
+ * `queuedBefore` (a write landed meanwhile) stays for the next run.
  *
  * @example
- * await finishRewrite(env.DB, { bucket: "ARCHIVE", key, profileIds: ["prof_1"] });
+ * await finishRewrite(env.DB, { bucket: "ARCHIVE", partition, profileIds: ["prof_1"] }, cutoff);
  */
 export async function finishRewrite(
 	db: D1Database,
 	rewrite: DueRewrite,
+	queuedBefore: Date,
 ): Promise<void> {
 	await db
 		.prepare(
-			`DELETE FROM archive_rewrites
-WHERE bucket = ?1 AND object_key = ?2 AND profile_id IN (SELECT value FROM json_each(?3))`,
+			`DELETE FROM archive_partition_rewrites
+WHERE bucket = ?1 AND partition = ?2 AND profile_id IN (SELECT value FROM json_each(?3)) AND queued_at < ?4`,
 		)
-		.bind(rewrite.bucket, rewrite.key, JSON.stringify(rewrite.profileIds))
+		.bind(
+			rewrite.bucket,
+			rewrite.partition,
+			JSON.stringify(rewrite.profileIds),
+			queuedBefore.toISOString(),
+		)
 		.run();
 }
 
 /**
- * The statement that counts the objects of a bucket still holding any of these profiles, for a
- * status batch (one row: `{ n }`).
+ * The statement that counts the partitions of a bucket still holding any of these profiles,
+ * for a status batch (one row: `{ n }`).
  *
  * @example
  * const [pending] = await db.batch([pendingRewritesStatement(db, ["prof_1"], "RECORDS")]);
@@ -180,19 +205,19 @@ export function pendingRewritesStatement(
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT COUNT(*) AS n FROM (SELECT DISTINCT object_key FROM archive_rewrites
+			`SELECT COUNT(*) AS n FROM (SELECT DISTINCT partition FROM archive_partition_rewrites
 WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2)`,
 		)
 		.bind(JSON.stringify(profileIds), bucket);
 }
 
 /**
- * The objects of a bucket most recently indexed for some profiles, newest first.
+ * The partitions of a bucket most recently indexed for some profiles, newest first.
  *
  * @example
- * await latestObjects(env.DB, "RECORDS", ["prof_1"], 8) // ["events/source=web/…/ab.parquet", …]
+ * await latestPartitions(env.DB, "RECORDS", ["prof_1"], 2) // ["events/source=web/dt=2026-11-01/hour=09/", …]
  */
-export async function latestObjects(
+export async function latestPartitions(
 	db: D1Database,
 	bucket: ArchiveBucket,
 	profileIds: readonly string[],
@@ -200,21 +225,26 @@ export async function latestObjects(
 ): Promise<string[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT object_key, max(written_at) AS at FROM archive_index
+			`SELECT partition, max(written_at) AS at FROM archive_partitions
 WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2
-GROUP BY object_key ORDER BY at DESC, object_key DESC LIMIT ?3`,
+GROUP BY partition ORDER BY at DESC, partition DESC LIMIT ?3`,
 		)
 		.bind(JSON.stringify(profileIds), bucket, limit)
-		.run<{ object_key: string }>();
-	return results.map((r) => r.object_key);
+		.run<{ partition: string }>();
+	return results.map((r) => r.partition);
 }
 
 /** Index rows deleted per statement, so one prune never holds the database for long. */
 const PRUNE_CHUNK = 5000;
+/**
+ * A row is written when its partition's hour begins at the earliest, and retention deletes the
+ * partition once its hour has ended: keeping rows an hour longer covers the partition's life.
+ */
+const PRUNE_MARGIN_MS = 3_600_000;
 
 /**
- * Deletes index rows written before `before` (the event retention period), one bounded chunk;
- * the next run takes the rest. Rewrite rows are kept until done, whatever their age.
+ * Deletes index rows written more than an hour before `before` (the event retention period),
+ * one bounded chunk; the next run takes the rest. Rewrite rows are kept until done.
  *
  * @example
  * await pruneArchiveIndex(env.DB, new Date(Date.now() - 30 * 86_400_000)) // rows deleted
@@ -225,10 +255,13 @@ export async function pruneArchiveIndex(
 ): Promise<number> {
 	const { meta } = await db
 		.prepare(
-			`DELETE FROM archive_index WHERE (profile_id, bucket, object_key) IN (
-  SELECT profile_id, bucket, object_key FROM archive_index WHERE written_at < ?1 LIMIT ?2)`,
+			`DELETE FROM archive_partitions WHERE (profile_id, bucket, partition) IN (
+  SELECT profile_id, bucket, partition FROM archive_partitions WHERE written_at < ?1 LIMIT ?2)`,
 		)
-		.bind(before.toISOString(), PRUNE_CHUNK)
+		.bind(
+			new Date(before.getTime() - PRUNE_MARGIN_MS).toISOString(),
+			PRUNE_CHUNK,
+		)
 		.run();
 	return meta.changes;
 }

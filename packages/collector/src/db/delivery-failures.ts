@@ -26,6 +26,9 @@ export interface FailureState {
 }
 
 const KEYS = `(SELECT value ->> 0, value ->> 1 FROM json_each(?2))`;
+/** The element of ?2 that names the row being updated. */
+const MINE = `(SELECT value FROM json_each(?2)
+  WHERE value ->> 0 = delivery_failures.source_id AND value ->> 1 = delivery_failures.message_id)`;
 
 /**
  * The failure rows of some events at one destination, by `${sourceId}\u001f${messageId}`.
@@ -151,13 +154,12 @@ export function recoveredStatement(
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE delivery_failures SET status = 'delivered', attempts = r.attempts,
-  last_status = coalesce(r.last_status, delivery_failures.last_status), last_error = NULL,
+			// The rows are found through the (destination, source, messageId) key: an UPDATE … FROM
+			// the JSON would walk every row of the destination, whose number grows with traffic.
+			`UPDATE delivery_failures SET status = 'delivered', attempts = (${MINE} ->> 2),
+  last_status = coalesce(${MINE} ->> 3, delivery_failures.last_status), last_error = NULL,
   payload = NULL, updated_at = ?3
-FROM (SELECT value ->> 0 AS source_id, value ->> 1 AS message_id, value ->> 2 AS attempts,
-             value ->> 3 AS last_status FROM json_each(?2)) AS r
-WHERE delivery_failures.destination_id = ?1 AND delivery_failures.source_id = r.source_id
-  AND delivery_failures.message_id = r.message_id`,
+WHERE destination_id = ?1 AND (source_id, message_id) IN ${KEYS}`,
 		)
 		.bind(
 			destinationId,

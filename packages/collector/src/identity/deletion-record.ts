@@ -17,7 +17,7 @@ export interface Removed {
 	/** Deliveries that were pending or retrying: cancelled before being sent. */
 	cancelledDeliveries: number;
 	parked: number;
-	/** Archive objects holding the person's events, left for the archive rewrite. */
+	/** Hour partitions (R2 folders) holding the person's events, left for the archive rewrite. */
 	archiveObjects: number;
 }
 
@@ -187,7 +187,7 @@ export async function unfinishedDeletions(
 		.prepare(
 			`SELECT id, profile_id FROM profile_deletions AS p
 WHERE completed_at IS NULL AND identities_hashed_at IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM erased_profiles AS e JOIN archive_rewrites AS r ON r.profile_id = e.profile_id
+  AND NOT EXISTS (SELECT 1 FROM erased_profiles AS e JOIN archive_partition_rewrites AS r ON r.profile_id = e.profile_id
                   WHERE e.erased_as = p.profile_id)
 ORDER BY id LIMIT ?1`,
 		)

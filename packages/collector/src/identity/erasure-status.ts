@@ -45,8 +45,8 @@ export interface ErasureStatus {
 		};
 		/**
 		 * The events of record (R2 RECORDS): `removed` is how many events the person had on
-		 * record (their event counters), `remaining` the objects still to rewrite without them
-		 * (the minutely cron, archive/rewrite.ts).
+		 * record (their event counters), `remaining` the hour partitions still to rewrite without
+		 * them (the minutely cron, archive/rewrite.ts).
 		 */
 		events: { complete: boolean; removed: number | null; remaining: number };
 		/**
@@ -66,7 +66,11 @@ export interface ErasureStatus {
 		};
 		/** Events and deliveries the pipeline had parked (D1 `parked`), purged in the transaction. */
 		parked: { complete: boolean; removed: number | null };
-		/** The `r2` destination's archive objects holding the person's events, rewritten in the background. */
+		/**
+		 * Hour partitions (of the events of record and of the `r2` destination's archives) that
+		 * held the person's events, queued by the deletion, and those of the archives still to
+		 * rewrite in the background.
+		 */
 		archive: { complete: boolean; queued: number | null; pending: number };
 		/** The deletion forwarded to each destination that deletes (hourly cron). */
 		destinations: {

@@ -1,4 +1,5 @@
-import { latestObjects } from "../archive/archive-index";
+import { latestPartitions } from "../archive/archive-index";
+import { mayHoldAny, PROFILES_METADATA } from "../archive/profile-filter";
 import { readRecords } from "../records/records";
 import type { Identifier } from "./identifiers";
 
@@ -160,6 +161,8 @@ members AS (SELECT id FROM canon UNION SELECT p.id FROM profiles AS p JOIN canon
 
 /** Objects read for the latest events: the profile's last few batches. */
 const OBJECTS = 8;
+/** Partitions (hours) looked in for them: the latest the person was indexed in. */
+const PARTITIONS = 2;
 
 async function latestEvents(
 	db: D1Database,
@@ -167,7 +170,28 @@ async function latestEvents(
 	members: readonly string[],
 ): Promise<ProfileView["events"]> {
 	const mine = new Set(members);
-	const keys = await latestObjects(db, "RECORDS", members, OBJECTS);
+	const partitions = await latestPartitions(db, "RECORDS", members, PARTITIONS);
+	// The partitions' objects whose profile filter may hold the person, newest first.
+	const candidates: { key: string; uploaded: number }[] = [];
+	for (const prefix of partitions) {
+		let cursor: string | undefined;
+		do {
+			const page = await records.list({
+				prefix,
+				delimiter: "/",
+				cursor,
+				include: ["customMetadata"],
+			});
+			for (const o of page.objects)
+				if (mayHoldAny(o.customMetadata?.[PROFILES_METADATA], mine))
+					candidates.push({ key: o.key, uploaded: o.uploaded.getTime() });
+			cursor = page.truncated ? page.cursor : undefined;
+		} while (cursor);
+	}
+	const keys = candidates
+		.sort((a, b) => b.uploaded - a.uploaded)
+		.slice(0, OBJECTS)
+		.map((c) => c.key);
 	const objects = await Promise.all(keys.map((key) => records.get(key)));
 	const events = (
 		await Promise.all(

@@ -1,4 +1,5 @@
 import { recordArchivedStatements } from "../archive/archive-index";
+import { PROFILES_METADATA, profileFilter } from "../archive/profile-filter";
 import type { QueuedEvent } from "../event";
 import { RECORDS_PREFIX, recordPartition } from "./key";
 import { encodeParquet } from "./parquet";
@@ -24,8 +25,9 @@ const MAX_REWRITES = 5;
 /**
  * The events-of-record step of the EVENTS consumer: puts a batch's finished events in R2 (one
  * Parquet object per source and UTC hour, records.ts), each object naming in its metadata the
- * queue messages whose events it holds, after recording in D1 which profiles' events it holds
- * (the erasure index, archive/archive-index.ts, bucket RECORDS).
+ * queue messages whose events it holds and a filter of its profiles (archive/profile-filter.ts),
+ * after recording in D1 which profiles have events in its partition (the erasure index,
+ * archive/archive-index.ts, bucket RECORDS: a row only for a profile new to the partition).
  *
  * No event ends up in two objects. An object's key is a hash of its events, so a redelivered
  * batch overwrites what its first attempt wrote. Queues may also regroup redelivered messages
@@ -86,6 +88,7 @@ export async function writeRecords(
 				httpMetadata: { contentType: RECORD_CONTENT_TYPE },
 				customMetadata: {
 					[OWNERS]: JSON.stringify([...(owners.get(o.key) ?? [])].sort()),
+					[PROFILES_METADATA]: profileFilter(o.profileIds),
 				},
 			}),
 		),

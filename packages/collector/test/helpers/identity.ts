@@ -134,8 +134,8 @@ const TABLES = [
 	"identity_suppressions",
 	"profile_deletions",
 	"erased_profiles",
-	"archive_index",
-	"archive_rewrites",
+	"archive_partitions",
+	"archive_partition_rewrites",
 ];
 
 /** Empties every table, the events of record, the identity KV namespace and the isolate caches. */

@@ -1,5 +1,6 @@
 import { recordArchived } from "../../archive/archive-index";
 import { gzipText } from "../../archive/objects";
+import { PROFILES_METADATA, profileFilter } from "../../archive/profile-filter";
 import { batchKey } from "../kit/idempotency";
 import { MAX_BATCH_EVENTS } from "../kit/limits";
 import type { DeliveryItem, DestinationType, Verdict } from "../types";
@@ -45,11 +46,7 @@ export const r2: DestinationType<R2Settings> = {
 				"ARCHIVE",
 				objects.map(({ key, part }) => ({
 					key,
-					profileIds: part.flatMap(({ event }) =>
-						typeof event.context.profileId === "string"
-							? [event.context.profileId]
-							: [],
-					),
+					profileIds: profilesOf(part),
 				})),
 				new Date(ctx.now()),
 			);
@@ -70,7 +67,10 @@ export const r2: DestinationType<R2Settings> = {
 						contentType: "application/x-ndjson",
 						contentEncoding: "gzip",
 					},
-					customMetadata: { events: String(part.length) },
+					customMetadata: {
+						events: String(part.length),
+						[PROFILES_METADATA]: profileFilter(profilesOf(part)),
+					},
 				});
 				verdict = { outcome: "ok" };
 			} catch (error) {
@@ -94,4 +94,13 @@ export const r2: DestinationType<R2Settings> = {
 export function partitionOf(iso: string): string {
 	const at = new Date(iso).toISOString();
 	return `dt=${at.slice(0, 10)}/hour=${at.slice(11, 13)}`;
+}
+
+/** The resolved profiles of some events (what the erasure index and filter hold). */
+function profilesOf(part: readonly DeliveryItem[]): string[] {
+	return part.flatMap(({ event }) =>
+		typeof event.context.profileId === "string"
+			? [event.context.profileId]
+			: [],
+	);
 }
