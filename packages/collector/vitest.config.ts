@@ -117,7 +117,7 @@ export default defineConfig(async () => {
 			globalSetup: ["./test/vendors/global-setup.ts"],
 			projects: [
 				{
-					extends: true,
+					extends: true as const,
 					test: {
 						name: "collector",
 						include: ["src/**/*.test.ts", "test/**/*.test.ts"],
@@ -126,7 +126,7 @@ export default defineConfig(async () => {
 					},
 				},
 				{
-					extends: true,
+					extends: true as const,
 					test: { name: "collector-units", include: shared, isolate: false },
 				},
 			],
