@@ -14,7 +14,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -31,7 +30,7 @@ import {
 } from "../packages/collector/test/vendors/secrets";
 import { webhookReceiver } from "../packages/collector/test/vendors/webhook";
 import { push } from "../scripts/config";
-import { ROOT, targetFlags, wrangler } from "../scripts/wrangler";
+import { freePort, ROOT, targetFlags, wrangler } from "../scripts/wrangler";
 
 const DEADLINE = Date.now() + 180_000;
 const BATCH = 50; // events per POST, like an SDK flushing its queue
@@ -44,20 +43,6 @@ const fixture = readFileSync(join(ROOT, "test/fixtures/events.ndjson"), "utf8")
 	.trim()
 	.split("\n")
 	.map((line) => JSON.parse(line) as Record<string, unknown>);
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			server.close(() =>
-				typeof address === "object" && address
-					? resolve(address.port)
-					: reject(new Error("no port")),
-			);
-		});
-	});
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

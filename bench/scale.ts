@@ -23,12 +23,11 @@
  * --report <file> (print the report of a results file written by --json, and run nothing).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse } from "smol-toml";
-import { ROOT, targetFlags, wrangler } from "../scripts/wrangler";
+import { freePort, ROOT, targetFlags, wrangler } from "../scripts/wrangler";
 import { workerdCpuMs } from "./scale/cpu";
 import { type Consumers, type Dev, sleep, startDev } from "./scale/dev";
 import { generateLoad, type Load } from "./scale/load";
@@ -84,20 +83,6 @@ function log(message: string) {
 	console.error(
 		`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${message}`,
 	);
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			server.close(() =>
-				typeof address === "object" && address
-					? resolve(address.port)
-					: reject(new Error("no port")),
-			);
-		});
-	});
 }
 
 async function until(what: string, done: () => boolean | Promise<boolean>) {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (where wrangler.toml is). */
@@ -78,4 +79,21 @@ export function targetFlags(target: Target): string[] {
 	return target.persistTo
 		? ["--local", "--persist-to", target.persistTo]
 		: ["--local"];
+}
+
+/**
+ * A loopback port nothing listens on right now (the OS picks it), for a `wrangler dev` or a
+ * local receiver started next.
+ *
+ * @example
+ * const port = await freePort(); // 41237
+ */
+export async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise((resolve) => server.close(resolve));
+	if (typeof address !== "object" || address === null)
+		throw new Error("no port");
+	return address.port;
 }

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "smol-toml";
@@ -9,6 +8,7 @@ import { startMockServer } from "../packages/collector/test/vendors/mock-server"
 import type { RecordedRequest } from "../packages/collector/test/vendors/secrets";
 import { TEST_SECRETS } from "../packages/collector/test/vendors/secrets";
 import { webhookReceiver } from "../packages/collector/test/vendors/webhook";
+import { freePort } from "../scripts/wrangler";
 import { DEV_WRITE_KEY, devConfig, waitUntil } from "./support/collector";
 
 // `npm run dev` as the README describes it, with a destination secret added to .dev.vars: the
@@ -217,15 +217,4 @@ function run(script: string, args: string[]): Promise<void> {
 				: reject(new Error(`${args.join(" ")} failed:\n${printed}`)),
 		);
 	});
-}
-
-/** A port nothing listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-	const server: Server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = server.address();
-	await new Promise((resolve) => server.close(resolve));
-	if (typeof address !== "object" || address === null)
-		throw new Error("no port");
-	return address.port;
 }
