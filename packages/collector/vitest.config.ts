@@ -110,6 +110,8 @@ export default defineConfig(async () => {
 			// The consumer logs a JSON line per batch, thousands in the fixture tests: show the
 			// logs of failing tests only.
 			silent: "passed-only" as const,
+			// The second reporter ends a run whose files have all ended but which does not exit.
+			reporters: ["default", "./test/exit-watchdog.ts"],
 			// Most of a file's time is workerd start-up and waiting on local bindings, not CPU:
 			// four files at once cut the suite's wall time to under half on a two-core machine.
 			maxWorkers: 4,
