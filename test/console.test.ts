@@ -272,12 +272,13 @@ describe("the console in Chromium", { timeout: 30_000 }, () => {
 		expect(await page.locator("#profile").textContent()).toContain(
 			'"plan": "pro"',
 		);
-		// The merged profile's audience and configured computed trait, from the order event.
+		// The merged profile's audience, and its built-in and configured computed traits, from
+		// the order event.
 		expect(await page.locator("#audiences").textContent()).toContain(
 			"Buyers (buyers)",
 		);
-		expect(await page.locator("#configured-traits").textContent()).toMatch(
-			/^revenue_total42$/,
+		expect(await page.locator("#trait-values").textContent()).toMatch(
+			/^lifetime_value42revenue_total42$/,
 		);
 		await shot("profile");
 	});

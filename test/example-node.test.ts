@@ -207,7 +207,7 @@ FROM events WHERE sourceId = 'backend' ORDER BY receivedAt, type = 'track'`,
 	// lifetime value.
 	expect(rows[1]?.profile_id).toBe(rows[0]?.profile_id);
 	const profile = await collector.env.DB.prepare(
-		"SELECT lifetime_value, (SELECT json_group_array(type || ':' || value) FROM (SELECT type, value FROM identities WHERE profile_id = ?1 ORDER BY type)) AS identities FROM profiles WHERE id = ?1",
+		"SELECT (SELECT state ->> '$.t.lifetime_value.a' FROM audience_profiles WHERE profile_id = ?1) AS lifetime_value, (SELECT json_group_array(type || ':' || value) FROM (SELECT type, value FROM identities WHERE profile_id = ?1 ORDER BY type)) AS identities FROM profiles WHERE id = ?1",
 	)
 		.bind(rows[0]?.profile_id)
 		.first<{ lifetime_value: number; identities: string }>();

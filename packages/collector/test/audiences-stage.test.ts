@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { trackAudiences } from "../src/audiences/stage";
+import { profileAudiences } from "../src/audiences/view";
 import { loadConfig } from "../src/config/load";
 import type { EnrichedEvent, QueuedEvent } from "../src/event";
 import { tenant, testConfig } from "./delivery-helpers";
@@ -36,7 +37,7 @@ async function setUp() {
 	return loadConfig(env);
 }
 
-function order(profileId: string, n: number): QueuedEvent {
+function order(profileId: string, n: number, revenue?: number): QueuedEvent {
 	const now = new Date().toISOString();
 	const event: EnrichedEvent = {
 		type: "track",
@@ -45,10 +46,26 @@ function order(profileId: string, n: number): QueuedEvent {
 		anonymousId: `anon_${profileId}`,
 		timestamp: now,
 		receivedAt: now,
-		properties: { order_id: String(n) },
+		properties: {
+			order_id: String(n),
+			...(revenue !== undefined && { revenue }),
+		},
 		context: { profileId },
 	};
 	return { sourceId: "web", event };
+}
+
+function pageView(profileId: string, n: number): QueuedEvent {
+	const { event } = order(profileId, n);
+	return {
+		sourceId: "web",
+		event: {
+			...event,
+			type: "page",
+			event: undefined,
+			messageId: `${profileId}_page_${n}`,
+		},
+	};
 }
 
 async function stateOf(profileId: string) {
@@ -131,5 +148,46 @@ describe("the audiences step", () => {
 			profiles: 0,
 			d1Calls: 0,
 		});
+	});
+
+	it("with no audience, touches only profiles whose events feed a computed trait; the view counts merged profiles", async () => {
+		await useConfig(testConfig([]));
+		const config = await loadConfig(env);
+		const [p, q] = [`prof_${tenant()}`, `prof_${tenant()}`] as [string, string];
+		const now = new Date();
+		const run = (events: QueuedEvent[], fresh = false) =>
+			trackAudiences(env, config, events, { now, fresh });
+		expect(await run([pageView(p, 1)])).toMatchObject({
+			profiles: 0,
+			d1Calls: 0,
+		});
+		expect(await stateOf(p)).toBeNull();
+		expect(await run([pageView(p, 2), order(p, 1, 30)])).toMatchObject({
+			profiles: 1,
+			d1Calls: 2,
+		});
+		await run([order(q, 1, 12)]);
+		expect((await stateOf(p))?.state.t.lifetime_value.a).toBe(30);
+
+		// q is merged into p: the view adds q's state before any batch combines them.
+		const at = now.toISOString();
+		await env.DB.prepare(
+			"INSERT INTO profiles (id, created_at, updated_at, merged_into) VALUES (?1, ?3, ?3, NULL), (?2, ?3, ?3, ?1)",
+		)
+			.bind(p, q, at)
+			.run();
+		const value = async (id: string) =>
+			(await profileAudiences(env.DB, config, id, now)).computedTraits
+				.lifetime_value;
+		expect(await value(p)).toBe(42);
+		expect(await value(q)).toBe(42);
+
+		// The batch that merged them had nothing for the state; p's copy cached before the merge
+		// is dropped, so p's next order reads and combines q's state.
+		expect(await run([pageView(p, 3)], true)).toMatchObject({ d1Calls: 0 });
+		expect(await run([order(p, 2, 8)])).toMatchObject({ d1Calls: 2 });
+		expect((await stateOf(p))?.state.t.lifetime_value.a).toBe(50);
+		expect(await stateOf(q)).toBeNull();
+		expect(await value(q)).toBe(50);
 	});
 });

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { EnrichedEvent } from "../src/event";
 import worker from "../src/index";
 import { pack } from "../src/ingest/message";
-import { uniqueId, useConfig } from "./helpers";
+import { lifetimeValueOf, uniqueId, useConfig } from "./helpers";
 import { recordsOf } from "./helpers/records";
 
 beforeAll(() => useConfig());
@@ -69,14 +69,17 @@ async function deliver(
 }
 
 async function countsOf(userId: string) {
-	return env.DB.prepare(
-		`SELECT c.count, p.lifetime_value FROM identities AS i
+	const row = await env.DB.prepare(
+		`SELECT c.profile_id, c.count FROM identities AS i
 JOIN profile_event_counts AS c ON c.profile_id = i.profile_id AND c.type = 'track'
-JOIN profiles AS p ON p.id = i.profile_id
 WHERE i.type = 'user_id' AND i.value = ?1`,
 	)
 		.bind(userId)
-		.first<{ count: number; lifetime_value: number }>();
+		.first<{ profile_id: string; count: number }>();
+	return {
+		count: row?.count,
+		lifetime_value: await lifetimeValueOf(row?.profile_id),
+	};
 }
 
 describe("events of record across redeliveries", () => {

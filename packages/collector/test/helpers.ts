@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import eventsText from "../../../test/fixtures/events.ndjson?raw";
-import { CONFIG_KEY, clearConfigCache } from "../src/config/load";
+import { profileAudiences } from "../src/audiences/view";
+import { CONFIG_KEY, clearConfigCache, loadConfig } from "../src/config/load";
 import type { ConfigInput } from "../src/config/schema";
 import { waitForRecords } from "./helpers/records";
 
@@ -61,6 +62,17 @@ export const TEST_CONFIG: ConfigInput = {
 };
 
 export const WEB_KEY = "wk_test_web_000";
+
+/** A profile's lifetime value (the built-in computed trait), as the profile API reads it now. */
+export async function lifetimeValueOf(profileId: string | undefined) {
+	const { computedTraits } = await profileAudiences(
+		env.DB,
+		await loadConfig(env),
+		profileId ?? "",
+		new Date(),
+	);
+	return computedTraits.lifetime_value;
+}
 
 /** Writes a config document (by default TEST_CONFIG) to KV and drops the isolate's cached copy. */
 export async function useConfig(config: unknown = TEST_CONFIG): Promise<void> {

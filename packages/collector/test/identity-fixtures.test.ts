@@ -99,7 +99,7 @@ async function expectTruth(inOrder = false) {
 		     WHERE live.merged_into IS NULL) AS on_live_profiles,
 		   (SELECT SUM(count) FROM profile_event_counts AS c JOIN profiles AS p ON p.id = c.profile_id
 		     WHERE p.merged_into IS NULL) AS counted,
-		   (SELECT SUM(lifetime_value) FROM profiles) AS lifetime_value`,
+		   (SELECT TOTAL(state ->> '$.t.lifetime_value.a') FROM audience_profiles) AS lifetime_value`,
 	)
 		.bind(JSON.stringify(records.map((r) => String(r.event.context.profileId))))
 		.first<{

@@ -131,6 +131,7 @@ describe("GET /v1/profiles", () => {
 			lastSeen: "2026-11-01T09:10:00.000Z",
 			eventCounts: { group: 1, identify: 2, page: 1, track: 1 },
 			lifetimeValue: 42.5,
+			lifetime_value: 42.5,
 		});
 		expect(profile.identities.map((i) => `${i.type}:${i.value}`)).toEqual([
 			"anonymous_id:laptop",

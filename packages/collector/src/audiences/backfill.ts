@@ -61,8 +61,9 @@ export async function audienceBackfillStep(
 	step: ScanStep,
 	now: Date,
 ): Promise<AudienceStepResult> {
+	if (!config.config.audiences)
+		return { stopped: "the config no longer defines audiences" };
 	const plan = planOf(config);
-	if (!plan) return { stopped: "the config no longer defines audiences" };
 	const detail = job.detail as unknown as AudienceBackfillDetail;
 	for (let attempt = 1; ; attempt++) {
 		try {
@@ -78,7 +79,7 @@ export async function audienceBackfillStep(
 
 async function count(
 	db: D1Database,
-	plan: NonNullable<ReturnType<typeof planOf>>,
+	plan: ReturnType<typeof planOf>,
 	job: Backfill,
 	detail: AudienceBackfillDetail,
 	step: ScanStep,
@@ -152,7 +153,7 @@ async function count(
 
 async function evaluatePage(
 	env: Pick<Env, "DB" | "EVENTS">,
-	plan: NonNullable<ReturnType<typeof planOf>>,
+	plan: ReturnType<typeof planOf>,
 	job: Backfill,
 	detail: AudienceBackfillDetail,
 	now: Date,

@@ -43,8 +43,9 @@ export async function checkAudiences(
 ): Promise<CheckRun> {
 	const run: CheckRun = { checked: 0, transitions: 0, raced: 0, pruned: 0 };
 	const config = await loadConfig(env);
+	// Only audiences change with time alone: computed traits are read at the time asked.
+	if (!config.config.audiences) return run;
 	const compiled = planOf(config);
-	if (!compiled) return run;
 	// Audiences held for a backfill are left to it (definitions.ts).
 	const { plan } = await liveDefinitions(env, config, compiled, now);
 	for (let page = 0; page < PAGES; page++) {

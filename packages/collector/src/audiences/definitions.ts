@@ -17,6 +17,7 @@ import type { AudiencePlan } from "./plan";
  * the new config, so no event received after it is processed without the new definition. The
  * definitions of the first registration a collector makes (those before this table existed)
  * were counted live from the start: they are registered as active since always, with no job.
+ * Built-in computed traits (schema.ts) are never registered: they count every event.
  */
 
 /** What the live path needs: its plan (held audiences left out) and the activation times. */
@@ -107,10 +108,13 @@ async function readRows(db: D1Database): Promise<Map<string, Row>> {
 	return new Map(results.map((r) => [`${r.kind}:${r.id}`, r]));
 }
 
-/** The plan's aggregates and audiences whose row is missing or has another hash. */
+/**
+ * The plan's aggregates and audiences whose row is missing or has another hash. A built-in
+ * trait has no row: it has been counted since the collector first ran.
+ */
 function changed(plan: AudiencePlan, rows: Map<string, Row>) {
 	const aggregates = plan.tracked.filter(
-		(t) => rows.get(`aggregate:${t.id}`)?.hash !== t.hash,
+		(t) => !t.builtIn && rows.get(`aggregate:${t.id}`)?.hash !== t.hash,
 	);
 	const changedIds = new Set(aggregates.map((t) => t.id));
 	const audiences = plan.audiences.filter(

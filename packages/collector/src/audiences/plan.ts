@@ -1,11 +1,12 @@
 import type { Condition } from "../routing/filters";
 import { durationMs } from "./duration";
 import { shortHash as hash } from "./hash";
-import type {
-	Aggregate,
-	AudienceCondition,
-	AudiencesConfig,
-	ComputedTrait,
+import {
+	type Aggregate,
+	type AudienceCondition,
+	type AudiencesConfig,
+	BUILT_IN_TRAITS,
+	type ComputedTrait,
 } from "./schema";
 
 /*
@@ -33,6 +34,11 @@ export interface Tracked {
 	window?: { ms: number; bucketMs: number };
 	/** A hash of what it counts: a definition changed under the same id gets a new one. */
 	hash: string;
+	/**
+	 * A built-in computed trait as built in (schema.ts BUILT_IN_TRAITS): counted live since the
+	 * collector first ran, so it is never registered for a backfill (definitions.ts).
+	 */
+	builtIn?: true;
 }
 
 /** An audience condition, compiled. */
@@ -75,18 +81,24 @@ export interface AudiencePlan {
 }
 
 /**
- * Compiles the section; undefined when it defines nothing to keep.
+ * Compiles the section, with the built-in computed traits it does not replace. A config with
+ * no section still has a plan: the built-in traits, no audiences, and no source.
  *
  * @example
- * compilePlan({ source: "audiences", computedTraits: [], definitions: [] }) // undefined
+ * compilePlan(undefined).tracked.map((t) => t.id) // ["lifetime_value"]
  */
 export function compilePlan(
 	section: AudiencesConfig | undefined,
-): AudiencePlan | undefined {
-	if (!section) return undefined;
+): AudiencePlan {
 	const tracked = new Map<string, Tracked>();
-	for (const trait of section.computedTraits)
-		tracked.set(trait.key, fromTrait(trait));
+	for (const trait of BUILT_IN_TRAITS)
+		tracked.set(trait.key, { ...fromTrait(trait), builtIn: true });
+	for (const trait of section?.computedTraits ?? []) {
+		const compiled = fromTrait(trait);
+		// The same definition under its key keeps counting as the built-in one.
+		if (tracked.get(trait.key)?.hash !== compiled.hash)
+			tracked.set(trait.key, compiled);
+	}
 	const traitKeys = new Set<string>();
 	const groupKeys = new Set<string>();
 	const compile = (c: AudienceCondition): Compiled => {
@@ -128,7 +140,7 @@ export function compilePlan(
 		if (root === "group" && key) groupKeys.add(key);
 		return { kind: "profile", condition: c };
 	};
-	const audiences = section.definitions
+	const audiences = (section?.definitions ?? [])
 		.filter((a) => a.enabled)
 		.map((a) => {
 			const where = a.where.map(compile);
@@ -144,12 +156,11 @@ export function compilePlan(
 				),
 			};
 		});
-	if (tracked.size === 0 && audiences.length === 0) return undefined;
 	const byEvent = new Map<string, Tracked[]>();
 	for (const t of tracked.values())
 		byEvent.set(t.event, [...(byEvent.get(t.event) ?? []), t]);
 	return {
-		source: section.source,
+		source: section?.source ?? "",
 		tracked: [...tracked.values()],
 		byEvent,
 		audiences,

@@ -70,6 +70,28 @@ export const ComputedTraitSchema = v.pipe(
 );
 export type ComputedTrait = v.InferOutput<typeof ComputedTraitSchema>;
 
+/**
+ * The lifetime value: what every profile keeps with no config, the sum of `revenue` (else
+ * `total`, else `value`: the first that is a number or a numeric string) of the e-commerce
+ * spec's `Order Completed`. Currencies are not converted: sources are expected to report in one
+ * currency. A configured computed trait of the same key replaces it.
+ */
+export const LIFETIME_VALUE: ComputedTrait = {
+	key: "lifetime_value",
+	event: "Order Completed",
+	aggregate: "sum",
+	property: ["properties.revenue", "properties.total", "properties.value"],
+};
+
+/**
+ * The computed traits every profile has, whatever the config (a configured trait of the same
+ * key replaces one): conditions may read them without defining them.
+ *
+ * @example
+ * BUILT_IN_TRAITS.map((t) => t.key) // ["lifetime_value"]
+ */
+export const BUILT_IN_TRAITS: readonly ComputedTrait[] = [LIFETIME_VALUE];
+
 /** Where a profile condition may read: identify traits, any group's traits, computed traits, consent. */
 export const PROFILE_ROOTS = [
 	"traits",
@@ -220,7 +242,7 @@ export interface AudienceIssue {
 
 /**
  * Checks the section against the rest of the document: the source exists, keys are unique,
- * `computed.` paths name a computed trait, named destinations exist.
+ * `computed.` paths name a configured or built-in computed trait, named destinations exist.
  *
  * @example
  * audienceIssues(section, new Set(["web"]), new Set(["crm"]))
@@ -249,6 +271,7 @@ export function audienceIssues(
 			});
 		traits.add(trait.key);
 	});
+	for (const trait of BUILT_IN_TRAITS) traits.add(trait.key);
 	const keys = new Set<string>();
 	section.definitions.forEach((audience, i) => {
 		if (keys.has(audience.key))

@@ -32,28 +32,29 @@ const MAX_ATTEMPTS = 5;
 const CACHE_PROFILES = 2000;
 
 const cache = new Lru<StoredState>(CACHE_PROFILES);
-const plans = new WeakMap<LoadedConfig, AudiencePlan | null>();
+const plans = new WeakMap<LoadedConfig, AudiencePlan>();
 
 /**
- * The compiled audiences of a config, once per loaded config; undefined when it defines none.
+ * The compiled audiences and computed traits of a config (with the built-in traits), once per
+ * loaded config.
  *
  * @example
- * planOf(config)?.audiences.length // 3
+ * planOf(config).audiences.length // 3
  */
-export function planOf(config: LoadedConfig): AudiencePlan | undefined {
+export function planOf(config: LoadedConfig): AudiencePlan {
 	let plan = plans.get(config);
-	if (plan === undefined) {
-		plan = compilePlan(config.config.audiences) ?? null;
+	if (!plan) {
+		plan = compilePlan(config.config.audiences);
 		plans.set(config, plan);
 	}
-	return plan ?? undefined;
+	return plan;
 }
 
 /** What one call did, for the consumer's logs and the benchmark. */
 export interface AudienceRun {
 	profiles: number;
 	transitions: number;
-	/** D1 round trips (0 when the config defines no audiences or computed traits). */
+	/** D1 round trips (0 when no event of the batch feeds a computed trait or audience). */
 	d1Calls: number;
 	attempts: number;
 }
@@ -83,24 +84,35 @@ export async function trackAudiences(
 		attempts: 0,
 	};
 	const compiled = planOf(config);
-	if (!compiled) return run;
+	// With no audience, a profile's state holds only its computed traits: events that feed
+	// none leave it as it is, so they neither read nor write it.
+	const relevant = (queued: QueuedEvent) =>
+		compiled.audiences.length > 0 ||
+		(queued.event.type === "track" &&
+			typeof queued.event.event === "string" &&
+			compiled.byEvent.has(queued.event.event));
 	const byProfile = new Map<string, QueuedEvent[]>();
 	for (const queued of events) {
 		const profileId = queued.event.context.profileId;
+		// A profile left out of a batch that merged must not be served later from a copy
+		// cached before the merge: its next batch reads it, with what it absorbed.
+		if (options.fresh && typeof profileId === "string") cache.delete(profileId);
 		// Activation events are this step's own output: they never feed it back.
-		if (typeof profileId !== "string" || queued.sourceId === compiled.source)
+		if (
+			typeof profileId !== "string" ||
+			queued.sourceId === compiled.source ||
+			!relevant(queued)
+		)
 			continue;
 		byProfile.set(profileId, [...(byProfile.get(profileId) ?? []), queued]);
 	}
 	if (byProfile.size === 0) return run;
 	// New or changed definitions count from their activation and held audiences wait for
-	// their backfill (definitions.ts).
-	const { plan, activeFrom } = await liveDefinitions(
-		env,
-		config,
-		compiled,
-		options.now,
-	);
+	// their backfill (definitions.ts). Built-in traits alone have nothing to register.
+	const { plan, activeFrom } =
+		compiled.audiences.length === 0 && compiled.tracked.every((t) => t.builtIn)
+			? { plan: compiled, activeFrom: new Map<string, number>() }
+			: await liveDefinitions(env, config, compiled, options.now);
 	const d1 = countingD1(env.DB);
 	const nowMs = options.now.getTime();
 	const rank = (sourceId: string) =>

@@ -420,7 +420,8 @@ WHERE audience_key = ?1 AND profile_id > ?2 ORDER BY profile_id LIMIT ?3`,
 }
 
 /**
- * A profile's stored state (following a merge to the survivor) and its memberships.
+ * A profile's stored state (following a merge to the survivor), the states of profiles merged
+ * into it that no batch has combined yet, and its memberships.
  *
  * @example
  * await profileAudienceRows(env.DB, "prof_1")
@@ -430,13 +431,17 @@ export async function profileAudienceRows(
 	profileId: string,
 ): Promise<{
 	state: ProfileState | undefined;
+	absorbed: ProfileState[];
 	members: { audienceKey: string; enteredAt: string }[];
 }> {
 	const live =
 		"(SELECT coalesce((SELECT merged_into FROM profiles WHERE id = ?1), ?1))";
 	const [states, members] = await db.batch<Record<string, unknown>>([
 		db
-			.prepare(`SELECT state FROM audience_profiles WHERE profile_id = ${live}`)
+			.prepare(
+				`SELECT s.profile_id = ${live} AS own, s.state FROM audience_profiles AS s
+WHERE s.profile_id = ${live} OR s.profile_id IN (SELECT id FROM profiles WHERE merged_into = ${live})`,
+			)
 			.bind(profileId),
 		db
 			.prepare(
@@ -444,9 +449,13 @@ export async function profileAudienceRows(
 			)
 			.bind(profileId),
 	]);
-	const row = states?.results[0];
+	const rows = (states?.results ?? []).map((r) => ({
+		own: Number(r.own) === 1,
+		state: JSON.parse(String(r.state)) as ProfileState,
+	}));
 	return {
-		state: row ? (JSON.parse(String(row.state)) as ProfileState) : undefined,
+		state: rows.find((r) => r.own)?.state,
+		absorbed: rows.filter((r) => !r.own).map((r) => r.state),
 		members: (members?.results ?? []).map((r) => ({
 			audienceKey: String(r.audience_key),
 			enteredAt: String(r.entered_at),

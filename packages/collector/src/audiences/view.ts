@@ -2,6 +2,7 @@ import type { LoadedConfig } from "../config/schema";
 import type { Scalar } from "./aggregate";
 import { computedTraits } from "./evaluate";
 import { planOf } from "./stage";
+import { emptyState, mergeStates } from "./state";
 import {
 	type AudienceCounts,
 	audienceCounts,
@@ -17,8 +18,8 @@ export interface ProfileAudiences {
 }
 
 /**
- * A profile's computed traits (windows read at `now`) and audiences; undefined when the config
- * defines none.
+ * A profile's computed traits (windows read at `now`; profiles merged into it count) and
+ * audiences.
  *
  * @example
  * await profileAudiences(env.DB, config, "prof_1", new Date())
@@ -29,24 +30,18 @@ export async function profileAudiences(
 	config: LoadedConfig,
 	profileId: string,
 	now: Date,
-): Promise<ProfileAudiences | undefined> {
+): Promise<ProfileAudiences> {
 	const plan = planOf(config);
-	if (!plan) return undefined;
-	const { state, members } = await profileAudienceRows(db, profileId);
+	const { state, absorbed, members } = await profileAudienceRows(db, profileId);
 	const names = new Map(
 		(config.config.audiences?.definitions ?? []).map((a) => [a.key, a.name]),
 	);
-	const traits = state ? computedTraits(state, plan, now.getTime()) : {};
-	for (const t of plan.tracked)
-		if (!t.id.startsWith("~") && !(t.id in traits))
-			traits[t.id] =
-				t.aggregate === "count" ||
-				t.aggregate === "sum" ||
-				t.aggregate === "unique"
-					? 0
-					: null;
+	const combined = absorbed.reduce(
+		(into, other) => mergeStates(into, other, plan),
+		state ?? emptyState(),
+	);
 	return {
-		computedTraits: traits,
+		computedTraits: computedTraits(combined, plan, now.getTime()),
 		audiences: members.map((m) => ({
 			key: m.audienceKey,
 			name: names.get(m.audienceKey) ?? m.audienceKey,

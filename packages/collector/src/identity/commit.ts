@@ -12,7 +12,6 @@ export interface EventWrite {
 	timestamp: string;
 	/** The writing source's trust rank (trust.ts TRUST_RANK). */
 	trustRank: number;
-	lifetimeValue: number | undefined;
 	/** identify traits as [key, JSON value]. */
 	traits: [string, string][];
 	group?: { groupId: string; traits: [string, string][] };
@@ -80,12 +79,11 @@ ON CONFLICT DO UPDATE SET first_seen = min(profile_groups.first_seen, excluded.f
 	`DELETE FROM profile_groups WHERE profile_id IN ${ABSORBED}`,
 	`UPDATE profiles SET
   first_seen = coalesce(min(profiles.first_seen, a.f), profiles.first_seen, a.f),
-  last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
-  lifetime_value = profiles.lifetime_value + a.v
-FROM (SELECT m.s AS s, MIN(p.first_seen) AS f, MAX(p.last_seen) AS l, TOTAL(p.lifetime_value) AS v
+  last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l)
+FROM (SELECT m.s AS s, MIN(p.first_seen) AS f, MAX(p.last_seen) AS l
       FROM ${M} AS m JOIN profiles AS p ON p.id = m.x GROUP BY 1) AS a
 WHERE profiles.id = a.s`,
-	`UPDATE profiles SET merged_into = m.s, lifetime_value = 0, version = version + 1, updated_at = ?2
+	`UPDATE profiles SET merged_into = m.s, version = version + 1, updated_at = ?2
 FROM ${M} AS m WHERE profiles.id = m.x`,
 	// Keeps every merged_into pointing at a live profile, so one hop always reaches it.
 	`UPDATE profiles SET merged_into = m.s FROM ${M} AS m WHERE profiles.merged_into = m.x`,
@@ -94,28 +92,27 @@ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?1)
 ];
 
 /*
- * Per-event writes: ?1 is [[key, profile, type, timestamp, lifetimeValue, owner], …]. Counts
- * and lifetime value are not idempotent, so they only take events not yet applied: the commit
- * records the events it counted in identity_applied (per claiming queue message), in the same
- * transaction, so a redelivered event adds nothing. First and last seen are min/max: idempotent.
+ * Per-event writes: ?1 is [[key, profile, type, timestamp, owner], …]. Counts are not
+ * idempotent, so they only take events not yet applied: the commit records the events it
+ * counted in identity_applied (per claiming queue message), in the same transaction, so a
+ * redelivered event adds nothing. First and last seen are min/max: idempotent. (The lifetime
+ * value is a computed trait: audiences/.)
  */
 const NOT_APPLIED = (f: string, key: string, owner: string) => `NOT EXISTS (
   SELECT 1 FROM identity_applied AS a, json_each(a.keys) AS k
   WHERE a.owner = CAST(${f}.value ->> ${owner} AS INTEGER) AND k.value = ${f}.value ->> ${key})`;
-const PENDING = `json_each(?1) AS f WHERE ${NOT_APPLIED("f", "0", "5")}`;
+const PENDING = `json_each(?1) AS f WHERE ${NOT_APPLIED("f", "0", "4")}`;
 const COUNT_EVENTS = `
 INSERT INTO profile_event_counts (profile_id, type, count)
 SELECT f.value ->> 1, f.value ->> 2, COUNT(*) FROM ${PENDING}
 GROUP BY 1, 2
 ON CONFLICT DO UPDATE SET count = count + excluded.count`;
-const SEEN_AND_VALUE = `
+const SEEN = `
 UPDATE profiles SET
   first_seen = coalesce(min(profiles.first_seen, a.f), profiles.first_seen, a.f),
   last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
-  lifetime_value = profiles.lifetime_value + a.v,
   updated_at = ?2
-FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l,
-        TOTAL(CASE WHEN ${NOT_APPLIED("f", "0", "5")} THEN f.value ->> 4 END) AS v
+FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l
       FROM json_each(?1) AS f GROUP BY 1) AS a
 WHERE profiles.id = a.p`;
 /* ?1 is [[owner, first key, [keys…]], …]: one row per queue message of the commit. */
@@ -214,11 +211,10 @@ export function commitStatements(
 			e.profileId,
 			e.type,
 			e.timestamp,
-			e.lifetimeValue ?? null,
 			e.owner,
 		]);
 		add(COUNT_EVENTS, facts);
-		add(SEEN_AND_VALUE, facts);
+		add(SEEN, facts);
 		const traits = events.flatMap((e) =>
 			e.traits.map(([key, value]) => [
 				e.profileId,

@@ -35,28 +35,6 @@ export function orderingTime(event: {
 	).toISOString();
 }
 
-/** The e-commerce spec event whose amount counts towards lifetime value. */
-export const ORDER_COMPLETED = "Order Completed";
-
-/**
- * What an `Order Completed` event adds to lifetime value: `revenue`, else `total`, else `value`
- * (the first of them that is a finite number or a numeric string). Currencies are not
- * converted: sources are expected to report in one currency. Other events add nothing.
- *
- * @example
- * lifetimeValueOf({ type: "track", event: "Order Completed", properties: { total: 61.1, revenue: 55 } }) // 55
- * lifetimeValueOf({ type: "track", event: "Product Viewed", properties: { price: 9 } }) // undefined
- */
-export function lifetimeValueOf(event: WireEvent): number | undefined {
-	if (event.type !== "track" || event.event !== ORDER_COMPLETED) return;
-	const properties = event.properties ?? {};
-	for (const key of ["revenue", "total", "value"]) {
-		const amount = toNumber(properties[key]);
-		if (amount !== undefined) return amount;
-	}
-	return undefined;
-}
-
 /**
  * A group call's group id and the group's own traits.
  *
@@ -86,14 +64,4 @@ export function traitRows(traits: WireObject): [string, string][] {
 		rows.push([key, JSON.stringify(value)]);
 	}
 	return rows;
-}
-
-function toNumber(value: unknown): number | undefined {
-	if (typeof value === "number")
-		return Number.isFinite(value) ? value : undefined;
-	if (typeof value === "string" && value.trim() !== "") {
-		const parsed = Number(value);
-		return Number.isFinite(parsed) ? parsed : undefined;
-	}
-	return undefined;
 }

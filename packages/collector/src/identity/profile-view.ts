@@ -13,7 +13,6 @@ export interface ProfileView {
 		firstSeen: string | null;
 		lastSeen: string | null;
 		eventCounts: Record<string, number>;
-		lifetimeValue: number;
 	};
 	identities: (Identifier & { createdAt: string })[];
 	groups: {
@@ -120,7 +119,6 @@ members AS (SELECT id FROM canon UNION SELECT p.id FROM profiles AS p JOIN canon
 			eventCounts: Object.fromEntries(
 				rows(3).map((r) => [text(r.type), Number(r.count)]),
 			),
-			lifetimeValue: Number(profile.lifetime_value),
 		},
 		identities: rows(1).map((r) => ({
 			type: text(r.type),

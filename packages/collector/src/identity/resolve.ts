@@ -2,12 +2,7 @@ import type { ClaimedEvent } from "../db/seen";
 import type { IdentityCache } from "./cache";
 import { commitStatements, type DroppedWrite, type EventWrite } from "./commit";
 import { isConflict } from "./conflict";
-import {
-	groupOf,
-	lifetimeValueOf,
-	orderingTime,
-	traitRows,
-} from "./event-facts";
+import { groupOf, orderingTime, traitRows } from "./event-facts";
 import { type Identifier, identifiersOf, identityKey } from "./identifiers";
 import {
 	type GraphProfile,
@@ -415,7 +410,6 @@ function eventWrite(p: Prepared, profileId: string): EventWrite {
 		type: event.type,
 		timestamp: p.time,
 		trustRank: TRUST_RANK[p.trust],
-		lifetimeValue: lifetimeValueOf(event),
 		traits:
 			event.type === "identify" && event.traits ? traitRows(event.traits) : [],
 		...(group && {

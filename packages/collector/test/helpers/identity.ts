@@ -136,6 +136,9 @@ const TABLES = [
 	"erased_profiles",
 	"archive_partitions",
 	"archive_partition_rewrites",
+	"audience_profiles",
+	"audience_members",
+	"audience_transitions",
 ];
 
 /** Empties every table, the events of record, the identity KV namespace and the isolate caches. */

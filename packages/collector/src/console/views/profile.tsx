@@ -23,8 +23,8 @@ function latestConsent(profile: ProfileView): unknown {
 
 /**
  * One profile: identities, traits, computed traits, consent, merge history, groups and its
- * latest events, with the way to erase it; with audiences configured, the configured computed
- * traits and the audiences it is in.
+ * latest events, with the way to erase it; given its audiences, every computed trait (the
+ * built-in lifetime value and the configured ones) and the audiences it is in.
  *
  * @example
  * <ProfileDetails profile={await loadProfile(env.DB, { id })} audiences={await profileAudiences(env.DB, config, id, new Date())} />
@@ -70,8 +70,6 @@ export function ProfileDetails(props: {
 						<dd>{profile.computedTraits.firstSeen ?? "—"}</dd>
 						<dt>Last seen</dt>
 						<dd>{profile.computedTraits.lastSeen ?? "—"}</dd>
-						<dt>Lifetime value</dt>
-						<dd>{profile.computedTraits.lifetimeValue}</dd>
 						<dt>Events</dt>
 						<dd>
 							{Object.entries(profile.computedTraits.eventCounts)
@@ -79,6 +77,16 @@ export function ProfileDetails(props: {
 								.join(", ") || "—"}
 						</dd>
 					</dl>
+					{audiences ? (
+						<dl id="trait-values">
+							{Object.entries(audiences.computedTraits).map(([key, value]) => (
+								<>
+									<dt>{key}</dt>
+									<dd>{value === null ? "—" : String(value)}</dd>
+								</>
+							))}
+						</dl>
+					) : null}
 				</section>
 				{audiences ? (
 					<section class="card" aria-labelledby="audiences-heading">
@@ -94,14 +102,6 @@ export function ProfileDetails(props: {
 								))}
 							</ul>
 						)}
-						<dl id="configured-traits">
-							{Object.entries(audiences.computedTraits).map(([key, value]) => (
-								<>
-									<dt>{key}</dt>
-									<dd>{value === null ? "—" : String(value)}</dd>
-								</>
-							))}
-						</dl>
 					</section>
 				) : null}
 				<section class="card" aria-labelledby="consent-heading">

@@ -90,11 +90,13 @@ async function answer(c: Context<AppEnv>, ref: ProfileRef) {
 		profile.id,
 		new Date(),
 	);
-	if (!audiences) return c.json({ success: true, ...requested, profile });
-	// Configured keys are lower-case with '_' (audiences/schema.ts): they never hide the
-	// built-in camelCase ones.
+	// Computed trait keys are lower-case with '_' (audiences/schema.ts): they never hide
+	// identity's camelCase ones. `lifetimeValue` is the lifetime_value trait under the name
+	// the profile API has always given it.
+	const lifetimeValue = audiences.computedTraits.lifetime_value;
 	const computedTraits = {
 		...profile.computedTraits,
+		lifetimeValue: typeof lifetimeValue === "number" ? lifetimeValue : 0,
 		...audiences.computedTraits,
 	};
 	return c.json({
