@@ -3,7 +3,8 @@ import type { BucketSize, D1Size } from "./local-state";
 /**
  * Tables of the identity graph: they grow with people, not with events, and their writes are
  * "identity changes" in the budget (profiles, identifiers, traits, groups, merges, the
- * per-profile event counters, erasure's records). Every other table is per-event state.
+ * per-profile event counters, the computed traits and audience memberships, erasure's
+ * records). Every other table is per-event state.
  */
 export const IDENTITY_TABLES = new Set([
 	"profiles",
@@ -18,6 +19,10 @@ export const IDENTITY_TABLES = new Set([
 	"resolution_guard",
 	"erased_profiles",
 	"profile_deletions",
+	"audience_profiles",
+	"audience_guard",
+	"audience_members",
+	"audience_transitions",
 ]);
 
 /**

@@ -60,7 +60,11 @@ async function deliveredCount(
 	return (await delivered(destinationId)) + dropped.length === expected;
 }
 
-describe("consent gating", () => {
+// Each test runs events through the real queues, consumers and vendor servers: on a loaded
+// machine that takes seconds, so the waits are those of the other pipeline tests.
+const PIPELINE_MS = 15_000;
+
+describe("consent gating", { timeout: 2 * PIPELINE_MS }, () => {
 	it("keeps marketing-denied events from ga4 and mixpanel while the analytics webhook gets everything", async () => {
 		const keys = { hook: tenant(), ga: tenant(), mp: tenant() };
 		await useConfig(testConfig(destinations(keys)));
@@ -68,9 +72,9 @@ describe("consent gating", () => {
 		const granted = freshFixtures(grantsMarketing, 20, keys.ga);
 		expect((await postBatch([...denied, ...granted])).status).toBe(200);
 
-		await waitFor(() => deliveredCount(`hook-${keys.hook}`, 60));
-		await waitFor(() => deliveredCount(`ga-${keys.ga}`, 20));
-		await waitFor(() => deliveredCount(`mp-${keys.mp}`, 20));
+		await waitFor(() => deliveredCount(`hook-${keys.hook}`, 60), PIPELINE_MS);
+		await waitFor(() => deliveredCount(`ga-${keys.ga}`, 20), PIPELINE_MS);
+		await waitFor(() => deliveredCount(`mp-${keys.mp}`, 20), PIPELINE_MS);
 		// Events routed, as the batches count them: the 20 granted ones only, so no denied one.
 		const routed = async (id: string) =>
 			(await batchesOf(id)).reduce((n, b) => n + b.events, 0);
@@ -103,7 +107,7 @@ describe("consent gating", () => {
 			"sec-gpc": "1",
 		});
 		expect(response.status).toBe(200);
-		await waitFor(() => deliveredCount(`hook-${keys.hook}`, 10));
+		await waitFor(() => deliveredCount(`hook-${keys.hook}`, 10), PIPELINE_MS);
 		const hookEvents = (await received("webhook", keys.hook)).flatMap(
 			(r) =>
 				(r.body as { data: { events: { context: { gpc?: boolean } }[] } }).data

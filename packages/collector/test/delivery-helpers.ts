@@ -180,7 +180,8 @@ export async function failuresOf(destinationId: string): Promise<LogRow[]> {
 /** The batch rows of a destination, oldest first. */
 export async function batchesOf(destinationId: string): Promise<BatchRow[]> {
 	const { results } = await env.DB.prepare(
-		"SELECT * FROM delivery_batches WHERE destination_id = ?1 ORDER BY id",
+		`SELECT b.*, d.body FROM delivery_batches AS b LEFT JOIN delivery_bodies AS d ON d.batch_id = b.id
+WHERE b.destination_id = ?1 ORDER BY b.id`,
 	)
 		.bind(destinationId)
 		.run<BatchRow>();

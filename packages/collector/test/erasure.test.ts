@@ -4,7 +4,7 @@ import { dueRewrites } from "../src/archive/archive-index";
 import { REWRITE_GRACE_MS } from "../src/archive/rewrite";
 import { pruneDeliveryLog } from "../src/db/deliveries";
 import {
-	insertBatchesStatement,
+	insertBatchesStatements,
 	settleBatchesStatement,
 } from "../src/db/delivery-batches";
 import { upsertFailuresStatement } from "../src/db/delivery-failures";
@@ -102,7 +102,7 @@ async function waitingForRetry(
 	const message = await eventsMessage(destinationId, items);
 	const batchKey = message.batch ?? "";
 	await env.DB.batch([
-		insertBatchesStatement(env.DB, [newBatch(message)], now),
+		...insertBatchesStatements(env.DB, [newBatch(message)], now),
 		settleBatchesStatement(
 			env.DB,
 			[
@@ -259,7 +259,9 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 			byAbsorbed,
 			bobs,
 		]);
-		await insertBatchesStatement(env.DB, [newBatch(message)], new Date()).run();
+		await env.DB.batch(
+			insertBatchesStatements(env.DB, [newBatch(message)], new Date()),
+		);
 		const { deleted, erasure } = await deleteProfileViaApi(ann.profileId);
 		expect(deleted.removed.cancelledDeliveries).toBe(3);
 		expect(erasure.stores.pendingDeliveries).toEqual({
@@ -282,7 +284,9 @@ describe("erasure: deliveries", { timeout: TEST_MS }, () => {
 		await deleteProfileViaApi(ann.profileId);
 		// Fan-out of a batch resolved just before the deletion writes its batch just after it.
 		const late = await eventsMessage(destinationId, ann.items.slice(0, 2));
-		await insertBatchesStatement(env.DB, [newBatch(late)], new Date()).run();
+		await env.DB.batch(
+			insertBatchesStatements(env.DB, [newBatch(late)], new Date()),
+		);
 		const result = await consumeDeliveryMessages([late]);
 		expect(result.acks).toEqual(["msg-0"]);
 		expect(await received("webhook", key)).toEqual([]);

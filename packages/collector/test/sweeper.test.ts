@@ -82,7 +82,7 @@ describe("the stuck-delivery sweeper", () => {
 		const { id } = await useSegment();
 		await lostDeliveries(id, "prof_gone", 1);
 		await env.DB.prepare(
-			"UPDATE delivery_batches SET body = '{' WHERE destination_id = ?1",
+			"UPDATE delivery_bodies SET body = '{' WHERE batch_id IN (SELECT id FROM delivery_batches WHERE destination_id = ?1)",
 		)
 			.bind(id)
 			.run();

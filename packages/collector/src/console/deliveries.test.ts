@@ -20,23 +20,29 @@ async function batch(
 	settleMs?: number,
 	body?: object,
 ) {
-	await env.DB.prepare(
-		`INSERT INTO delivery_batches (batch_key, destination_id, kind, events, delivered, status, body,
+	await env.DB.batch([
+		env.DB.prepare(
+			`INSERT INTO delivery_batches (batch_key, destination_id, kind, events, delivered, status,
 		   created_at, updated_at, next_attempt_at, settled_at)
-		 VALUES (?1, ?2, 'events', ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9)`,
-	)
-		.bind(
+		 VALUES (?1, ?2, 'events', ?3, ?4, ?5, ?6, ?7, ?6, ?8)`,
+		).bind(
 			key,
 			destination,
 			events,
 			delivered,
 			status,
-			body ? JSON.stringify(body) : null,
 			iso(createdMs),
 			iso(settleMs ?? createdMs),
 			settleMs === undefined ? null : iso(settleMs),
-		)
-		.run();
+		),
+		...(body
+			? [
+					env.DB.prepare(
+						"INSERT INTO delivery_bodies (batch_id, body) SELECT id, ?2 FROM delivery_batches WHERE batch_key = ?1",
+					).bind(key, JSON.stringify(body)),
+				]
+			: []),
+	]);
 }
 
 async function failure(

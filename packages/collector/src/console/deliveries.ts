@@ -167,9 +167,9 @@ export async function deliveriesOfEvent(
 			.prepare(
 				`SELECT b.destination_id AS destinationId, 'pending' AS status, b.attempts,
 				   b.last_status AS lastStatus, b.last_error AS lastError
-				 FROM delivery_batches AS b
-				 WHERE b.status IN ('pending', 'retrying') AND b.kind = 'events' AND b.body IS NOT NULL
-				   AND EXISTS (SELECT 1 FROM json_each(b.body, '$.items') AS i
+				 FROM delivery_batches AS b JOIN delivery_bodies AS d ON d.batch_id = b.id
+				 WHERE b.status IN ('pending', 'retrying') AND b.kind = 'events'
+				   AND EXISTS (SELECT 1 FROM json_each(d.body, '$.items') AS i
 				     WHERE i.value ->> '$.sourceId' = ?1 AND i.value ->> '$.event.messageId' = ?2)`,
 			)
 			.bind(sourceId, messageId),

@@ -3,6 +3,9 @@
  * message. A batch is written twice in a healthy life — inserted at fan-out, marked done by the
  * consumer — whatever the number of events it carries. Statements take their rows as one JSON
  * parameter (json_each), so a consumer run costs one round trip, not one per message.
+ *
+ * The message of a batch in flight is kept apart, in `delivery_bodies` (migrations/0017): a
+ * trigger deletes it when its batch is done or deleted, so the pages it took are reused.
  */
 
 /** pending: queued; retrying: a retry of its message is scheduled; done: every event is final. */
@@ -22,40 +25,48 @@ export interface NewBatch {
 }
 
 /**
- * The statement that logs batches as `pending`; a key already logged (fan-out run again, a
- * consumer racing fan-out) is left as it is.
+ * The statements (run them in one D1 batch, in order) that log batches as `pending` with their
+ * messages; a key already logged (fan-out run again, a consumer racing fan-out) is left as it is.
  *
  * @example
- * await insertBatchesStatement(env.DB, [{ key, destinationId: "hooks", kind: "events", events: 2, body }], new Date()).run();
+ * await env.DB.batch(insertBatchesStatements(env.DB, [{ key, destinationId: "hooks", kind: "events", events: 2, body }], new Date()));
  */
-export function insertBatchesStatement(
+export function insertBatchesStatements(
 	db: D1Database,
 	batches: readonly NewBatch[],
 	now: Date,
-): D1PreparedStatement {
-	return db
-		.prepare(
-			`INSERT INTO delivery_batches (batch_key, destination_id, kind, deletion_id, events, status, body,
+): D1PreparedStatement[] {
+	const rows = JSON.stringify(
+		batches.map((b) => [
+			b.key,
+			b.destinationId,
+			b.kind,
+			b.deletionId ?? null,
+			b.events,
+			b.body,
+			b.nextAttemptAt?.toISOString() ?? null,
+		]),
+	);
+	return [
+		db
+			.prepare(
+				`INSERT INTO delivery_batches (batch_key, destination_id, kind, deletion_id, events, status,
   created_at, updated_at, next_attempt_at)
-SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'pending', value ->> 5, ?1, ?1,
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'pending', ?1, ?1,
        coalesce(value ->> 6, ?1)
 FROM json_each(?2) WHERE true
 ON CONFLICT (batch_key) DO NOTHING`,
-		)
-		.bind(
-			now.toISOString(),
-			JSON.stringify(
-				batches.map((b) => [
-					b.key,
-					b.destinationId,
-					b.kind,
-					b.deletionId ?? null,
-					b.events,
-					b.body,
-					b.nextAttemptAt?.toISOString() ?? null,
-				]),
-			),
-		);
+			)
+			.bind(now.toISOString(), rows),
+		db
+			.prepare(
+				`INSERT INTO delivery_bodies (batch_id, body)
+SELECT b.id, j.value ->> 5 FROM json_each(?1) AS j JOIN delivery_batches AS b ON b.batch_key = j.value ->> 0
+WHERE b.status <> 'done'
+ON CONFLICT (batch_id) DO NOTHING`,
+			)
+			.bind(rows),
+	];
 }
 
 /** What the consumer needs of a batch row. */
@@ -104,7 +115,8 @@ export interface BatchUpdate {
 }
 
 /**
- * The statement that records what a consumer run did to batches; a `done` batch drops its body.
+ * The statement that records what a consumer run did to batches; a `done` batch's message goes
+ * (the trigger of migrations/0017).
  *
  * @example
  * await settleBatchesStatement(env.DB, [{ key, status: "done", sent: true, delivered: 2 }], new Date()).run();
@@ -124,7 +136,6 @@ export function settleBatchesStatement(
   last_error = u.last_error,
   updated_at = ?1,
   next_attempt_at = coalesce(u.next_attempt_at, ?1),
-  body = CASE WHEN u.status = 'done' THEN NULL ELSE delivery_batches.body END,
   settled_at = CASE WHEN u.status = 'done' THEN ?1 END
 FROM (SELECT value ->> 0 AS batch_key, value ->> 1 AS status, value ->> 2 AS sent, value ->> 3 AS delivered,
              value ->> 4 AS last_status, value ->> 5 AS last_error, value ->> 6 AS next_attempt_at
@@ -160,8 +171,8 @@ export interface InFlightBatch {
 	body: string | null;
 }
 
-const IN_FLIGHT = `SELECT id, batch_key, destination_id, kind, status, attempts, sweeps, last_status, body
-FROM delivery_batches`;
+const IN_FLIGHT = `SELECT id, batch_key, destination_id, kind, status, attempts, sweeps, last_status, d.body
+FROM delivery_batches LEFT JOIN delivery_bodies AS d ON d.batch_id = delivery_batches.id`;
 
 /**
  * Batches in flight whose next look by the consumer was due before `stuckBefore`: their
@@ -268,8 +279,7 @@ export function giveUpStatement(
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE delivery_batches SET status = 'done', last_error = g.error, updated_at = ?1, settled_at = ?1,
-  body = NULL
+			`UPDATE delivery_batches SET status = 'done', last_error = g.error, updated_at = ?1, settled_at = ?1
 FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS error FROM json_each(?2)) AS g
 WHERE delivery_batches.id = g.row_id
   AND delivery_batches.status IN ('pending', 'retrying') AND delivery_batches.next_attempt_at < ?3`,
@@ -333,8 +343,9 @@ export function profileEventsInFlightStatement(
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT COUNT(*) AS n FROM delivery_batches AS b, json_each(b.body, '$.items') AS i
-WHERE b.status IN ('pending', 'retrying') AND b.kind = 'events' AND b.body IS NOT NULL
+			`SELECT COUNT(*) AS n FROM delivery_batches AS b JOIN delivery_bodies AS d ON d.batch_id = b.id,
+  json_each(d.body, '$.items') AS i
+WHERE b.status IN ('pending', 'retrying') AND b.kind = 'events'
   AND b.next_attempt_at > '' AND ${ITEM_OF_PROFILES}`,
 		)
 		.bind(JSON.stringify(profileKeys));
@@ -354,12 +365,12 @@ export function stripProfilesStatement(
 ): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE delivery_batches SET body = json_set(body, '$.items',
-  (SELECT json_group_array(json(i.value)) FROM json_each(delivery_batches.body, '$.items') AS i
+			`UPDATE delivery_bodies SET body = json_set(body, '$.items',
+  (SELECT json_group_array(json(i.value)) FROM json_each(delivery_bodies.body, '$.items') AS i
    WHERE NOT (${ITEM_OF_PROFILES})))
-WHERE status IN ('pending', 'retrying') AND kind = 'events' AND body IS NOT NULL
-  AND next_attempt_at > ''
-  AND EXISTS (SELECT 1 FROM json_each(delivery_batches.body, '$.items') AS i WHERE ${ITEM_OF_PROFILES})`,
+WHERE batch_id IN (SELECT id FROM delivery_batches
+    WHERE status IN ('pending', 'retrying') AND kind = 'events' AND next_attempt_at > '')
+  AND EXISTS (SELECT 1 FROM json_each(delivery_bodies.body, '$.items') AS i WHERE ${ITEM_OF_PROFILES})`,
 		)
 		.bind(JSON.stringify(profileKeys));
 }
@@ -380,42 +391,53 @@ export function forgetPendingStatement(
 		.prepare(
 			`DELETE FROM delivery_batches
 WHERE status IN ('pending', 'retrying') AND next_attempt_at > '' AND status = 'pending' AND attempts = 0
-  AND kind = 'events' AND body IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM json_each(delivery_batches.body, '$.items') AS i
-                  WHERE (i.value ->> '$.sourceId') || char(31) || (i.value ->> '$.event.messageId')
+  AND kind = 'events' AND EXISTS (SELECT 1 FROM delivery_bodies WHERE batch_id = delivery_batches.id)
+  AND NOT EXISTS (SELECT 1 FROM delivery_bodies AS d, json_each(d.body, '$.items') AS i
+                  WHERE d.batch_id = delivery_batches.id AND (i.value ->> '$.sourceId') || char(31) || (i.value ->> '$.event.messageId')
                         NOT IN (SELECT (value ->> 0) || char(31) || (value ->> 1) FROM json_each(?1)))`,
 		)
 		.bind(JSON.stringify(keys));
 }
 
 /**
- * The statement that logs, for a destination, the forwarding of every profile deletion up to
- * `upTo` whose forwarding has not started: one batch per deletion, its message built from the
- * record. Deletions it already has stay as they are.
+ * The statements (one D1 batch, in order) that log, for a destination, the forwarding of every
+ * profile deletion up to `upTo` whose forwarding has not started: one batch per deletion, its
+ * message built from the record. Deletions it already has stay as they are.
  *
  * @example
- * await addDeletionBatchesStatement(env.DB, "hooks", 42, new Date()).run();
+ * await env.DB.batch(addDeletionBatchesStatements(env.DB, "hooks", 42, new Date()));
  */
-export function addDeletionBatchesStatement(
+export function addDeletionBatchesStatements(
 	db: D1Database,
 	destinationId: string,
 	upTo: number,
 	now: Date,
-): D1PreparedStatement {
-	return db
-		.prepare(
-			`INSERT INTO delivery_batches (batch_key, destination_id, kind, deletion_id, events, status, body,
+): D1PreparedStatement[] {
+	return [
+		db
+			.prepare(
+				`INSERT INTO delivery_batches (batch_key, destination_id, kind, deletion_id, events, status,
   created_at, updated_at, next_attempt_at)
-SELECT 'deletion:' || p.id || ':' || ?1, ?1, 'deletion', p.id, 1, 'pending',
-       json_object('kind', 'deletion', 'destinationId', ?1, 'batch', 'deletion:' || p.id || ':' || ?1,
-         'deletion', json_object('id', p.id, 'profileId', p.profile_id,
-           'identities', CASE WHEN json_valid(p.identities) THEN json(p.identities) ELSE json('[]') END,
-           'requestedAt', p.requested_at)),
-       ?2, ?2, ?2
+SELECT 'deletion:' || p.id || ':' || ?1, ?1, 'deletion', p.id, 1, 'pending', ?2, ?2, ?2
 FROM profile_deletions AS p WHERE p.forwarding_started_at IS NULL AND p.id <= ?3
 ON CONFLICT (batch_key) DO NOTHING`,
-		)
-		.bind(destinationId, now.toISOString(), upTo);
+			)
+			.bind(destinationId, now.toISOString(), upTo),
+		db
+			.prepare(
+				`INSERT INTO delivery_bodies (batch_id, body)
+SELECT b.id,
+       json_object('kind', 'deletion', 'destinationId', ?1, 'batch', b.batch_key,
+         'deletion', json_object('id', p.id, 'profileId', p.profile_id,
+           'identities', CASE WHEN json_valid(p.identities) THEN json(p.identities) ELSE json('[]') END,
+           'requestedAt', p.requested_at))
+FROM delivery_batches AS b JOIN profile_deletions AS p ON p.id = b.deletion_id
+WHERE b.kind = 'deletion' AND b.destination_id = ?1 AND b.deletion_id <= ?2
+  AND b.status = 'pending' AND b.attempts = 0 AND b.next_attempt_at > ''
+ON CONFLICT (batch_id) DO NOTHING`,
+			)
+			.bind(destinationId, upTo),
+	];
 }
 
 /**
@@ -432,10 +454,10 @@ export async function unsentDeletionBodies(
 ): Promise<string[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT body FROM delivery_batches
-WHERE kind = 'deletion' AND destination_id = ?1 AND status = 'pending' AND attempts = 0 AND body IS NOT NULL
-  AND next_attempt_at > ''
-ORDER BY deletion_id LIMIT ?2`,
+			`SELECT d.body FROM delivery_batches AS b JOIN delivery_bodies AS d ON d.batch_id = b.id
+WHERE b.kind = 'deletion' AND b.destination_id = ?1 AND b.status = 'pending' AND b.attempts = 0
+  AND b.next_attempt_at > ''
+ORDER BY b.deletion_id LIMIT ?2`,
 		)
 		.bind(destinationId, limit)
 		.run<{ body: string }>();

@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load";
 import {
-	addDeletionBatchesStatement,
+	addDeletionBatchesStatements,
 	unsentDeletionBodies,
 } from "../db/delivery-batches";
 import { disabledDestinations } from "../db/destination-state";
@@ -54,7 +54,9 @@ export async function forwardDeletions(
 			!module.supportsDeletion?.(destination.settings)
 		)
 			continue;
-		await addDeletionBatchesStatement(env.DB, destination.id, upTo, now).run();
+		await env.DB.batch(
+			addDeletionBatchesStatements(env.DB, destination.id, upTo, now),
+		);
 		const bodies = await unsentDeletionBodies(env.DB, destination.id, PER_RUN);
 		const messages = bodies.map((body) => JSON.parse(body) as DeliveryMessage);
 		await enqueueAll(env.DELIVERIES, messages);

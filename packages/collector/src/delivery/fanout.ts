@@ -1,6 +1,6 @@
 import type { Destination } from "../config/destinations";
 import type { LoadedConfig } from "../config/schema";
-import { insertBatchesStatement, type NewBatch } from "../db/delivery-batches";
+import { insertBatchesStatements, type NewBatch } from "../db/delivery-batches";
 import { disabledDestinations } from "../db/destination-state";
 import { DESTINATION_TYPES } from "../destinations/registry";
 import type { DeliveryItem } from "../destinations/types";
@@ -104,11 +104,13 @@ export async function queueAndLog(
 	now: Date,
 ): Promise<void> {
 	await enqueueAll(env.DELIVERIES, messages);
-	await insertBatchesStatement(
-		env.DB,
-		messages.map((m) => newBatch(m)),
-		now,
-	).run();
+	await env.DB.batch(
+		insertBatchesStatements(
+			env.DB,
+			messages.map((m) => newBatch(m)),
+			now,
+		),
+	);
 }
 
 /**

@@ -1,6 +1,6 @@
 import {
 	type BatchUpdate,
-	insertBatchesStatement,
+	insertBatchesStatements,
 	type NewBatch,
 	settleBatchesStatement,
 } from "../db/delivery-batches";
@@ -134,7 +134,7 @@ export async function recordGroup(
 	const newRows = [...unlogged, ...held.map((h) => h.row)];
 	const statements: D1PreparedStatement[] = [];
 	if (newRows.length > 0)
-		statements.push(insertBatchesStatement(env.DB, newRows, now));
+		statements.push(...insertBatchesStatements(env.DB, newRows, now));
 	if (failures.length > 0)
 		statements.push(
 			upsertFailuresStatement(env.DB, destinationId, failures, now),

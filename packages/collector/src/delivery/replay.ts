@@ -3,7 +3,7 @@ import type { LoadedConfig } from "../config/schema";
 import { keyString } from "../db/deliveries";
 import {
 	inFlightBatches,
-	insertBatchesStatement,
+	insertBatchesStatements,
 	markRequeued,
 } from "../db/delivery-batches";
 import { failedWork, replayingStatement } from "../db/delivery-failures";
@@ -125,7 +125,7 @@ export async function replay(
 		);
 		if (messages.length > 0)
 			await env.DB.batch([
-				insertBatchesStatement(
+				...insertBatchesStatements(
 					env.DB,
 					messages.map((m) => newBatch(m)),
 					now,

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { insertBatchesStatement } from "../../src/db/delivery-batches";
+import { insertBatchesStatements } from "../../src/db/delivery-batches";
 import { keyed } from "../../src/delivery/batch-key";
 import { newBatch } from "../../src/delivery/fanout";
 import type { EnrichedEvent } from "../../src/event";
@@ -36,10 +36,12 @@ export async function lostDeliveries(
 		],
 		"content",
 	);
-	await insertBatchesStatement(
-		env.DB,
-		messages.map((m) => newBatch(m)),
-		now,
-	).run();
+	await env.DB.batch(
+		insertBatchesStatements(
+			env.DB,
+			messages.map((m) => newBatch(m)),
+			now,
+		),
+	);
 	return events;
 }
