@@ -14,7 +14,8 @@
  *      moved past the window until they delete nothing more, measures again, then lists R2.
  *
  * Options: --events <n> (or BENCH_SCALE_EVENTS; default 200000) --sample <n> (default
- * min(events, 20000)) --batch-size <n> (20) --connections <n> (8) --timeout-minutes <n> (15)
+ * min(events, 20000)) --batch-size <n> (20) --connections <n> (8) --timeout-minutes <n> (15; the
+ * cron rounds after the load have 10 more)
  * --var NAME:VALUE (repeatable, passed to wrangler dev) --window-hours <h> (default: a
  * *_WINDOW_HOURS var of wrangler.toml, else EVENT_RETENTION_DAYS × 24)
  * --events-per-person <n> (20, for the projections) --active-hours-per-person <n> (hours a month
@@ -59,6 +60,8 @@ const SAMPLE = Number(values.sample ?? Math.min(EVENTS, 20_000));
 const BATCH = Number(values["batch-size"]);
 const CONNECTIONS = Number(values.connections);
 const DEADLINE = Date.now() + Number(values["timeout-minutes"]) * 60_000;
+/** How long the cron rounds after the load may take (about 2 s a round locally). */
+const PRUNE_MINUTES = 10;
 const WRITE_KEY = "wk_bench_scale_0123456789";
 const EXTRA_VARS = Object.fromEntries(
 	values.var.map((pair) => {
@@ -298,8 +301,14 @@ async function main() {
 				);
 				let last = rowCounts(dev, state, tables);
 				let unchanged = 0;
-				// The window's prune walks 4 of 256 key ranges a run: 64 runs cover it all.
-				while (unchanged < 2 && pruneRounds < 80 && Date.now() < DEADLINE) {
+				// The window's prune walks 4 of 256 key ranges a run: 64 runs cover it all. Its own
+				// bound: the load's deadline may be spent by a slow delivery.
+				const pruneDeadline = Date.now() + PRUNE_MINUTES * 60_000;
+				while (
+					unchanged < 2 &&
+					pruneRounds < 80 &&
+					Date.now() < pruneDeadline
+				) {
 					for (const cron of crons) await dev.scheduled(cron, time);
 					pruneRounds++;
 					const now = rowCounts(dev, state, tables);
