@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WireEvent } from "@conduit/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getPlatformProxy } from "wrangler";
+import { getPlatformProxy, unstable_splitSqlQuery } from "wrangler";
 import type { QueuedEvent } from "../packages/collector/src/event";
 import {
 	RECORD_CONTENT_TYPE,
@@ -133,18 +133,17 @@ describe("npm run events -- query --local", () => {
 /** The collector's migrations, statement by statement, for a local D1 made through the proxy. */
 function migrationStatements(): string[] {
 	const dir = join(ROOT, "packages/collector/migrations");
-	return readdirSync(dir)
-		.filter((f) => f.endsWith(".sql"))
-		.sort()
-		.flatMap((f) =>
-			readFileSync(join(dir, f), "utf8")
-				.split("\n")
-				.filter((line) => !line.trim().startsWith("--"))
-				.join("\n")
-				.split(/;\s*$/m),
-		)
-		.map((sql) => sql.trim())
-		.filter((sql) => sql !== "");
+	return (
+		readdirSync(dir)
+			.filter((f) => f.endsWith(".sql"))
+			.sort()
+			.flatMap((f) =>
+				unstable_splitSqlQuery(readFileSync(join(dir, f), "utf8")),
+			)
+			// Comment lines before a statement stay with it: drop them, so it starts with its verb.
+			.map((sql) => sql.replace(/^(\s*--[^\n]*\n)*/, "").trim())
+			.filter((sql) => sql !== "")
+	);
 }
 
 describe("npm run events -- migrate --local", () => {
