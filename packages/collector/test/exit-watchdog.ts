@@ -4,7 +4,7 @@ import type { Reporter, TestModule, TestSpecification } from "vitest/node";
  * How long the run may take to exit once every test file has ended. A normal exit takes a few
  * seconds (the runtimes are disposed of).
  */
-const EXIT_GRACE_MS = 20_000;
+const EXIT_GRACE_MS = 10_000;
 
 /**
  * A reporter that ends the run when every test file has ended but the process does not exit.
