@@ -71,7 +71,11 @@ export function liveDefinitions(
 ): Promise<LiveDefinitions> {
 	let view = views.get(config);
 	if (!view) {
-		view = load(env, config, plan, now);
+		// Built-in traits alone have nothing to register and count every event: no read.
+		view =
+			plan.audiences.length === 0 && plan.tracked.every((t) => t.builtIn)
+				? Promise.resolve({ plan, activeFrom: new Map(), held: new Set() })
+				: load(env, config, plan, now);
 		views.set(config, view);
 		// A failed read is not kept: the next batch reads again.
 		view.catch(() => views.delete(config));

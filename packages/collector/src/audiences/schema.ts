@@ -75,6 +75,9 @@ export type ComputedTrait = v.InferOutput<typeof ComputedTraitSchema>;
  * `total`, else `value`: the first that is a number or a numeric string) of the e-commerce
  * spec's `Order Completed`. Currencies are not converted: sources are expected to report in one
  * currency. A configured computed trait of the same key replaces it.
+ *
+ * @example
+ * LIFETIME_VALUE.aggregate // "sum"
  */
 export const LIFETIME_VALUE: ComputedTrait = {
 	key: "lifetime_value",

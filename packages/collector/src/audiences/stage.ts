@@ -108,11 +108,13 @@ export async function trackAudiences(
 	}
 	if (byProfile.size === 0) return run;
 	// New or changed definitions count from their activation and held audiences wait for
-	// their backfill (definitions.ts). Built-in traits alone have nothing to register.
-	const { plan, activeFrom } =
-		compiled.audiences.length === 0 && compiled.tracked.every((t) => t.builtIn)
-			? { plan: compiled, activeFrom: new Map<string, number>() }
-			: await liveDefinitions(env, config, compiled, options.now);
+	// their backfill (definitions.ts).
+	const { plan, activeFrom } = await liveDefinitions(
+		env,
+		config,
+		compiled,
+		options.now,
+	);
 	const d1 = countingD1(env.DB);
 	const nowMs = options.now.getTime();
 	const rank = (sourceId: string) =>
