@@ -198,14 +198,17 @@ describe("poison isolation in the EVENTS consumer", () => {
 		await useConfig(hook.config);
 		const poison = uniqueId();
 		const good = uniqueId();
+		const userId = uniqueId("isolated-user");
 		const result = await deliverBatch(
 			"conduit-events",
 			[
 				{
 					id: `q-${poison}`,
 					body: body("web", [
-						JSON.stringify(enriched(poison, { timestamp: "not a date" })),
-						JSON.stringify(enriched(good)),
+						JSON.stringify(
+							enriched(poison, { userId, timestamp: "not a date" }),
+						),
+						JSON.stringify(enriched(good, { userId })),
 					]),
 				},
 			],
@@ -217,6 +220,16 @@ describe("poison isolation in the EVENTS consumer", () => {
 			reason: "processing_refused",
 			error: "Invalid time value",
 		});
+		// Identity resolved both, but only the finished one is counted: the parked one counts
+		// when a replay finishes it.
+		const counted = await env.DB.prepare(
+			`SELECT c.count FROM profile_event_counts AS c
+JOIN identities AS i ON i.profile_id = c.profile_id
+WHERE i.type = 'user_id' AND i.value = ?1 AND c.type = 'track'`,
+		)
+			.bind(userId)
+			.first<number>("count");
+		expect(counted).toBe(1);
 		// One batch, of the good event only.
 		expect((await batchesOf(hook.id)).map((b) => b.events)).toEqual([1]);
 		await settled(hook.id);

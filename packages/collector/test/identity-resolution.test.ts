@@ -401,6 +401,8 @@ describe("computed traits", () => {
 		expect(first?.retryBatch.retry).toBe(true);
 		const home = await ownerOf("user_id", "u1");
 		expect(await lifetimeValueOf(home)).toBe(10);
+		// The counters go in with the finish, which failed: nothing is counted yet.
+		expect(await countsOf(home)).toEqual({});
 
 		const redelivered = batch.map((m) => ({ ...m, attempts: 2 }));
 		const [second] = await consume(redelivered);

@@ -23,7 +23,7 @@ beforeAll(() => useConfig());
 
 /** Tables whose writes are identity's (profiles, identities, traits, merges, counters). */
 const IDENTITY =
-	/\b(profiles|identities|profile_traits|group_traits|profile_event_counts|profile_groups|profile_merges|identity_refusals|identity_suppressions|identity_applied|resolution_guard)\b/;
+	/\b(profiles|identities|profile_traits|group_traits|profile_event_counts|profile_groups|profile_merges|identity_refusals|identity_suppressions|resolution_guard)\b/;
 
 /** A D1 binding that adds up rows written, per kind of statement. */
 function meteredD1(real: D1Database) {
@@ -100,7 +100,7 @@ describe("the EVENTS consumer's D1 budget", () => {
 		{ timeout: 60_000 },
 		async (perMessage) => {
 			await env.DB.batch(
-				["seen", "finished_messages", "identity_applied"].map((t) =>
+				["seen", "finished_messages"].map((t) =>
 					env.DB.prepare(`DELETE FROM ${t}`),
 				),
 			);

@@ -171,8 +171,9 @@ export interface PruneRun {
 
 /**
  * Deletes window rows older than `before` in the next few ranges of the key space (rows of
- * `seen`, `finished_messages` and `identity_applied` whose key or owner falls in them), then moves the cursor on. The key is each table's primary key, so each statement reads
- * one range of it and no index on the time is needed; a run stays bounded at any volume.
+ * `seen` and `finished_messages` whose key or owner falls in them), then moves the cursor on.
+ * The key is each table's primary key, so each statement reads one range of it and no index on
+ * the time is needed; a run stays bounded at any volume.
  *
  * @example
  * await pruneWindow(env.DB, new Date(Date.now() - 48 * 3_600_000)) // { seen: 1204, messages: 31, next: 8 }
@@ -201,11 +202,6 @@ export async function pruneWindow(
 					`DELETE FROM finished_messages WHERE owner ${between} AND at < ?3`,
 				)
 				.bind(...bounds),
-			db
-				.prepare(
-					`DELETE FROM identity_applied WHERE owner ${between} AND at < ?3`,
-				)
-				.bind(...bounds),
 		);
 	}
 	const next = (first + RANGES_PER_RUN) % PRUNE_RANGES;
@@ -220,7 +216,7 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
 	const results = await db.batch(statements);
 	const sum = (table: number) =>
 		results
-			.filter((_, i) => i < RANGES_PER_RUN * 3 && i % 3 === table)
+			.filter((_, i) => i < RANGES_PER_RUN * 2 && i % 2 === table)
 			.reduce((n, r) => n + r.meta.changes, 0);
 	return { seen: sum(0), messages: sum(1), next };
 }

@@ -2,12 +2,7 @@ import type { Plan } from "./plan";
 
 /** What one resolved event writes. */
 export interface EventWrite {
-	/** The event's key in the deduplication window (db/seen.ts). */
-	key: string;
-	/** The queue message that claimed it (db/seen.ts ownerOf). */
-	owner: string;
 	profileId: string;
-	type: string;
 	/** The event's time for last-write-wins and first/last seen: already clamped (orderingTime). */
 	timestamp: string;
 	/** The writing source's trust rank (trust.ts TRUST_RANK). */
@@ -15,13 +10,6 @@ export interface EventWrite {
 	/** identify traits as [key, JSON value]. */
 	traits: [string, string][];
 	group?: { groupId: string; traits: [string, string][] };
-}
-
-/** A suppressed event: each matching suppression counts it (once). */
-export interface DroppedWrite {
-	key: string;
-	owner: string;
-	suppressionKeys: string[];
 }
 
 /** The statements of one resolution write, and where the merge re-pointing result sits. */
@@ -92,36 +80,18 @@ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?1)
 ];
 
 /*
- * Per-event writes: ?1 is [[key, profile, type, timestamp, owner], …]. Counts are not
- * idempotent, so they only take events not yet applied: the commit records the events it
- * counted in identity_applied (per claiming queue message), in the same transaction, so a
- * redelivered event adds nothing. First and last seen are min/max: idempotent. (The lifetime
- * value is a computed trait: audiences/.)
+ * Per-event writes: ?1 is [[profile, timestamp], …]. First and last seen are min/max, so
+ * idempotent. The counters are not, and are added when the consumer finishes the batch
+ * (tally.ts); the lifetime value is a computed trait (audiences/).
  */
-const NOT_APPLIED = (f: string, key: string, owner: string) => `NOT EXISTS (
-  SELECT 1 FROM identity_applied AS a, json_each(a.keys) AS k
-  WHERE a.owner = CAST(${f}.value ->> ${owner} AS INTEGER) AND k.value = ${f}.value ->> ${key})`;
-const PENDING = `json_each(?1) AS f WHERE ${NOT_APPLIED("f", "0", "4")}`;
-const COUNT_EVENTS = `
-INSERT INTO profile_event_counts (profile_id, type, count)
-SELECT f.value ->> 1, f.value ->> 2, COUNT(*) FROM ${PENDING}
-GROUP BY 1, 2
-ON CONFLICT DO UPDATE SET count = count + excluded.count`;
 const SEEN = `
 UPDATE profiles SET
   first_seen = coalesce(min(profiles.first_seen, a.f), profiles.first_seen, a.f),
   last_seen = coalesce(max(profiles.last_seen, a.l), profiles.last_seen, a.l),
   updated_at = ?2
-FROM (SELECT f.value ->> 1 AS p, MIN(f.value ->> 3) AS f, MAX(f.value ->> 3) AS l
+FROM (SELECT f.value ->> 0 AS p, MIN(f.value ->> 1) AS f, MAX(f.value ->> 1) AS l
       FROM json_each(?1) AS f GROUP BY 1) AS a
 WHERE profiles.id = a.p`;
-/* ?1 is [[owner, first key, [keys…]], …]: one row per queue message of the commit. */
-const APPLIED = `
-INSERT INTO identity_applied (owner, part, keys, at)
-SELECT CAST(value ->> 0 AS INTEGER), value ->> 1, value ->> 2, unixepoch(?2) FROM json_each(?1) WHERE true
-ON CONFLICT (owner, part) DO UPDATE SET keys = (
-  SELECT json_group_array(value) FROM (
-    SELECT value FROM json_each(identity_applied.keys) UNION SELECT value FROM json_each(excluded.keys)))`;
 
 /* ?1 is [[owner, key, JSON value, time, trust rank], …]; LWW above decides each conflict. */
 const UPSERT_TRAITS = (table: string, owner: string) => `
@@ -140,13 +110,6 @@ INSERT INTO identity_refusals (source_id, message_id, profile_id, refused_profil
 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 FROM json_each(?1)
 WHERE true ON CONFLICT DO NOTHING`;
 
-/* Dropped events: ?1 is [[key, suppressionKey, owner], …]; each counted once (identity_applied). */
-const COUNT_DROPPED = `
-UPDATE identity_suppressions SET dropped_events = dropped_events + a.n
-FROM (SELECT d.value ->> 1 AS k, COUNT(*) AS n FROM json_each(?1) AS d
-      WHERE ${NOT_APPLIED("d", "0", "2")} GROUP BY 1) AS a
-WHERE identity_suppressions.key_hash = a.k`;
-
 /**
  * Turns a plan and its events into the statements of one D1 batch — one transaction, one round
  * trip. It opens with the guard (every existing profile the plan relied on is live and, where
@@ -155,14 +118,13 @@ WHERE identity_suppressions.key_hash = a.k`;
  * failure rolls everything back.
  *
  * @example
- * const { statements } = commitStatements(env.DB, plan, writes, dropped, new Date());
+ * const { statements } = commitStatements(env.DB, plan, writes, new Date());
  * await env.DB.batch(statements);
  */
 export function commitStatements(
 	db: D1Database,
 	plan: Plan,
 	events: readonly EventWrite[],
-	dropped: readonly DroppedWrite[],
 	now: Date,
 ): Commit {
 	const at = now.toISOString();
@@ -206,15 +168,10 @@ export function commitStatements(
 	if (plan.changed.length > 0) add(BUMP_VERSIONS, plan.changed);
 
 	if (events.length > 0) {
-		const facts = events.map((e) => [
-			e.key,
-			e.profileId,
-			e.type,
-			e.timestamp,
-			e.owner,
-		]);
-		add(COUNT_EVENTS, facts);
-		add(SEEN, facts);
+		add(
+			SEEN,
+			events.map((e) => [e.profileId, e.timestamp]),
+		);
 		const traits = events.flatMap((e) =>
 			e.traits.map(([key, value]) => [
 				e.profileId,
@@ -256,26 +213,6 @@ export function commitStatements(
 				r.reason,
 			]),
 		);
-	if (dropped.length > 0)
-		add(
-			COUNT_DROPPED,
-			dropped.flatMap((d) => d.suppressionKeys.map((k) => [d.key, k, d.owner])),
-		);
-	const applied = appliedRows([...events, ...dropped]);
-	if (applied.length > 0) add(APPLIED, applied);
 	if (guarded) statements.push(db.prepare(GUARD_DONE));
 	return { statements, repointed };
-}
-
-/** The identity_applied rows of a commit: per queue message, the keys it counted. */
-function appliedRows(
-	written: readonly { key: string; owner: string }[],
-): [string, string, string[]][] {
-	const byOwner = new Map<string, string[]>();
-	for (const { key, owner } of written) {
-		const keys = byOwner.get(owner);
-		if (keys) keys.push(key);
-		else byOwner.set(owner, [key]);
-	}
-	return [...byOwner].map(([owner, keys]) => [owner, keys[0] as string, keys]);
 }

@@ -1,6 +1,6 @@
 import type { ClaimedEvent } from "../db/seen";
 import type { IdentityCache } from "./cache";
-import { commitStatements, type DroppedWrite, type EventWrite } from "./commit";
+import { commitStatements, type EventWrite } from "./commit";
 import { isConflict } from "./conflict";
 import { groupOf, orderingTime, traitRows } from "./event-facts";
 import { type Identifier, identifiersOf, identityKey } from "./identifiers";
@@ -14,6 +14,7 @@ import {
 import { readGraph } from "./read";
 import { ANONYMOUS_ID, type IdentitySettings, USER_ID } from "./settings";
 import { suppressionKey, suppressionVerdict } from "./suppression";
+import type { Tally } from "./tally";
 import { type SourceTrust, TRUST_RANK } from "./trust";
 
 /*
@@ -32,9 +33,10 @@ import { type SourceTrust, TRUST_RANK } from "./trust";
  *   the version read — and identifiers are inserted with a plain INSERT on their primary key.
  *   A second consumer that changed the graph in between makes the guard or the insert fail;
  *   the batch rolls back and is planned again from a fresh read, with the hints dropped.
- * - Redelivery: counts and lifetime value are only added for events the claiming queue message
- *   has not counted yet (identity_applied, written by the same transaction); everything else (identities, merges, traits by
- *   timestamp, groups, refusals) is naturally idempotent against the graph it reads.
+ * - Redelivery: what the commit writes (identities, merges, traits by timestamp, first and last
+ *   seen, groups, refusals) is naturally idempotent against the graph it reads. The counters
+ *   are not, so the commit leaves them out: the result's `tally` is added in the consumer's
+ *   finish transaction (tally.ts).
  * - Time and trust: everything ordered by time uses the event's timestamp clamped to its
  *   receivedAt plus a small allowance (event-facts.ts `orderingTime`), so no client dates a
  *   write into the future; a trait written by a `server` source is never replaced by a
@@ -85,6 +87,8 @@ export interface IdentityResult {
 	 */
 	events: ClaimedEvent[];
 	stats: IdentityStats;
+	/** The counters to add when the batch finishes (tally.ts), not written by the commit. */
+	tally: Tally;
 }
 
 /** Races lost in a row before the batch is handed back to the queue for a later retry. */
@@ -130,7 +134,8 @@ export async function resolveIdentities(
 		memoryHits: 0,
 		kvHits: 0,
 	};
-	if (stored.length === 0) return { events: [], stats };
+	if (stored.length === 0)
+		return { events: [], stats, tally: { counted: [], dropped: [] } };
 	// Within a batch the earlier event (by its own time) claims an identifier first.
 	const batch = stored.map((event) => prepare(event, deps)).sort(byEventTime);
 
@@ -154,10 +159,16 @@ export async function resolveIdentities(
 
 	const { plan, planned, dropped } = outcome;
 	const profileOfRow = new Map<string, string>();
+	const tally: Tally = { counted: [], dropped: [] };
 	planned.forEach((p, i) => {
 		const profileId = plan.profiles[i];
-		if (profileId) profileOfRow.set(p.stored.key, profileId);
+		if (!profileId) return;
+		profileOfRow.set(p.stored.key, profileId);
+		tally.counted.push([p.stored.key, profileId, p.stored.event.type]);
 	});
+	for (const p of dropped)
+		for (const id of candidates(p))
+			tally.dropped.push([p.stored.key, await suppressionKey(id)]);
 	const droppedRows = new Set(dropped.map((p) => p.stored.key));
 	const events: ClaimedEvent[] = [];
 	for (const item of stored) {
@@ -171,7 +182,7 @@ export async function resolveIdentities(
 	stats.profilesCreated = plan.created.length;
 	stats.merges = plan.merges.length;
 	stats.refusals = plan.refusals.length;
-	return { events, stats };
+	return { events, stats, tally };
 }
 
 async function attempt(
@@ -193,23 +204,14 @@ async function attempt(
 		stats.reads++;
 		outcome = await planOnRead(batch, lookup.hints, deps, now);
 	}
-	const { plan, planned, dropped } = outcome;
+	const { plan, planned } = outcome;
 
 	const writes: EventWrite[] = [];
 	planned.forEach((p, i) => {
 		const profileId = plan.profiles[i];
 		if (profileId) writes.push(eventWrite(p, profileId));
 	});
-	const droppedWrites: DroppedWrite[] = await Promise.all(
-		dropped.map(async (p) => ({
-			key: p.stored.key,
-			owner: p.stored.owner,
-			suppressionKeys: await Promise.all(
-				candidates(p).map((id) => suppressionKey(id)),
-			),
-		})),
-	);
-	const commit = commitStatements(deps.db, plan, writes, droppedWrites, now);
+	const commit = commitStatements(deps.db, plan, writes, now);
 	// Nothing to write (no event carries a usable identifier): no round trip either.
 	const results =
 		commit.statements.length === 0
@@ -404,10 +406,7 @@ function eventWrite(p: Prepared, profileId: string): EventWrite {
 	const { event } = p.stored;
 	const group = groupOf(event);
 	return {
-		key: p.stored.key,
-		owner: p.stored.owner,
 		profileId,
-		type: event.type,
 		timestamp: p.time,
 		trustRank: TRUST_RANK[p.trust],
 		traits:

@@ -28,6 +28,7 @@ import {
 	type IdentityStats,
 	resolveIdentities,
 } from "../identity/resolve";
+import { tallyStatements } from "../identity/tally";
 import { decodeMessage, malformedRows } from "../ingest/message";
 import { writeRecords } from "../records/write";
 import { isolate, type Refusal } from "./isolate";
@@ -63,8 +64,9 @@ import { attemptsOf, retryBatchLater } from "./retry";
  *    error retries the batch.
  * 7. Finish — must pass: one D1 batch parks what was refused, releases the window rows of
  *    events parked unfinished (so a replay can finish them), deletes the delivery-log rows
- *    fan-out left pending for them and records each queue message as finished (one row per
- *    message); then the batch is acknowledged.
+ *    fan-out left pending for them, adds identity's counters for the finished events
+ *    (identity/tally.ts) and records each queue message as finished (one row per message), all
+ *    in one transaction; then the batch is acknowledged.
  *
  * Any systemic failure retries every message with backoff (every stage is idempotent) and
  * records the error per message (db/event-failures.ts: only on this path); after max_retries
@@ -138,6 +140,14 @@ export async function consumeEvents(
 					]),
 				),
 			);
+		// Identity's counters go in with the finish, so each event counts once (identity/tally.ts).
+		statements.push(
+			...tallyStatements(
+				env.DB,
+				resolved.results.map((r) => r.tally),
+				unfinishedKeys,
+			),
+		);
 		if (fresh.length > 0)
 			statements.push(
 				finishStatement(

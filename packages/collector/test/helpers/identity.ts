@@ -23,6 +23,7 @@ import {
 	type IdentitySettingsInput,
 	identitySettings,
 } from "../../src/identity/settings";
+import { tallyStatements } from "../../src/identity/tally";
 import type { SourceTrust } from "../../src/identity/trust";
 import worker from "../../src/index";
 import { correctTimestamps } from "../../src/ingest/enrich/timestamps";
@@ -122,7 +123,6 @@ export async function consumeBatch(
 const TABLES = [
 	"seen",
 	"finished_messages",
-	"identity_applied",
 	"profiles",
 	"identities",
 	"profile_traits",
@@ -253,12 +253,21 @@ export async function store(events: QueuedEvent[]): Promise<ClaimedEvent[]> {
 	);
 }
 
-/** Stores and resolves events with the given dependencies, as one consumer batch. */
+/**
+ * Stores and resolves events with the given dependencies, as one consumer batch, then adds the
+ * counters as the consumer's finish does (identity/tally.ts).
+ */
 export async function storeAndResolve(
 	raws: WireObject[],
 	deps: IdentityDeps,
 ): Promise<IdentityResult> {
-	return resolveIdentities(await store(raws.map((e) => toQueued(e))), deps);
+	const result = await resolveIdentities(
+		await store(raws.map((e) => toQueued(e))),
+		deps,
+	);
+	const tally = tallyStatements(env.DB, [result.tally]);
+	if (tally.length > 0) await env.DB.batch(tally);
+	return result;
 }
 
 /** A Segment event for tests: a messageId and timestamp are filled in. */
