@@ -17,8 +17,9 @@ import { launchChromium } from "./chromium";
 /*
  * What the SDK's browser tests share: Debian's Chromium (never a downloaded one), a site server
  * for pages and the built SDK, and a sink that stands in for the collector on another port
- * (so every request is cross-origin, as in production). Both are node:http servers: the tests
- * script failures per request and read raw bodies, which a static-server library would hide.
+ * (so every request is cross-origin, as in production) and reads each body as the collector
+ * does (batch.ts). Both are node:http servers: the tests script failures per request and read
+ * raw bodies, which a static-server library would hide.
  */
 
 const dist = (file: string) =>
