@@ -11,7 +11,8 @@ import type { Runtime } from "./runtime";
 import type { ConduitEvent } from "./types";
 
 /**
- * The collector's body limit (500 KB, as Segment's), less room for the envelope.
+ * The collector's body limit (500 KB, as Segment's), less 1 KiB to spare: {@link bodies} counts
+ * the whole body against it, envelope and shared context included.
  *
  * @example
  * bodies(events, writeKey, MAX_BYTES, Date.now())
@@ -19,7 +20,7 @@ import type { ConduitEvent } from "./types";
 export const MAX_BYTES = MAX_REQUEST_BYTES - 1024;
 /**
  * Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec),
- * less room for the envelope.
+ * less 1 KiB to spare.
  *
  * @example
  * send(rt, url, body, bytes <= KEEPALIVE_BYTES)
