@@ -127,6 +127,13 @@ it("delivers the example shop's page, track, identify and consent events into D1
 	await page.click("#accept");
 
 	const rows = await storedEvents(4);
+	// What the page's context is made of (a string: this file is type-checked without the DOM).
+	const browserFacts = await page.evaluate<Record<string, unknown>>(`({
+		userAgent: navigator.userAgent,
+		locale: navigator.language,
+		screen: { width: screen.width, height: screen.height, density: devicePixelRatio },
+		timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+	})`);
 	expect(sent.length).toBeGreaterThan(0);
 	expect(sent.every((request) => request.at >= acceptedAt)).toBe(true);
 	expect(
@@ -152,7 +159,19 @@ it("delivers the example shop's page, track, identify and consent events into D1
 			analytics: true,
 			marketing: false,
 		});
-		expect(payload.context.page.url).toBe(`${EXAMPLE}/`);
+		// The SDK sends the context its events share once per body, at the batch's top: the
+		// collector stores it whole in each event.
+		expect(payload.context).toMatchObject({
+			...browserFacts,
+			page: {
+				path: "/",
+				referrer: "",
+				search: "",
+				title: "Conduit Coffee",
+				url: `${EXAMPLE}/`,
+			},
+		});
+		expect(Date.parse(payload.sentAt)).toBeGreaterThanOrEqual(acceptedAt);
 	}
 	expect(rows[2]?.user_id).toBe("user-ada@example.com");
 	expect(JSON.parse(rows[1]?.payload ?? "{}").properties).toMatchObject({

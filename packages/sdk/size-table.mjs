@@ -23,5 +23,5 @@ console.log("| --- | --- | ---: | ---: | ---: |");
 for (const r of rows)
 	console.log(`| ${r.file} | ${r.what} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
 console.log(
-	"\nBudget: dist/conduit.js ≤ 4,976 B brotli (enforced by size-limit above).\n",
+	"\nBudget: dist/conduit.js ≤ 5,087 B brotli (enforced by size-limit above).\n",
 );

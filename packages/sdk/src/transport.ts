@@ -5,13 +5,14 @@ import {
 	retryAfterMs,
 } from "@conduit/protocol";
 import { timeZone } from "./context";
+import { hoist } from "./hoist";
 import { type Outcome, outcome } from "./outcome";
 import type { Runtime } from "./runtime";
-import { split } from "./split";
 import type { ConduitEvent } from "./types";
 
 /**
- * The collector's body limit (500 KB, as Segment's), less room for the envelope.
+ * The collector's body limit (500 KB, as Segment's), less 1 KiB to spare: {@link bodies} counts
+ * the whole body against it, envelope and shared context included.
  *
  * @example
  * bodies(events, writeKey, MAX_BYTES, Date.now())
@@ -19,7 +20,7 @@ import type { ConduitEvent } from "./types";
 export const MAX_BYTES = MAX_REQUEST_BYTES - 1024;
 /**
  * Browsers cap in-flight keepalive/sendBeacon bodies of a page at 64 KiB in all (Fetch spec),
- * less room for the envelope.
+ * less 1 KiB to spare.
  *
  * @example
  * send(rt, url, body, bytes <= KEEPALIVE_BYTES)
@@ -36,12 +37,18 @@ export interface Sent {
 }
 
 const encoder = new TextEncoder();
+/** UTF-8 bytes of `text`: most events are ASCII, where bytes are characters, and go unencoded. */
+const utf8 = (text: string) =>
+	/[^\0-\x7f]/.test(text) ? encoder.encode(text).length : text.length;
 
 /**
- * Stamps `sentAt` on the events (and the time zone, on events made before it was read) and cuts
- * them into request bodies of at most `limit` bytes and the collector's most events per batch,
- * each `{ batch, writeKey, sentAt }` with its events and its size: each event is serialised
- * once, and measured in UTF-8.
+ * Cuts the events, in order, into request bodies `{ batch, context, writeKey, sentAt }` of at
+ * most `limit` bytes in all (an event too large for that travels alone, for the collector to
+ * refuse without blocking the rest) and the collector's most events per batch, each with its
+ * events and its exact size in UTF-8. The context entries all the events share go once per
+ * body, as its `context` (see {@link hoist}), and `sentAt` only there: the collector gives the
+ * batch's `sentAt` to each event without one (docs/ingest.md). Each event is serialised once;
+ * events made before the time zone was read get it now.
  *
  * @example
  * for (const [events, body] of bodies(queued, "wk_…", MAX_BYTES, Date.now())) await send(rt, url, body, false);
@@ -52,26 +59,37 @@ export function bodies(
 	limit: number,
 	now: number,
 ): [events: ConduitEvent[], body: string, bytes: number][] {
-	const sentAt = new Date(now).toISOString();
-	const items = events.map((event) => {
-		event.sentAt = sentAt;
-		const { context } = event;
+	for (const { context } of events)
 		if ("timezone" in context) context.timezone ||= timeZone();
-		const json = JSON.stringify(event);
-		// Most events are ASCII, where UTF-8 bytes are characters: no need to encode them.
-		const bytes = /[^\0-\x7f]/.test(json)
-			? encoder.encode(json).length
-			: json.length;
-		return { _event: event, _json: json, _bytes: bytes + 1 };
+	const [shared, own] = hoist(events);
+	const tail = `],"context":${JSON.stringify(shared)},"writeKey":${JSON.stringify(writeKey)},"sentAt":"${new Date(now).toISOString()}"}`;
+	/** Each body's events, their JSON texts, and its size so far. */
+	const runs: [ConduitEvent[], string[], number][] = [];
+	let run: (typeof runs)[number] | undefined;
+	events.forEach((event, i) => {
+		// Earlier versions stamped `sentAt` on the events, and a record stored again after a
+		// partial answer kept it: it would hide the batch's.
+		const json = JSON.stringify({
+			...event,
+			context: own[i],
+			sentAt: undefined,
+		});
+		// The event and its comma.
+		const bytes = utf8(json) + 1;
+		if (!run || run[2] + bytes > limit || run[0].length >= MAX_BATCH_EVENTS) {
+			// `{"batch":[` and the tail, less the comma after the last event.
+			run = [[], [], utf8(tail) + 9];
+			runs.push(run);
+		}
+		run[0].push(event);
+		run[1].push(json);
+		run[2] += bytes;
 	});
-	const tail = `],"writeKey":${JSON.stringify(writeKey)},"sentAt":"${sentAt}"}`;
-	return split(items, (item) => item._bytes, limit, MAX_BATCH_EVENTS).map(
-		(run) => [
-			run.map((item) => item._event),
-			`{"batch":[${run.map((item) => item._json).join()}${tail}`,
-			run.reduce((sum, item) => sum + item._bytes, tail.length + 10),
-		],
-	);
+	return runs.map(([batch, texts, bytes]) => [
+		batch,
+		`{"batch":[${texts}${tail}`,
+		bytes,
+	]);
 }
 
 /**

@@ -11,13 +11,15 @@ import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { ConduitEvent, Options } from "../src/types";
+import { applyBatch, type Body } from "./batch";
 import { launchChromium } from "./chromium";
 
 /*
  * What the SDK's browser tests share: Debian's Chromium (never a downloaded one), a site server
  * for pages and the built SDK, and a sink that stands in for the collector on another port
- * (so every request is cross-origin, as in production). Both are node:http servers: the tests
- * script failures per request and read raw bodies, which a static-server library would hide.
+ * (so every request is cross-origin, as in production) and reads each body as the collector
+ * does (batch.ts). Both are node:http servers: the tests script failures per request and read
+ * raw bodies, which a static-server library would hide.
  */
 
 const dist = (file: string) =>
@@ -34,7 +36,10 @@ export interface Received {
 	at: number;
 	bytes: number;
 	contentType: string;
-	body: { batch: ConduitEvent[]; writeKey: string; sentAt: string };
+	/** The body as sent: shared context once at the top, `sentAt` only there. */
+	raw: Body;
+	/** The body as the collector reads it: the batch's context and sentAt in every event. */
+	body: Body;
 }
 
 /** How the sink answers one request: a status, headers and a JSON body. */
@@ -175,12 +180,14 @@ export async function startServers(): Promise<{
 			if (sink.down) return req.socket.destroy();
 			const chunks: Buffer[] = [];
 			for await (const chunk of req) chunks.push(chunk as Buffer);
-			const raw = Buffer.concat(chunks);
+			const bytes = Buffer.concat(chunks);
+			const raw: Body = JSON.parse(bytes.toString("utf8"));
 			const received: Received = {
 				at: Date.now(),
-				bytes: raw.byteLength,
+				bytes: bytes.byteLength,
 				contentType: req.headers["content-type"] ?? "",
-				body: JSON.parse(raw.toString("utf8")),
+				raw,
+				body: applyBatch(raw),
 			};
 			if (received.body.writeKey !== sink.writeKey) {
 				res.writeHead(401, cors).end();
