@@ -61,6 +61,30 @@ function bindingFreeTests(): string[] {
 		.map((file) => `src/${file.replaceAll("\\", "/")}`);
 }
 
+/**
+ * Test files beside the code that use the Worker's storage but only through rows and objects
+ * of their own (unique ids or prefixes; a table they empty is theirs alone), so they may share
+ * a runtime, and its storage, with each other: one runtime per worker instead of one per file.
+ * A file that counts or lists rows it did not write stays in the isolated project.
+ */
+const SHARED_STORAGE = [
+	"src/identity/cleanup.test.ts",
+	"src/identity/d1-counter.test.ts",
+	"src/identity/cache.test.ts",
+	"src/records/records.test.ts",
+	"src/records/scan.test.ts",
+	"src/queues/usage.test.ts",
+	"src/destinations/r2/index.test.ts",
+	"src/db/parked.test.ts",
+	"src/db/meter.test.ts",
+	"src/db/delivery-failures.test.ts",
+	"src/archive/objects.test.ts",
+	"src/console/deliveries.test.ts",
+	"src/console/live-tail.test.ts",
+	"src/console/tap.test.ts",
+	"src/console/pages/config.test.ts",
+];
+
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(here("./migrations"));
 	const shared = bindingFreeTests();
@@ -123,7 +147,17 @@ export default defineConfig(async () => {
 					test: {
 						name: "collector",
 						include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-						exclude: shared,
+						exclude: [...shared, ...SHARED_STORAGE],
+						setupFiles: ["./test/setup.ts"],
+					},
+				},
+				{
+					extends: true as const,
+					test: {
+						name: "collector-storage",
+						include: SHARED_STORAGE,
+						isolate: false,
+						// Applies the migrations once per runtime: D1 records those it applied.
 						setupFiles: ["./test/setup.ts"],
 					},
 				},
