@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createOnPage, storedEvents, useBrowser } from "./harness";
+import {
+	createOnPage,
+	keepaliveFlags,
+	storedEvents,
+	useBrowser,
+	watchKeepalive,
+} from "./harness";
 
 const world = useBrowser();
 const options = (extra: object = {}) => ({
@@ -231,15 +237,7 @@ conduit.options = { maxAge: 30000, flushAt: 100, onError: (e) => (window.dropped
 describe("unload", () => {
 	it("flushes with keepalive in bodies under 64 KB when the page is hidden", async () => {
 		const { sink, page, context } = world;
-		await context.addInitScript(() => {
-			const original = window.fetch;
-			const seen: boolean[] = [];
-			Object.assign(window, { keepalive: seen });
-			window.fetch = (input, init) => {
-				seen.push(init?.keepalive === true);
-				return original(input, init);
-			};
-		});
+		await watchKeepalive(context);
 		await createOnPage(page, world.site, options({ flushAt: 1000 }));
 		await page.evaluate(() => {
 			const blob = "y".repeat(20_000);
@@ -254,9 +252,7 @@ describe("unload", () => {
 		expect(sink.requests.length).toBeGreaterThanOrEqual(4);
 		for (const request of sink.requests)
 			expect(request.bytes).toBeLessThanOrEqual(64 * 1024);
-		const flags = await page.evaluate(
-			() => (window as unknown as { keepalive: boolean[] }).keepalive,
-		);
+		const flags = await keepaliveFlags(page);
 		expect(flags.length).toBe(sink.requests.length);
 		expect(flags.every(Boolean)).toBe(true);
 	});

@@ -278,6 +278,37 @@ export async function createOnPage(
 }
 
 /**
+ * Records, for each fetch() the pages of `context` make, whether it asked for keepalive; read
+ * the flags with {@link keepaliveFlags}. Call it before the page loads.
+ *
+ * @example
+ * await watchKeepalive(context); … expect(await keepaliveFlags(page)).toEqual([true]);
+ */
+export async function watchKeepalive(context: BrowserContext): Promise<void> {
+	await context.addInitScript(() => {
+		const original = window.fetch;
+		const seen: boolean[] = [];
+		Object.assign(window, { keepalive: seen });
+		window.fetch = (input, init) => {
+			seen.push(init?.keepalive === true);
+			return original(input, init);
+		};
+	});
+}
+
+/**
+ * The keepalive flag of each fetch() the page made, in order (see {@link watchKeepalive}).
+ *
+ * @example
+ * expect((await keepaliveFlags(page)).every(Boolean)).toBe(true);
+ */
+export function keepaliveFlags(page: Page): Promise<boolean[]> {
+	return page.evaluate(
+		() => (window as unknown as { keepalive: boolean[] }).keepalive,
+	);
+}
+
+/**
  * Counts the events IndexedDB holds for the SDK (0 when the database does not exist).
  *
  * @example

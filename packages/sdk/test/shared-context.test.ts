@@ -1,5 +1,11 @@
 import { expect, it } from "vitest";
-import { createOnPage, type Received, useBrowser } from "./harness";
+import {
+	createOnPage,
+	keepaliveFlags,
+	type Received,
+	useBrowser,
+	watchKeepalive,
+} from "./harness";
 
 /*
  * The context entries a burst of events shares travel once per body, as the batch's `context`;
@@ -8,16 +14,18 @@ import { createOnPage, type Received, useBrowser } from "./harness";
  */
 
 const world = useBrowser();
+/** The sink's key and URL, with batches sent at `flushAt` events (the interval is a minute). */
+const options = (flushAt: number) => ({
+	writeKey: world.sink.writeKey,
+	endpoint: world.sink.url,
+	flushAt,
+	flushInterval: 60_000,
+});
 const SHARED = ["library", "userAgent", "locale", "screen", "timezone"];
 
 it("sends the context of a burst once, and each event without it", async () => {
 	const { page, sink } = world;
-	await createOnPage(page, world.site, {
-		writeKey: sink.writeKey,
-		endpoint: sink.url,
-		flushAt: 3,
-		flushInterval: 60_000,
-	});
+	await createOnPage(page, world.site, options(3));
 	await page.evaluate(() => {
 		for (const n of [1, 2, 3]) window.a.track("Viewed", { n });
 	});
@@ -48,12 +56,7 @@ it("sends the context of a burst once, and each event without it", async () => {
 
 it("keeps an entry in each event once one differs, and still sends the rest once", async () => {
 	const { page, sink } = world;
-	await createOnPage(page, world.site, {
-		writeKey: sink.writeKey,
-		endpoint: sink.url,
-		flushAt: 4,
-		flushInterval: 60_000,
-	});
+	await createOnPage(page, world.site, options(4));
 	await page.evaluate(() => {
 		const { a } = window;
 		// A middleware retitles one event; the route changes before the last two.
@@ -108,20 +111,8 @@ it("keeps an entry in each event once one differs, and still sends the rest once
 
 it("keeps each keepalive body under 64 KB with the shared context counted in", async () => {
 	const { page, sink, context } = world;
-	await context.addInitScript(() => {
-		const original = window.fetch;
-		const seen: boolean[] = [];
-		Object.assign(window, { keepalive: seen });
-		window.fetch = (input, init) => {
-			seen.push(init?.keepalive === true);
-			return original(input, init);
-		};
-	});
-	await createOnPage(page, world.site, {
-		writeKey: sink.writeKey,
-		endpoint: sink.url,
-		flushAt: 1000,
-	});
+	await watchKeepalive(context);
+	await createOnPage(page, world.site, options(1000));
 	await page.evaluate(() => {
 		const { a } = window;
 		// 20 KB of context every event shares, and 8 KB of properties each.
@@ -148,9 +139,7 @@ it("keeps each keepalive body under 64 KB with the shared context counted in", a
 		expect(request.raw.context?.note).toHaveLength(20_000);
 		expect(request.body.batch.every((e) => e.context.note)).toBe(true);
 	}
-	const flags = await page.evaluate(
-		() => (window as unknown as { keepalive: boolean[] }).keepalive,
-	);
+	const flags = await keepaliveFlags(page);
 	expect(flags).toHaveLength(sink.requests.length);
 	expect(flags.every(Boolean)).toBe(true);
 });
