@@ -1,11 +1,4 @@
-import type { WireObject } from "@conduit/protocol";
-
-/** Keys that reach an object's prototype when assigned: never copied from client input. */
-export const UNSAFE_KEYS: ReadonlySet<string> = new Set([
-	"__proto__",
-	"constructor",
-	"prototype",
-]);
+import { UNSAFE_KEYS, type WireObject } from "@conduit/protocol";
 
 /** Cheap pre-check: only a body that could spell an unsafe key (also via \u escapes) is walked. */
 const MAYBE_UNSAFE = /__proto__|"constructor"|"prototype"|\\u/;

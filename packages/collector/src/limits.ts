@@ -1,3 +1,5 @@
+import { MAX_EVENT_DEPTH } from "@conduit/protocol";
+
 /**
  * The collector's own limits: they keep every accepted event within what D1, Queues and the
  * destinations can hold, so that an event the collector answered 200 for can always be stored.
@@ -21,11 +23,11 @@ export const LIMITS = {
 	 */
 	maxEnrichedStringLength: 1024,
 	/**
-	 * Deepest nesting of objects and arrays in an event, the event itself being level 1 and its
-	 * `properties` level 2. Real events rarely pass 6; SQLite's JSON functions, which store the
-	 * events, refuse anything past 1,000 levels, and the destinations wrap events a few more.
+	 * Deepest nesting of objects and arrays in an event (the wire's MAX_EVENT_DEPTH). Real events
+	 * rarely pass 6; SQLite's JSON functions, which store the events, refuse anything past 1,000
+	 * levels, and the destinations wrap events a few more.
 	 */
-	maxDepth: 32,
+	maxDepth: MAX_EVENT_DEPTH,
 	/** Events packed into one queue message at most. */
 	eventsPerQueueMessage: 100,
 	/** Largest queue message Cloudflare Queues takes (128 KB, counted as 128,000 bytes). */

@@ -4,6 +4,7 @@
  * what its code uses.
  */
 export { type BackoffPolicy, backoff } from "./backoff";
+export { mergeMissing, UNSAFE_KEYS } from "./batch";
 export * from "./limits";
 export { httpDate, retryAfterMs } from "./retry-after";
 export * from "./wire";

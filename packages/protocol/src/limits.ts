@@ -30,6 +30,15 @@ export const MAX_EVENT_BYTES = 32 * 1024;
 export const MAX_BATCH_EVENTS = 2500;
 
 /**
+ * Deepest nesting of objects and arrays in an event, the event itself being level 1 and its
+ * `properties` level 2 (a deeper event is rejected on its own).
+ *
+ * @example
+ * if (depthOf(event) > MAX_EVENT_DEPTH) rejected.push({ index, error: "nested too deep" });
+ */
+export const MAX_EVENT_DEPTH = 32;
+
+/**
  * Longest messageId, in characters (Segment's own limit).
  *
  * @example

@@ -1,5 +1,5 @@
 import type { WireEvent, WireObject } from "@conduit/protocol";
-import { UNSAFE_KEYS } from "../json";
+import { UNSAFE_KEYS } from "@conduit/protocol";
 
 /**
  * How far after its arrival an event's own time may lie and still count. A client's clock that

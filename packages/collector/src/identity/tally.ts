@@ -19,7 +19,10 @@
 export interface Tally {
 	/** Resolved events as [window key, profile id, type]. */
 	counted: [key: string, profileId: string, type: string][];
-	/** Suppressed events as [window key, suppression key], once per matching suppression. */
+	/**
+	 * Suppressed events as [window key, suppression key], one per identifier the event carries;
+	 * only the keys that are suppressions count it.
+	 */
 	dropped: [key: string, suppressionKey: string][];
 }
 

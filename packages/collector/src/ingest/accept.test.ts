@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../errors";
-import { eventsOfBatch, mergeMissing } from "./accept";
+import { eventsOfBatch } from "./accept";
 
 describe("eventsOfBatch", () => {
 	it("applies batch context, integrations and sentAt, the event's own values winning", () => {
@@ -54,16 +54,5 @@ describe("eventsOfBatch", () => {
 		expect(() => eventsOfBatch({ batch: new Array(2501).fill({}) })).toThrow(
 			"at most 2500 events",
 		);
-	});
-});
-
-describe("mergeMissing", () => {
-	it("fills what is missing, recursively, and never copies unsafe keys", () => {
-		const shared = JSON.parse(
-			'{"app":{"version":"1","name":"x"},"__proto__":{"polluted":1},"locale":"de"}',
-		);
-		const merged = mergeMissing({ app: { name: "a" }, locale: null }, shared);
-		expect(merged).toEqual({ app: { name: "a", version: "1" }, locale: null });
-		expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
 	});
 });

@@ -1,12 +1,14 @@
 import { waitUntil } from "cloudflare:workers";
 import type { EventType, WireEvent, WireObject } from "@conduit/protocol";
-import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from "@conduit/protocol";
+import {
+	MAX_BATCH_EVENTS,
+	MAX_EVENT_BYTES,
+	mergeMissing,
+} from "@conduit/protocol";
 import type { Source } from "../config/schema";
 import { tapRejections } from "../console/tap";
 import { spoolMessages } from "../db/spool";
 import { ApiError } from "../errors";
-import { UNSAFE_KEYS } from "../json";
-import { LIMITS } from "../limits";
 import { enrichEvent, type RequestFacts, SERVER_OWNED_CONTEXT } from "./enrich";
 import { serialiseEnriched, utf8Length } from "./enrich/fit";
 import { pack } from "./message";
@@ -239,30 +241,4 @@ function asObject(value: unknown): WireObject | undefined {
 function messageIdOf(input: unknown): { messageId?: string } {
 	const id = asObject(input)?.messageId;
 	return typeof id === "string" ? { messageId: id } : {};
-}
-
-/**
- * A copy of `own` with what it lacks taken from `shared`, recursively for nested objects. It
- * stops merging past `LIMITS.maxDepth` levels (keeping `own`'s value there), so a hostile batch
- * cannot make it recurse without end; an event that deep is refused by the storage check anyway.
- *
- * @example
- * mergeMissing({ app: { name: "a" } }, { app: { version: "1" }, locale: "de" })
- * // { app: { name: "a", version: "1" }, locale: "de" }
- */
-export function mergeMissing(
-	own: WireObject,
-	shared: WireObject,
-	depth = 2,
-): WireObject {
-	const merged: WireObject = { ...own };
-	for (const key of Object.keys(shared)) {
-		if (UNSAFE_KEYS.has(key)) continue;
-		const mine = asObject(merged[key]);
-		const theirs = asObject(shared[key]);
-		if (merged[key] === undefined) merged[key] = shared[key];
-		else if (mine && theirs && depth < LIMITS.maxDepth)
-			merged[key] = mergeMissing(mine, theirs, depth + 1);
-	}
-	return merged;
 }

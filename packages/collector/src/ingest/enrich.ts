@@ -1,9 +1,9 @@
 import type { WireEvent, WireObject } from "@conduit/protocol";
+import { UNSAFE_KEYS } from "@conduit/protocol";
 import { ulid } from "ulid";
 import type { Source } from "../config/schema";
 import type { EnrichedEvent } from "../event";
 import { sourceTrust } from "../identity/trust";
-import { UNSAFE_KEYS } from "../json";
 import { campaignFromUrl } from "./enrich/campaign";
 import { applyIpPolicy } from "./enrich/ip";
 import { EnrichmentNotes } from "./enrich/notes";

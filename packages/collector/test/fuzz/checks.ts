@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
+import { UNSAFE_KEYS } from "@conduit/protocol";
 import { expect } from "vitest";
-import { UNSAFE_KEYS } from "../../src/json";
 import { recordedEvents } from "../helpers/records";
 import type { GeneratedRequest, Intent } from "./arbitraries";
 import { PROTO } from "./arbitraries";
