@@ -1,6 +1,8 @@
+import type { HtEventsBrowser } from "@ht-sdks/events-sdk-js-browser";
 import type { RudderAnalytics } from "@rudderstack/analytics-js";
 import Rudder from "@rudderstack/rudder-sdk-node";
 import type { AnalyticsBrowser } from "@segment/analytics-next";
+import LegacyAnalytics from "analytics-node";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../packages/sdk/test/chromium";
@@ -15,8 +17,8 @@ import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 
 /*
  * The Segment- and RudderStack-protocol libraries npm carries, unchanged, pointed at the
- * collector (docs/compatibility.md): analytics-next and rudder-sdk-js v3 in Chromium,
- * rudder-sdk-node in Node. One collector (workerd, fresh local D1/KV/Queues) and one Chromium
+ * collector (docs/compatibility.md): analytics-next, rudder-sdk-js v3 and Hightouch's browser
+ * SDK in Chromium, rudder-sdk-node and analytics-node 6.x in Node. One collector (workerd, fresh local D1/KV/Queues) and one Chromium
  * serve every test; each finds its events in D1. @segment/analytics-node has its own file
  * (segment-node.test.ts). The clients npm does not carry are replayed inside workerd
  * (packages/collector/test/compat/clients.test.ts).
@@ -25,6 +27,7 @@ import { EVENT_JSON, queryEventsFast, waitForRecords } from "./support/events";
 interface Libraries {
 	AnalyticsBrowser: typeof AnalyticsBrowser;
 	RudderAnalytics: typeof RudderAnalytics;
+	HtEventsBrowser: typeof HtEventsBrowser;
 }
 
 let collector: LocalCollector;
@@ -166,17 +169,30 @@ describe("@segment/analytics-next in Chromium, settings from cdnURL", () => {
 });
 
 describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
-	const load = (page: Page, userId: string, beacon: boolean) =>
+	/** `xhr` sends one request per event, `xhr-batch` its `queueOptions.batch` mode. */
+	const load = (
+		page: Page,
+		userId: string,
+		mode: "xhr" | "xhr-batch" | "beacon",
+	) =>
 		page.evaluate(
-			async ({ writeKey, collectorUrl, userId, beacon }) => {
+			async ({ writeKey, collectorUrl, userId, mode }) => {
 				const { RudderAnalytics } = globalThis as unknown as Libraries;
 				const rudder = new RudderAnalytics();
+				const beacon = mode === "beacon";
 				await new Promise<void>((resolve) =>
 					rudder.load(writeKey, collectorUrl, {
 						configUrl: collectorUrl,
 						plugins: [beacon ? "BeaconQueue" : "XhrQueue"],
 						useBeacon: beacon,
 						beaconQueueOptions: { maxItems: 3, flushQueueInterval: 500 },
+						queueOptions: {
+							batch: {
+								enabled: mode === "xhr-batch",
+								maxItems: 3,
+								flushInterval: 500,
+							},
+						},
 						logLevel: "ERROR",
 						onLoaded: () => resolve(),
 					}),
@@ -189,26 +205,39 @@ describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
 				writeKey: DEV_WRITE_KEY,
 				collectorUrl: collector.url.origin,
 				userId,
-				beacon,
+				mode,
 			},
 		);
 
-	it("loads its source config and delivers by XHR", async () => {
+	it("loads its source config and delivers by XHR, one request per event", async () => {
 		const { page, requests } = await openPage();
 		const userId = unique("rudder-xhr");
-		await load(page, userId, false);
+		await load(page, userId, "xhr");
 		const rows = await rowsOf(userId, 3);
 		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
 		expect(requests).toContain("GET /sourceConfig/");
+		for (const path of ["/v1/identify", "/v1/track", "/v1/page"])
+			expect(requests).toContain(`POST ${path}`);
+		expect(requests).not.toContain("POST /v1/batch");
 		expect(JSON.parse(rows[0]?.payload ?? "{}").context.library.name).toContain(
 			"RudderLabs",
 		);
 	}, 30_000);
 
+	it("delivers by XHR in its batch mode (/v1/batch)", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("rudder-xhr-batch");
+		await load(page, userId, "xhr-batch");
+		const rows = await rowsOf(userId, 3);
+		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+		expect(requests).toContain("POST /v1/batch");
+		expect(requests).not.toContain("POST /v1/track");
+	}, 30_000);
+
 	it("delivers by sendBeacon to /beacon/v1/batch", async () => {
 		const { page, requests } = await openPage();
 		const userId = unique("rudder-beacon");
-		await load(page, userId, true);
+		await load(page, userId, "beacon");
 		const rows = await rowsOf(userId, 3);
 		expect(rows).toHaveLength(3);
 		expect(requests).toContain("POST /beacon/v1/batch");
@@ -241,5 +270,88 @@ describe("@rudderstack/rudder-sdk-node", () => {
 			"screen",
 			"track",
 		]);
+	}, 30_000);
+});
+
+describe("Hightouch's browser SDK in Chromium, apiHost at the collector", () => {
+	const send = (page: Page, userId: string, batching: boolean) =>
+		page.evaluate(
+			async ({ writeKey, apiHost, userId, batching }) => {
+				const { HtEventsBrowser } = globalThis as unknown as Libraries;
+				const [htevents] = await HtEventsBrowser.load(
+					{ writeKey },
+					{ apiHost, protocol: "http", batching },
+				);
+				const contexts = await Promise.all([
+					htevents.identify(userId, { plan: "pro" }),
+					htevents.track("Report Viewed", { report: "weekly" }),
+					htevents.page("Docs", "Compatibility"),
+				]);
+				return contexts.map((ctx) => ctx.event.messageId);
+			},
+			{
+				writeKey: DEV_WRITE_KEY,
+				apiHost: collector.url.host,
+				userId,
+				batching,
+			},
+		);
+
+	it("delivers by its standard delivery (/v1/identify …), JSON with the key in the body", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("hightouch-standard");
+		const ids = await send(page, userId, false);
+		const rows = await rowsOf(userId, 3);
+		expect(rows.map((row) => row.message_id).sort()).toEqual([...ids].sort());
+		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+		for (const path of ["/v1/identify", "/v1/track", "/v1/page"])
+			expect(requests).toContain(`POST ${path}`);
+		// Nothing went anywhere but the collector: no Hightouch CDN or API host.
+		expect(requests.filter((r) => !/^(GET|POST|OPTIONS) \//.test(r))).toEqual(
+			[],
+		);
+	}, 30_000);
+
+	it("delivers by its batching delivery (/v1/batch)", async () => {
+		const { page, requests } = await openPage();
+		const userId = unique("hightouch-batching");
+		await send(page, userId, true);
+		const rows = await rowsOf(userId, 3);
+		expect(rows).toHaveLength(3);
+		expect(requests).toContain("POST /v1/batch");
+		expect(requests).not.toContain("POST /v1/track");
+	}, 30_000);
+});
+
+describe("analytics-node 6.x, the package before @segment/analytics-node", () => {
+	it("delivers its batches (/v1/batch, Basic auth, batch-level timestamp)", async () => {
+		const userId = unique("analytics-node-6");
+		const errors: unknown[] = [];
+		const client = new LegacyAnalytics(DEV_WRITE_KEY, {
+			host: collector.url.origin,
+			flushAt: 10,
+			flushInterval: 100,
+			retryCount: 0,
+			errorHandler: (error) => errors.push(error),
+		});
+		client.identify({ userId, traits: { plan: "team" } });
+		client.track({ userId, event: "Invoice Paid", properties: { total: 40 } });
+		client.page({ userId, name: "Billing", category: "Account" });
+		client.group({ userId, groupId: "acme", traits: { seats: 5 } });
+		client.alias({ userId, previousId: `${userId}-before` });
+		await client.flush();
+		expect(errors).toEqual([]);
+		const rows = await rowsOf(userId, 5);
+		expect(rows.map((row) => row.type)).toEqual([
+			"alias",
+			"group",
+			"identify",
+			"page",
+			"track",
+		]);
+		expect(JSON.parse(rows[0]?.payload ?? "{}").context.library).toMatchObject({
+			name: "analytics-node",
+			version: expect.stringMatching(/^6\./),
+		});
 	}, 30_000);
 });

@@ -6,9 +6,9 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
- * analytics-next and rudder-sdk-js v3 (its bundled build: no plugin fetched from a CDN), as
- * installed from npm, bundled into one script that puts `AnalyticsBrowser` and
- * `RudderAnalytics` on window.
+ * analytics-next, rudder-sdk-js v3 (its bundled build: no plugin fetched from a CDN) and
+ * Hightouch's browser SDK, as installed from npm, bundled into one script that puts
+ * `AnalyticsBrowser`, `RudderAnalytics` and `HtEventsBrowser` on window.
  */
 async function libraries(): Promise<string> {
 	const result = await build({
@@ -16,7 +16,8 @@ async function libraries(): Promise<string> {
 			contents: [
 				'import { AnalyticsBrowser } from "@segment/analytics-next";',
 				'import { RudderAnalytics } from "@rudderstack/analytics-js/bundled";',
-				"Object.assign(window, { AnalyticsBrowser, RudderAnalytics });",
+				'import { HtEventsBrowser } from "@ht-sdks/events-sdk-js-browser";',
+				"Object.assign(window, { AnalyticsBrowser, RudderAnalytics, HtEventsBrowser });",
 			].join("\n"),
 			resolveDir: root,
 			loader: "js",
@@ -32,7 +33,7 @@ async function libraries(): Promise<string> {
 
 /**
  * A page on a loopback origin (Chromium lets only local pages call a loopback collector) that
- * loads the two libraries; tests drive them with page.evaluate.
+ * loads the libraries; tests drive them with page.evaluate.
  *
  * @example
  * const site = await serveLibraries(); // site.origin: "http://localhost:41234"
