@@ -124,24 +124,23 @@ describe("poison isolation in the EVENTS consumer", () => {
 		expect(await parkedRows(deep)).toEqual([]);
 	});
 
-	it("parks an event whose messageId storage would change (a lone surrogate) and stores its neighbours", async () => {
-		const good = uniqueId();
+	it("parks the one poison event in the middle of a batch of 100 (a lone surrogate in its messageId, which storage would change) and stores the 99 on the first attempt", async () => {
+		const good = Array.from({ length: 99 }, () => uniqueId());
 		const bad = `${uniqueId()}-\ud800`;
+		const lines = good.map((id) => JSON.stringify(enriched(id)));
+		lines.splice(50, 0, JSON.stringify(enriched(bad)));
 		const result = await deliverBatch(
 			"conduit-events",
-			[
-				{
-					id: `q-${good}`,
-					body: body("web", [
-						JSON.stringify(enriched(bad)),
-						JSON.stringify(enriched(good)),
-					]),
-				},
-			],
+			[0, 1, 2, 3].map((m) => ({
+				id: `q-${good[m * 24]}`,
+				body: body("web", lines.slice(m * 25, m * 25 + 25)),
+			})),
 			env,
 		);
 		expect(result.ackAll).toBe(true);
-		expect(await stored([good])).toHaveLength(1);
+		expect(result.retryBatch.retry).toBe(false);
+		expect(result.retryMessages).toEqual([]);
+		expect(await stored(good)).toHaveLength(99);
 		const [row] = await parkedRows(bad.toWellFormed());
 		expect(row).toMatchObject({
 			reason: "malformed",
