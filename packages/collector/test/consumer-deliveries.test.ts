@@ -231,6 +231,86 @@ describe("DELIVERIES consumer", () => {
 		expect(await received("webhook", key)).toHaveLength(3);
 	});
 
+	it("retries a failed request that crossed batches as it was sent: the same events under the same webhook-id, apart from other batches", async () => {
+		const key = tenant();
+		const id = `h-${key}`;
+		await useConfig(testConfig([webhook(id, key)]));
+		// The receiver takes the first request but the Worker counts it as failed (a 503 here; a
+		// timeout in life), so a receiver deduplicating by webhook-id must see the retry's id.
+		await script("webhook", key, [{ status: 503 }]);
+		const at = (second: number) =>
+			`2026-11-24T10:00:${String(second).padStart(2, "0")}.000Z`;
+		const [a1, a2, b1, c1] = [1, 3, 2, 4].map((second) =>
+			item({ userId: `u${second}-${key}`, timestamp: at(second) }),
+		) as [DeliveryItem, DeliveryItem, DeliveryItem, DeliveryItem];
+		const [batchA, batchB] = [
+			await message(id, [a1, a2]),
+			await message(id, [b1]),
+		];
+		// Both messages in one consumer batch: one request of the three events, refused.
+		const first = await consume([batchA, batchB]);
+		expect(first.retryMessages).toEqual([]);
+		expect(first.explicitAcks).toEqual(["msg-0", "msg-1"]);
+		const logged = await batchesOf(id);
+		expect(logged.map((b) => [b.events, b.status])).toEqual([
+			[2, "done"],
+			[1, "done"],
+			[3, "pending"],
+		]);
+		const moved = JSON.parse(logged[2]?.body ?? "{}") as DeliveryMessage;
+		expect(
+			(await failuresOf(id)).map((r) => [r.message_id, r.status, r.batch_key]),
+		).toEqual(
+			[a1, a2, b1].map((i) => [
+				i.event.messageId,
+				"retrying",
+				logged[2]?.batch_key,
+			]),
+		);
+		// A redelivered copy of the original messages sends nothing.
+		await consume([batchA, batchB], env, 2);
+		// The retry comes with a first send of another batch: two requests, the retried one as it was.
+		await consume([await message(id, [c1]), moved]);
+		const requests = await received("webhook", key);
+		expect(await sentIds(key)).toEqual([
+			[a1, b1, a2].map((i) => i.event.messageId),
+			[a1, b1, a2].map((i) => i.event.messageId),
+			[c1.event.messageId],
+		]);
+		expect(requests[1]?.headers["webhook-id"]).toBe(
+			requests[0]?.headers["webhook-id"],
+		);
+		expect(requests[2]?.headers["webhook-id"]).not.toBe(
+			requests[0]?.headers["webhook-id"],
+		);
+		expect((await failuresOf(id)).map((r) => r.status)).toEqual([
+			"delivered",
+			"delivered",
+			"delivered",
+		]);
+	});
+
+	it("retries a failed batch that was its request's only one as it is, without a new batch", async () => {
+		const key = tenant();
+		const id = `h-${key}`;
+		await useConfig(testConfig([webhook(id, key)]));
+		await script("webhook", key, [{ status: 503 }]);
+		const batch = await message(id, [item(), item()]);
+		expect((await consume([batch])).retryMessages).toHaveLength(1);
+		expect((await batchesOf(id)).map((b) => [b.events, b.status])).toEqual([
+			[2, "retrying"],
+		]);
+		// Beside a fresh batch, the retried one still goes alone.
+		const fresh = await message(id, [item()]);
+		await consume([batch, fresh], env, 2);
+		const [refused, retried, other] = (await received("webhook", key)).map(
+			(r) => r.headers["webhook-id"],
+		);
+		expect(retried).toBe(refused);
+		expect(other).toBeDefined();
+		expect(other).not.toBe(refused);
+	});
+
 	it("logs a message queued without a batch key one event per batch", async () => {
 		const key = tenant();
 		const id = `h-${key}`;

@@ -88,6 +88,7 @@ export async function deliverGroup(
 			: switchedOff
 				? "destination switched off after its receiver answered 410 Gone; replay to it to switch it back on"
 				: undefined;
+	let requests = new Map<string, number>();
 	if (unusable || !destination)
 		for (const w of live)
 			decisions.set(w.key, {
@@ -95,7 +96,7 @@ export async function deliverGroup(
 				attempts: w.attempts,
 				error: unusable,
 			});
-	else await send(env, destination, live, decisions, now);
+	else requests = await send(env, destination, live, decisions, now);
 
 	const outcomes = await recordGroup(
 		env,
@@ -104,6 +105,7 @@ export async function deliverGroup(
 		batches,
 		work,
 		decisions,
+		requests,
 		now(),
 	);
 	const counts: Record<string, number> = {};
@@ -149,13 +151,17 @@ function actionsOf(
 	return actions;
 }
 
+/**
+ * Sends the live events and sets their decisions. Returns the request each event went out in
+ * (an index, by keyString), so that record.ts can retry a failed request as it was sent.
+ */
 async function send(
 	env: Env,
 	destination: Destination,
 	live: Work[],
 	decisions: Map<string, Decision>,
 	now: () => number,
-): Promise<void> {
+): Promise<Map<string, number>> {
 	const module = destinationType(destination.type);
 	const ctx: SendContext<unknown> = {
 		destinationId: destination.id,
@@ -175,21 +181,23 @@ async function send(
 		: new Map<string, number>();
 	for (const [key, delaySeconds] of held)
 		decisions.set(key, { status: "held", delaySeconds });
-	const sendable = live
-		.filter((w) => !held.has(w.key))
-		.sort((a, b) => eventTime(a).localeCompare(eventTime(b)));
+	const sendable = live.filter((w) => !held.has(w.key));
 
 	const batchSize = Math.min(
 		destination.batchSize ?? module.maxBatchEvents,
 		module.maxBatchEvents,
 	);
 	const events = sendable.filter((w) => w.item.sourceId !== "");
+	const parts = sendGroups(events).flatMap((group) =>
+		chunk(group, {
+			maxItems: batchSize,
+			maxBytes: Number.POSITIVE_INFINITY,
+			sizeOf: () => 0,
+		}),
+	);
+	const requests = new Map<string, number>();
 	let waitSeconds: number | undefined;
-	for (const part of chunk(events, {
-		maxItems: batchSize,
-		maxBytes: Number.POSITIVE_INFINITY,
-		sizeOf: () => 0,
-	})) {
+	for (const [request, part] of parts.entries()) {
 		if (waitSeconds !== undefined) {
 			// An earlier chunk of this ordered destination is to be retried first: these wait
 			// until just after it.
@@ -197,6 +205,7 @@ async function send(
 				decisions.set(w.key, { status: "held", delaySeconds: waitSeconds + 1 });
 			continue;
 		}
+		for (const w of part) requests.set(w.key, request);
 		const mapped = await Promise.all(
 			part.map(async (w) => ({
 				sourceId: w.item.sourceId,
@@ -233,6 +242,33 @@ async function send(
 			settle(verdict as Verdict, w.attempts, destination.retry),
 		);
 	}
+	return requests;
+}
+
+/**
+ * The events to send, in groups no request crosses: the events sent for the first time, and
+ * for each batch being retried its events (record.ts gives a failed request a batch of its own
+ * unless it was its batch's only one). A retried request therefore carries exactly the events
+ * it failed with, whatever other batches the queue delivers beside it, and keys derived from
+ * its events (a webhook's `webhook-id`, an R2 object's name) stay the same: a receiver that got
+ * the request although the send counted as failed (a timeout) can drop the copy. Each group is
+ * in event-time order; groups go by their earliest event.
+ */
+function sendGroups(events: readonly Work[]): Work[][] {
+	const groups = new Map<string, Work[]>();
+	for (const w of events) {
+		const group = w.failure?.status === "retrying" ? w.failure.batchKey : "";
+		const members = groups.get(group);
+		if (members) members.push(w);
+		else groups.set(group, [w]);
+	}
+	return [...groups.values()]
+		.map((group) =>
+			group.sort((a, b) => eventTime(a).localeCompare(eventTime(b))),
+		)
+		.sort((a, b) =>
+			eventTime(a[0] as Work).localeCompare(eventTime(b[0] as Work)),
+		);
 }
 
 /** Events held back for ordering, with how long to wait (hold.ts `holdSeconds`). */

@@ -29,17 +29,18 @@ export type BatchOutcome =
  * batch the consumer saw before fan-out logged it; writes a failure row for each event retrying,
  * failed, dead or dropped, marks it `delivered` for one delivered at last and deletes it for one
  * erased; moves held events into a
- * batch of their own (logged with its message, queued again after the hold); settles each
- * batch (done, or retrying after the longest delay its events need; a done batch drops its
- * body). Then it dead-letters what failed for good, queues the held batches and switches the
- * destination off after a 410. Returns each batch's outcome, by key.
+ * batch of their own (logged with its message, queued again after the hold), and so too the
+ * events of a request to retry that was not its batch's only request (see `movedRequests`);
+ * settles each batch (done, or retrying after the longest delay its events need; a done batch
+ * drops its body). Then it dead-letters what failed for good, queues the new batches and
+ * switches the destination off after a 410. Returns each batch's outcome, by key.
  *
- * Held batches are queued after the log is written and before any message is acked: if queueing
+ * New batches are queued after the log is written and before any message is acked: if queueing
  * fails, this throws and the messages are retried (their batches are done and are skipped),
- * while the held batches' rows are in flight for the sweeper to queue.
+ * while the new batches' rows are in flight for the sweeper to queue.
  *
  * @example
- * const outcomes = await recordGroup(env, "hooks", "webhook", batches, work, decisions, Date.now());
+ * const outcomes = await recordGroup(env, "hooks", "webhook", batches, work, decisions, requests, Date.now());
  */
 export async function recordGroup(
 	env: Env,
@@ -48,9 +49,21 @@ export async function recordGroup(
 	batches: readonly Batch[],
 	work: ReadonlyMap<string, Work>,
 	decisions: ReadonlyMap<string, Decision>,
+	requests: ReadonlyMap<string, number>,
 	at: number,
 ): Promise<Map<string, BatchOutcome>> {
 	const now = new Date(at);
+	const moved = await movedRequests(
+		destinationId,
+		batches,
+		work,
+		decisions,
+		requests,
+		at,
+	);
+	const movedTo = new Map(
+		moved.flatMap((m) => m.keys.map((key) => [key, m.message.batch] as const)),
+	);
 	const failures: Failure[] = [];
 	const erased: (readonly [string, string])[] = [];
 	const recovered: {
@@ -80,7 +93,7 @@ export async function recordGroup(
 			d.status !== "dropped"
 		)
 			continue;
-		failures.push(failureOf(w, d));
+		failures.push(failureOf(w, d, movedTo.get(w.key)));
 		if (d.disable) gone = d.error;
 		if (d.status === "failed" || d.status === "dead")
 			letters.push(letterOf(w, d, destinationId, destinationType, now));
@@ -95,9 +108,12 @@ export async function recordGroup(
 			const d = decisions.get(key);
 			return d ? [d] : [];
 		});
-		const retryIn = mine.flatMap((d) =>
-			d.status === "retrying" ? [d.delaySeconds ?? 0] : [],
-		);
+		const retryIn = batch.live.flatMap((key) => {
+			const d = decisions.get(key);
+			return d?.status === "retrying" && !movedTo.has(key)
+				? [d.delaySeconds ?? 0]
+				: [];
+		});
 		const outcome: BatchOutcome =
 			retryIn.length > 0
 				? { status: "retrying", retryInSeconds: Math.max(...retryIn) }
@@ -131,7 +147,8 @@ export async function recordGroup(
 	const unlogged: NewBatch[] = batches
 		.filter((b) => !b.state)
 		.map((b) => newBatch(b.body));
-	const newRows = [...unlogged, ...held.map((h) => h.row)];
+	const queued = [...held, ...moved];
+	const newRows = [...unlogged, ...queued.map((h) => h.row)];
 	const statements: D1PreparedStatement[] = [];
 	if (newRows.length > 0)
 		statements.push(...insertBatchesStatements(env.DB, newRows, now));
@@ -149,7 +166,7 @@ export async function recordGroup(
 
 	await deadLetter(env, letters);
 	await Promise.all(
-		held.map((h) => enqueueAll(env.DELIVERIES, [h.message], h.delaySeconds)),
+		queued.map((h) => enqueueAll(env.DELIVERIES, [h.message], h.delaySeconds)),
 	);
 	if (gone) await disableDestination(env.DB, destinationId, gone, now);
 	return outcomes;
@@ -193,9 +210,78 @@ async function heldBatches(
 	return held;
 }
 
+/**
+ * The requests to retry that their batch's retry would not send again as they were: a request
+ * holding events of several batches, or one of several requests of a batch. Each becomes a
+ * batch of its own, with exactly the request's events, queued after their retry delay; the
+ * batches they leave are done with them. The batch its request's only one is retried as it is
+ * (group.ts sends a retried batch's events apart from all others). Keys are derived from the
+ * events and the batches they leave, so a run repeated after a crash moves to the same batch.
+ */
+async function movedRequests(
+	destinationId: string,
+	batches: readonly Batch[],
+	work: ReadonlyMap<string, Work>,
+	decisions: ReadonlyMap<string, Decision>,
+	requests: ReadonlyMap<string, number>,
+	at: number,
+): Promise<
+	{
+		keys: string[];
+		row: NewBatch;
+		message: DeliveryMessage & { batch: string };
+		delaySeconds: number;
+	}[]
+> {
+	const retrying = new Map<number, Work[]>();
+	const perBatch = new Map<string, number>();
+	for (const batch of batches)
+		for (const key of batch.live) {
+			const request = requests.get(key);
+			const w = work.get(key);
+			if (request === undefined || !w) continue;
+			if (decisions.get(key)?.status !== "retrying") continue;
+			const part = retrying.get(request);
+			if (part) part.push(w);
+			else retrying.set(request, [w]);
+			perBatch.set(batch.key, (perBatch.get(batch.key) ?? 0) + 1);
+		}
+	const moved = [];
+	for (const part of retrying.values()) {
+		const from = [...new Set(part.map((w) => w.batch.key))];
+		if (from.length === 1 && perBatch.get(from[0] ?? "") === part.length)
+			continue;
+		const items = part.map((w) => w.item);
+		const delaySeconds = Math.max(
+			...part.map((w) => {
+				const d = decisions.get(w.key);
+				return d?.status === "retrying" ? (d.delaySeconds ?? 0) : 0;
+			}),
+		);
+		const message = {
+			kind: "events" as const,
+			destinationId,
+			items,
+			batch: await contentKey(
+				destinationId,
+				items,
+				`retry:${from.sort().join(" ")}`,
+			),
+		};
+		moved.push({
+			keys: part.map((w) => w.key),
+			row: newBatch(message, new Date(at + delaySeconds * 1000)),
+			message,
+			delaySeconds,
+		});
+	}
+	return moved;
+}
+
 function failureOf(
 	w: Work,
 	d: Extract<Decision, { attempts: number }>,
+	batchKey = w.batch.key,
 ): Failure {
 	const body = w.batch.body;
 	const deletion = body.kind === "deletion";
@@ -203,7 +289,7 @@ function failureOf(
 		sourceId: w.item.sourceId,
 		messageId: w.item.event.messageId,
 		kind: deletion ? "deletion" : "event",
-		batchKey: w.batch.key,
+		batchKey,
 		profileKey: deletion ? body.deletion.profileId : profileKeyOf(w.item.event),
 		eventTime: new Date(w.item.event.timestamp).toISOString(),
 		status: d.status as Failure["status"],
