@@ -94,6 +94,26 @@ async function openPage(): Promise<{ page: Page; requests: string[] }> {
 	return { page, requests };
 }
 
+/** Nothing went anywhere but the collector (openPage records other hosts' requests by URL). */
+function expectCollectorOnly(requests: readonly string[]) {
+	expect(requests.filter((r) => !/^(GET|POST|OPTIONS) \//.test(r))).toEqual([]);
+}
+
+/** An identify, a track and a page stored, each sent to its own path: no batch. */
+function expectSentOneByOne(rows: readonly Row[], requests: readonly string[]) {
+	expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+	for (const path of ["/v1/identify", "/v1/track", "/v1/page"])
+		expect(requests).toContain(`POST ${path}`);
+	expect(requests).not.toContain("POST /v1/batch");
+}
+
+/** An identify, a track and a page stored, sent in batches only. */
+function expectSentBatched(rows: readonly Row[], requests: readonly string[]) {
+	expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+	expect(requests).toContain("POST /v1/batch");
+	expect(requests).not.toContain("POST /v1/track");
+}
+
 const unique = (name: string) =>
 	`${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
@@ -130,10 +150,8 @@ describe("@segment/analytics-next in Chromium, settings from cdnURL", () => {
 		expect(requests).toContain(`GET /v1/projects/${DEV_WRITE_KEY}/settings`);
 		for (const path of ["/v1/t", "/v1/p", "/v1/i", "/v1/g", "/v1/a"])
 			expect(requests).toContain(`POST ${path}`);
-		// Nothing went anywhere but the collector: no Segment CDN, API or metrics host.
-		expect(requests.filter((r) => !/^(GET|POST|OPTIONS) \//.test(r))).toEqual(
-			[],
-		);
+		// No Segment CDN, API or metrics host.
+		expectCollectorOnly(requests);
 	}, 30_000);
 
 	it("delivers by the batching strategy (/v1/b)", async () => {
@@ -214,11 +232,8 @@ describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
 		const userId = unique("rudder-xhr");
 		await load(page, userId, "xhr");
 		const rows = await rowsOf(userId, 3);
-		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
+		expectSentOneByOne(rows, requests);
 		expect(requests).toContain("GET /sourceConfig/");
-		for (const path of ["/v1/identify", "/v1/track", "/v1/page"])
-			expect(requests).toContain(`POST ${path}`);
-		expect(requests).not.toContain("POST /v1/batch");
 		expect(JSON.parse(rows[0]?.payload ?? "{}").context.library.name).toContain(
 			"RudderLabs",
 		);
@@ -228,10 +243,7 @@ describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
 		const { page, requests } = await openPage();
 		const userId = unique("rudder-xhr-batch");
 		await load(page, userId, "xhr-batch");
-		const rows = await rowsOf(userId, 3);
-		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
-		expect(requests).toContain("POST /v1/batch");
-		expect(requests).not.toContain("POST /v1/track");
+		expectSentBatched(await rowsOf(userId, 3), requests);
 	}, 30_000);
 
 	it("delivers by sendBeacon to /beacon/v1/batch", async () => {
@@ -244,6 +256,30 @@ describe("rudder-sdk-js v3 in Chromium, config from /sourceConfig/", () => {
 	}, 30_000);
 });
 
+/** The methods the Node libraries share with the classic analytics-node API. */
+interface ClassicClient {
+	identify(message: { userId: string; traits: { plan: string } }): unknown;
+	track(message: {
+		userId: string;
+		event: string;
+		properties: { total: number };
+	}): unknown;
+	page(message: { userId: string; name: string; category: string }): unknown;
+	group(message: {
+		userId: string;
+		groupId: string;
+		traits: { seats: number };
+	}): unknown;
+}
+
+/** An identify, a track, a page and a group of `userId`, as a server would send them. */
+function classicCalls(client: ClassicClient, userId: string): void {
+	client.identify({ userId, traits: { plan: "team" } });
+	client.track({ userId, event: "Invoice Paid", properties: { total: 40 } });
+	client.page({ userId, name: "Billing", category: "Account" });
+	client.group({ userId, groupId: "acme", traits: { seats: 5 } });
+}
+
 describe("@rudderstack/rudder-sdk-node", () => {
 	it("delivers its gzip batches (sent as application/x-www-form-urlencoded)", async () => {
 		const userId = unique("rudder-node");
@@ -255,11 +291,8 @@ describe("@rudderstack/rudder-sdk-node", () => {
 			logLevel: "error",
 			errorHandler: (error) => errors.push(error),
 		});
-		client.identify({ userId, traits: { plan: "team" } });
-		client.track({ userId, event: "Invoice Paid", properties: { total: 40 } });
-		client.page({ userId, name: "Billing", category: "Account" });
+		classicCalls(client, userId);
 		client.screen({ userId, name: "Settings" });
-		client.group({ userId, groupId: "acme", traits: {} });
 		await client.flush();
 		expect(errors).toEqual([]);
 		const rows = await rowsOf(userId, 5);
@@ -303,23 +336,16 @@ describe("Hightouch's browser SDK in Chromium, apiHost at the collector", () => 
 		const ids = await send(page, userId, false);
 		const rows = await rowsOf(userId, 3);
 		expect(rows.map((row) => row.message_id).sort()).toEqual([...ids].sort());
-		expect(rows.map((row) => row.type)).toEqual(["identify", "page", "track"]);
-		for (const path of ["/v1/identify", "/v1/track", "/v1/page"])
-			expect(requests).toContain(`POST ${path}`);
-		// Nothing went anywhere but the collector: no Hightouch CDN or API host.
-		expect(requests.filter((r) => !/^(GET|POST|OPTIONS) \//.test(r))).toEqual(
-			[],
-		);
+		expectSentOneByOne(rows, requests);
+		// No Hightouch CDN or API host.
+		expectCollectorOnly(requests);
 	}, 30_000);
 
 	it("delivers by its batching delivery (/v1/batch)", async () => {
 		const { page, requests } = await openPage();
 		const userId = unique("hightouch-batching");
 		await send(page, userId, true);
-		const rows = await rowsOf(userId, 3);
-		expect(rows).toHaveLength(3);
-		expect(requests).toContain("POST /v1/batch");
-		expect(requests).not.toContain("POST /v1/track");
+		expectSentBatched(await rowsOf(userId, 3), requests);
 	}, 30_000);
 });
 
@@ -334,10 +360,7 @@ describe("analytics-node 6.x, the package before @segment/analytics-node", () =>
 			retryCount: 0,
 			errorHandler: (error) => errors.push(error),
 		});
-		client.identify({ userId, traits: { plan: "team" } });
-		client.track({ userId, event: "Invoice Paid", properties: { total: 40 } });
-		client.page({ userId, name: "Billing", category: "Account" });
-		client.group({ userId, groupId: "acme", traits: { seats: 5 } });
+		classicCalls(client, userId);
 		client.alias({ userId, previousId: `${userId}-before` });
 		await client.flush();
 		expect(errors).toEqual([]);
