@@ -29,11 +29,14 @@ export const IDENTITY_TABLES = new Set([
  * The erasure index (which hour partitions of R2 hold which profile's events): a row per
  * (profile, partition), kept for the retention period. It grows with people × the hours they
  * were active, not with events, so it is measured per person apart from both other kinds.
+ * Partition names (a row per partition, shared by its people) count in its bytes, not its rows.
  */
 export const ERASURE_INDEX_TABLES = new Set([
-	"archive_partitions",
+	"archive_profile_partitions",
 	"archive_partition_rewrites",
+	"archive_partition_names",
 ]);
+const PARTITION_NAMES = "archive_partition_names";
 
 /**
  * One consumer invocation's usage line, as the Worker logs it (`UsageLine` in
@@ -145,7 +148,7 @@ export function splitD1(size: D1Size): D1Split {
 			split.identityRows += table.rows;
 		} else if (ERASURE_INDEX_TABLES.has(name)) {
 			split.erasureIndexBytes += bytes;
-			split.erasureIndexRows += table.rows;
+			if (name !== PARTITION_NAMES) split.erasureIndexRows += table.rows;
 		} else {
 			split.otherBytes += bytes;
 			split.otherRows += table.rows;

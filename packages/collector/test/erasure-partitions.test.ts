@@ -72,7 +72,7 @@ describe("erasure by hour partition", () => {
 
 		// One index row per (profile, partition), however many objects and events.
 		const rows = await env.DB.prepare(
-			"SELECT profile_id FROM archive_partitions WHERE partition = ?1",
+			"SELECT p.profile_id FROM archive_profile_partitions AS p JOIN archive_partition_names AS n ON n.id = p.partition_id WHERE n.partition = ?1",
 		)
 			.bind(folder)
 			.run<{ profile_id: string }>();

@@ -406,7 +406,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		);
 		expect(before).toHaveLength(3);
 		const indexed = await env.DB.prepare(
-			"SELECT COUNT(DISTINCT partition) AS n FROM archive_partitions WHERE bucket = 'ARCHIVE' AND profile_id IN (?1, ?2)",
+			"SELECT COUNT(DISTINCT n.partition) AS n FROM archive_profile_partitions AS p JOIN archive_partition_names AS n ON n.id = p.partition_id WHERE n.bucket = 'ARCHIVE' AND p.profile_id IN (?1, ?2)",
 		)
 			.bind(ann.profileId, ann.absorbedId)
 			.first<number>("n");
@@ -415,7 +415,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		// The person's events of record (RECORDS) are queued for rewriting too.
 		const records = Number(
 			await env.DB.prepare(
-				"SELECT COUNT(DISTINCT partition) AS n FROM archive_partitions WHERE bucket = 'RECORDS' AND profile_id IN (?1, ?2)",
+				"SELECT COUNT(DISTINCT n.partition) AS n FROM archive_profile_partitions AS p JOIN archive_partition_names AS n ON n.id = p.partition_id WHERE n.bucket = 'RECORDS' AND p.profile_id IN (?1, ?2)",
 			)
 				.bind(ann.profileId, ann.absorbedId)
 				.first<number>("n"),
@@ -476,7 +476,7 @@ describe("erasure: R2 archive", { timeout: TEST_MS }, () => {
 		expect(await findInR2(needles(ann.ids))).not.toEqual([]);
 		expect(
 			await env.DB.prepare(
-				"SELECT COUNT(*) AS n FROM archive_partitions WHERE profile_id = ?1",
+				"SELECT COUNT(*) AS n FROM archive_profile_partitions WHERE profile_id = ?1",
 			)
 				.bind(ann.profileId)
 				.first<number>("n"),

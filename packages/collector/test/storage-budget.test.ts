@@ -113,7 +113,13 @@ describe("the EVENTS consumer's D1 budget", () => {
 				event: { ...event, messageId: `${run}-${event.messageId}` },
 			}));
 			const metered = meteredD1(env.DB);
-			const started = new Date();
+			const indexRows = async () =>
+				Number(
+					await env.DB.prepare(
+						"SELECT COUNT(*) AS n FROM archive_profile_partitions",
+					).first("n"),
+				);
+			const indexedBefore = await indexRows();
 			// Batches of 25 messages, as wrangler.toml's max_batch_size.
 			for (let b = 0; b < events.length; b += perMessage * 25) {
 				const messages = [];
@@ -152,17 +158,12 @@ describe("the EVENTS consumer's D1 budget", () => {
 				}),
 			);
 			expect(perEvent).toBeLessThanOrEqual(1.5);
-			// The erasure index writes at most one row (and its time index entry) per profile and
-			// hour partition, however many objects and events: none for people already indexed.
-			const personHours = await env.DB.prepare(
-				`SELECT COUNT(DISTINCT profile_id || '|' || rtrim(partition, replace(partition, '/', ''))) AS n
-FROM archive_partitions WHERE written_at >= ?1`,
-			)
-				.bind(started.toISOString())
-				.first<number>("n");
+			// The erasure index writes at most one row (and its partition index entry) per profile
+			// and hour partition, however many objects and events: none for people already indexed.
+			const personHours = (await indexRows()) - indexedBefore;
 			expect(
-				metered.written.byTable.archive_partitions ?? 0,
-			).toBeLessThanOrEqual(2 * (personHours ?? 0));
+				metered.written.byTable.archive_profile_partitions ?? 0,
+			).toBeLessThanOrEqual(2 * personHours);
 		},
 	);
 
@@ -199,5 +200,70 @@ INSERT OR IGNORE INTO ${table} ${columns} SELECT ${values} FROM n`,
 		expect(seen).toBeGreaterThan(8);
 		// Per event: a seen row, and a finished row per message (at most one per event).
 		expect(seen + finished / 5).toBeLessThanOrEqual(100);
+	});
+
+	it("keeps the erasure index under 100 bytes per (profile, hour partition), measured beside migration 0015's layout", {
+		timeout: 60_000,
+	}, async () => {
+		// 100,000 rows of 31-character profile ids (prof_ and a ULID's length) over 2,000 hour
+		// partitions, first written in time order, as the consumer writes them.
+		const rows = 100_000;
+		const perPartition = rows / 2000;
+		const size = async () =>
+			(await env.DB.prepare("SELECT 1").run()).meta.size_after;
+		const series = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows - 1})`;
+		const profile = "'prof_' || hex(randomblob(13))";
+		const hour = `i / ${perPartition}`;
+
+		const migration = env.TEST_MIGRATIONS.find((m) =>
+			m.name.startsWith("0015_"),
+		);
+		const created = (migration?.queries ?? []).filter((q) =>
+			/^CREATE (TABLE archive_partitions\b|INDEX archive_partitions_)/i.test(
+				q.replace(/^\s*--.*$/gm, "").trim(),
+			),
+		);
+		expect(created).toHaveLength(2);
+		let before = await size();
+		await env.DB.batch(created.map((q) => env.DB.prepare(q)));
+		await env.DB.prepare(
+			`${series} INSERT INTO archive_partitions (profile_id, bucket, partition, written_at)
+SELECT ${profile}, 'RECORDS', 'events/source=web/dt=' || date(1764547200 + 3600 * (${hour}), 'unixepoch')
+  || '/hour=' || strftime('%H', 1764547200 + 3600 * (${hour}), 'unixepoch') || '/',
+  strftime('%Y-%m-%dT%H:%M:%fZ', 1764547200 + 3600 * (${hour}) + i % ${perPartition}, 'unixepoch') FROM n`,
+		).run();
+		const old = ((await size()) - before) / rows;
+		await env.DB.prepare("DROP TABLE archive_partitions").run();
+
+		before = await size();
+		const tag = crypto.randomUUID();
+		await env.DB.prepare(
+			`WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM h WHERE i < 1999)
+INSERT INTO archive_partition_names (bucket, partition, written_at)
+SELECT 'RECORDS', ?1 || i || '/', strftime('%Y-%m-%dT%H:%M:%fZ', 1764547200 + 3600 * i, 'unixepoch') FROM h`,
+		)
+			.bind(`events/source=${tag}/hour=`)
+			.run();
+		const first = Number(
+			await env.DB.prepare(
+				"SELECT id FROM archive_partition_names WHERE partition = ?1",
+			)
+				.bind(`events/source=${tag}/hour=0/`)
+				.first("id"),
+		);
+		await env.DB.prepare(
+			`${series} INSERT INTO archive_profile_partitions (profile_id, partition_id)
+SELECT ${profile}, ?1 + ${hour} FROM n`,
+		)
+			.bind(first)
+			.run();
+		const compact = ((await size()) - before) / rows;
+		console.log(
+			JSON.stringify({
+				erasureIndexBytesPerRow: { migration0015: old, now: compact },
+			}),
+		);
+		expect(old).toBeGreaterThan(compact);
+		expect(compact).toBeLessThanOrEqual(100);
 	});
 });

@@ -8,28 +8,29 @@ import { dueRewrites, partitionOf, recordArchived } from "./archive-index";
 
 const DAY_MS = 86_400_000;
 
+/** A partition's index rows, with the time the partition was first indexed. */
 async function indexRows(partition: string) {
 	const { results } = await env.DB.prepare(
-		"SELECT profile_id, written_at FROM archive_partitions WHERE partition = ?1 ORDER BY profile_id",
+		`SELECT p.profile_id, n.written_at FROM archive_profile_partitions AS p
+JOIN archive_partition_names AS n ON n.id = p.partition_id
+WHERE n.partition = ?1 ORDER BY p.profile_id`,
 	)
 		.bind(partition)
 		.run<{ profile_id: string; written_at: string }>();
 	return results;
 }
 
+/** Rows added to the index tables by `run`. */
 async function rowsWritten(run: () => Promise<unknown>): Promise<number> {
-	const before = Number(
-		await env.DB.prepare("SELECT COUNT(*) AS n FROM archive_partitions").first(
-			"n",
-		),
-	);
+	const count = async () =>
+		Number(
+			await env.DB.prepare(
+				"SELECT (SELECT COUNT(*) FROM archive_profile_partitions) + (SELECT COUNT(*) FROM archive_partition_names) AS n",
+			).first("n"),
+		);
+	const before = await count();
 	await run();
-	const after = Number(
-		await env.DB.prepare("SELECT COUNT(*) AS n FROM archive_partitions").first(
-			"n",
-		),
-	);
-	return after - before;
+	return (await count()) - before;
 }
 
 describe("archive index", () => {
@@ -107,5 +108,12 @@ describe("archive index", () => {
 		expect(await indexRows(old)).toEqual([]);
 		expect(await indexRows(edge)).toHaveLength(1);
 		expect(await indexRows(recent)).toHaveLength(1);
+		// The pruned partition's name goes with its last row.
+		const names = await env.DB.prepare(
+			"SELECT partition FROM archive_partition_names WHERE partition IN (?1, ?2, ?3) ORDER BY partition",
+		)
+			.bind(old, edge, recent)
+			.run<{ partition: string }>();
+		expect(names.results.map((r) => r.partition)).toEqual([edge, recent]);
 	});
 });

@@ -1,11 +1,13 @@
 /*
- * The erasure index (migrations/0015_erasure_index_partitions.sql): which hour partitions of an
- * R2 bucket hold events of which profile, and which partitions still hold an erased profile's
- * events. Every query on `archive_partitions` and `archive_partition_rewrites` lives here.
+ * The erasure index (migrations 0015 and 0019): which hour partitions of an R2 bucket hold events
+ * of which profile, and which partitions still hold an erased profile's events. Every query on
+ * `archive_partition_names`, `archive_profile_partitions` and `archive_partition_rewrites` lives
+ * here.
  *
- * A row names a partition (an object's folder: its key up to the last "/"), not an object, and
- * is written only when missing: the index grows with people × the hours they were active, never
- * with events or objects, and a batch of people already indexed this hour writes no row.
+ * A row names a partition (an object's folder: its key up to the last "/"), not an object, by
+ * its number in `archive_partition_names`, and is written only when missing: the index grows
+ * with people × the hours they were active, never with events or objects, and a batch of people
+ * already indexed this hour writes no row.
  *
  * The seam, for any writer of event objects to R2 (the events of record and the `r2`
  * destination): the writer calls recordArchived before it puts its objects, and fails its write
@@ -74,8 +76,10 @@ export function recordArchivedStatements(
 	now: Date,
 ): D1PreparedStatement[] {
 	const rows = new Map<string, { p: string; k: string }>();
+	const partitions = new Set<string>();
 	for (const object of objects) {
 		const partition = partitionOf(object.key);
+		if (object.profileIds.length > 0) partitions.add(partition);
 		for (const profileId of object.profileIds)
 			rows.set(`${profileId}\n${partition}`, { p: profileId, k: partition });
 	}
@@ -83,15 +87,24 @@ export function recordArchivedStatements(
 	const json = JSON.stringify([...rows.values()]);
 	const at = now.toISOString();
 	return [
-		// Only new rows are written: an existing row costs a read, no write.
+		// Only new rows are written: an existing one costs a read, no write. A partition's name
+		// is written once, by its first batch.
 		db
 			.prepare(
-				`INSERT INTO archive_partitions (profile_id, bucket, partition, written_at)
-SELECT json_extract(value, '$.p'), ?2, json_extract(value, '$.k'), ?3 FROM json_each(?1)
-WHERE json_extract(value, '$.p') NOT IN (SELECT profile_id FROM erased_profiles)
-ON CONFLICT (profile_id, bucket, partition) DO NOTHING`,
+				`INSERT INTO archive_partition_names (bucket, partition, written_at)
+SELECT ?2, value, ?3 FROM json_each(?1) WHERE true
+ON CONFLICT (bucket, partition) DO NOTHING`,
 			)
-			.bind(json, bucket, at),
+			.bind(JSON.stringify([...partitions]), bucket, at),
+		db
+			.prepare(
+				`INSERT INTO archive_profile_partitions (profile_id, partition_id)
+SELECT json_extract(j.value, '$.p'), n.id FROM json_each(?1) AS j
+JOIN archive_partition_names AS n ON n.bucket = ?2 AND n.partition = json_extract(j.value, '$.k')
+WHERE json_extract(j.value, '$.p') NOT IN (SELECT profile_id FROM erased_profiles)
+ON CONFLICT (profile_id, partition_id) DO NOTHING`,
+			)
+			.bind(json, bucket),
 		// A queued rewrite waits for this write too: its grace period starts again.
 		db
 			.prepare(
@@ -123,17 +136,21 @@ export function queueRewritesStatements(
 	return [
 		db
 			.prepare(
-				`SELECT COUNT(*) AS n FROM (SELECT DISTINCT bucket, partition FROM archive_partitions WHERE ${mine})`,
+				`SELECT COUNT(DISTINCT partition_id) AS n FROM archive_profile_partitions WHERE ${mine}`,
 			)
 			.bind(ids),
 		db
 			.prepare(
 				`INSERT INTO archive_partition_rewrites (profile_id, bucket, partition, queued_at)
-SELECT profile_id, bucket, partition, ?2 FROM archive_partitions WHERE ${mine}
+SELECT p.profile_id, n.bucket, n.partition, ?2
+FROM archive_profile_partitions AS p JOIN archive_partition_names AS n ON n.id = p.partition_id
+WHERE p.${mine}
 ON CONFLICT (profile_id, bucket, partition) DO NOTHING`,
 			)
 			.bind(ids, now.toISOString()),
-		db.prepare(`DELETE FROM archive_partitions WHERE ${mine}`).bind(ids),
+		db
+			.prepare(`DELETE FROM archive_profile_partitions WHERE ${mine}`)
+			.bind(ids),
 	];
 }
 
@@ -212,7 +229,7 @@ WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2)`,
 }
 
 /**
- * The partitions of a bucket most recently indexed for some profiles, newest first.
+ * The partitions of a bucket holding some profiles' events, most recently begun first.
  *
  * @example
  * await latestPartitions(env.DB, "RECORDS", ["prof_1"], 2) // ["events/source=web/dt=2026-11-01/hour=09/", …]
@@ -225,9 +242,10 @@ export async function latestPartitions(
 ): Promise<string[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT partition, max(written_at) AS at FROM archive_partitions
-WHERE profile_id IN (SELECT value FROM json_each(?1)) AND bucket = ?2
-GROUP BY partition ORDER BY at DESC, partition DESC LIMIT ?3`,
+			`SELECT n.partition, n.written_at AS at
+FROM archive_profile_partitions AS p JOIN archive_partition_names AS n ON n.id = p.partition_id
+WHERE p.profile_id IN (SELECT value FROM json_each(?1)) AND n.bucket = ?2
+GROUP BY n.id ORDER BY at DESC, n.partition DESC LIMIT ?3`,
 		)
 		.bind(JSON.stringify(profileIds), bucket, limit)
 		.run<{ partition: string }>();
@@ -243,8 +261,10 @@ const PRUNE_CHUNK = 5000;
 const PRUNE_MARGIN_MS = 3_600_000;
 
 /**
- * Deletes index rows written more than an hour before `before` (the event retention period),
- * one bounded chunk; the next run takes the rest. Rewrite rows are kept until done.
+ * Deletes the index rows of partitions first indexed more than an hour before `before` (the
+ * event retention period), one bounded chunk, then the names of those partitions left with no
+ * row; the next run takes the rest. Rewrite rows are kept until done. Returns the index rows
+ * deleted.
  *
  * @example
  * await pruneArchiveIndex(env.DB, new Date(Date.now() - 30 * 86_400_000)) // rows deleted
@@ -253,15 +273,23 @@ export async function pruneArchiveIndex(
 	db: D1Database,
 	before: Date,
 ): Promise<number> {
-	const { meta } = await db
-		.prepare(
-			`DELETE FROM archive_partitions WHERE (profile_id, bucket, partition) IN (
-  SELECT profile_id, bucket, partition FROM archive_partitions WHERE written_at < ?1 LIMIT ?2)`,
-		)
-		.bind(
-			new Date(before.getTime() - PRUNE_MARGIN_MS).toISOString(),
-			PRUNE_CHUNK,
-		)
-		.run();
-	return meta.changes;
+	const cutoff = new Date(before.getTime() - PRUNE_MARGIN_MS).toISOString();
+	const [rows] = await db.batch([
+		db
+			.prepare(
+				`DELETE FROM archive_profile_partitions WHERE (profile_id, partition_id) IN (
+  SELECT p.profile_id, p.partition_id FROM archive_partition_names AS n
+  JOIN archive_profile_partitions AS p ON p.partition_id = n.id
+  WHERE n.written_at < ?1 LIMIT ?2)`,
+			)
+			.bind(cutoff, PRUNE_CHUNK),
+		db
+			.prepare(
+				`DELETE FROM archive_partition_names WHERE written_at < ?1
+  AND NOT EXISTS (SELECT 1 FROM archive_profile_partitions AS p
+    WHERE p.partition_id = archive_partition_names.id)`,
+			)
+			.bind(cutoff),
+	]);
+	return rows?.meta.changes ?? 0;
 }
