@@ -214,9 +214,10 @@ async function heldBatches(
  * The requests to retry that their batch's retry would not send again as they were: a request
  * holding events of several batches, or one of several requests of a batch. Each becomes a
  * batch of its own, with exactly the request's events, queued after their retry delay; the
- * batches they leave are done with them. The batch its request's only one is retried as it is
- * (group.ts sends a retried batch's events apart from all others). Keys are derived from the
- * events and the batches they leave, so a run repeated after a crash moves to the same batch.
+ * batches they leave are done with them. A request that held all its batch's events to retry,
+ * and no other batch's, stays with its batch, which is retried as it is (group.ts sends a
+ * retried batch's events apart from all others). Keys are derived from the events and the
+ * batches they leave, so a run repeated after a crash moves to the same batch.
  */
 async function movedRequests(
 	destinationId: string,
