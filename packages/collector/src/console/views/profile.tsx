@@ -56,7 +56,7 @@ export function ProfileDetails(props: {
 						<tbody>
 							{profile.identities.map((i) => (
 								<tr>
-									<td>{i.type}</td>
+									<td class="name">{i.type}</td>
 									<td>{i.value}</td>
 								</tr>
 							))}
