@@ -311,6 +311,28 @@ describe("DELIVERIES consumer", () => {
 		expect(other).not.toBe(refused);
 	});
 
+	it("sends a retried batch before first sends beside it, so a person's earlier event still goes first", async () => {
+		const key = tenant();
+		const id = `h-${key}`;
+		await useConfig(testConfig([webhook(id, key)]));
+		await script("webhook", key, [{ status: 503 }]);
+		const at = (second: number) =>
+			`2026-11-24T10:00:${String(second).padStart(2, "0")}.000Z`;
+		const person = `p-${key}`;
+		const earlier = item({ userId: person, timestamp: at(5) });
+		const later = item({ userId: person, timestamp: at(10) });
+		// Another person's event, older than both: the first sends' group starts earliest.
+		const other = item({ userId: `q-${key}`, timestamp: at(1) });
+		const retried = await message(id, [earlier]);
+		expect((await consume([retried])).retryMessages).toHaveLength(1);
+		await consume([await message(id, [other, later]), retried], env, 2);
+		expect(await sentIds(key)).toEqual([
+			[earlier.event.messageId],
+			[earlier.event.messageId],
+			[other.event.messageId, later.event.messageId],
+		]);
+	});
+
 	it("logs a message queued without a batch key one event per batch", async () => {
 		const key = tenant();
 		const id = `h-${key}`;

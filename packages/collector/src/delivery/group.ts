@@ -252,23 +252,30 @@ async function send(
  * it failed with, whatever other batches the queue delivers beside it, and keys derived from
  * its events (a webhook's `webhook-id`, an R2 object's name) stay the same: a receiver that got
  * the request although the send counted as failed (a timeout) can drop the copy. Each group is
- * in event-time order; groups go by their earliest event.
+ * in event-time order. The retried groups go first, by their earliest event, and the first
+ * sends last: a person's events being retried were sent before those sent for the first time,
+ * so per-profile order holds, and should a retry fail again, the chunks after it wait.
  */
 function sendGroups(events: readonly Work[]): Work[][] {
-	const groups = new Map<string, Work[]>();
+	const fresh: Work[] = [];
+	const retried = new Map<string, Work[]>();
 	for (const w of events) {
-		const group = w.failure?.status === "retrying" ? w.failure.batchKey : "";
-		const members = groups.get(group);
+		if (w.failure?.status !== "retrying") {
+			fresh.push(w);
+			continue;
+		}
+		const members = retried.get(w.failure.batchKey);
 		if (members) members.push(w);
-		else groups.set(group, [w]);
+		else retried.set(w.failure.batchKey, [w]);
 	}
-	return [...groups.values()]
-		.map((group) =>
-			group.sort((a, b) => eventTime(a).localeCompare(eventTime(b))),
-		)
+	const byTime = (group: Work[]) =>
+		group.sort((a, b) => eventTime(a).localeCompare(eventTime(b)));
+	const groups = [...retried.values()]
+		.map(byTime)
 		.sort((a, b) =>
 			eventTime(a[0] as Work).localeCompare(eventTime(b[0] as Work)),
 		);
+	return fresh.length > 0 ? [...groups, byTime(fresh)] : groups;
 }
 
 /** Events held back for ordering, with how long to wait (hold.ts `holdSeconds`). */
