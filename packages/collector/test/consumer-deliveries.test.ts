@@ -86,6 +86,19 @@ async function sentIds(key: string): Promise<string[][]> {
 	);
 }
 
+/** 10:00:ss on a fixed day: the time of an event whose place in the order matters. */
+const at = (second: number) =>
+	`2026-11-24T10:00:${String(second).padStart(2, "0")}.000Z`;
+
+/** A webhook destination of its own, whose receiver answers its first request 503. */
+async function hookRefusingOnce(): Promise<{ key: string; id: string }> {
+	const key = tenant();
+	const id = `h-${key}`;
+	await useConfig(testConfig([webhook(id, key)]));
+	await script("webhook", key, [{ status: 503 }]);
+	return { key, id };
+}
+
 describe("DELIVERIES consumer", () => {
 	it("retries only the failing destination's message, after Retry-After", async () => {
 		const bad = tenant();
@@ -232,14 +245,9 @@ describe("DELIVERIES consumer", () => {
 	});
 
 	it("retries a failed request that crossed batches as it was sent: the same events under the same webhook-id, apart from other batches", async () => {
-		const key = tenant();
-		const id = `h-${key}`;
-		await useConfig(testConfig([webhook(id, key)]));
 		// The receiver takes the first request but the Worker counts it as failed (a 503 here; a
 		// timeout in life), so a receiver deduplicating by webhook-id must see the retry's id.
-		await script("webhook", key, [{ status: 503 }]);
-		const at = (second: number) =>
-			`2026-11-24T10:00:${String(second).padStart(2, "0")}.000Z`;
+		const { key, id } = await hookRefusingOnce();
 		const [a1, a2, b1, c1] = [1, 3, 2, 4].map((second) =>
 			item({ userId: `u${second}-${key}`, timestamp: at(second) }),
 		) as [DeliveryItem, DeliveryItem, DeliveryItem, DeliveryItem];
@@ -291,10 +299,7 @@ describe("DELIVERIES consumer", () => {
 	});
 
 	it("retries a failed batch that was its request's only one as it is, without a new batch", async () => {
-		const key = tenant();
-		const id = `h-${key}`;
-		await useConfig(testConfig([webhook(id, key)]));
-		await script("webhook", key, [{ status: 503 }]);
+		const { key, id } = await hookRefusingOnce();
 		const batch = await message(id, [item(), item()]);
 		expect((await consume([batch])).retryMessages).toHaveLength(1);
 		expect((await batchesOf(id)).map((b) => [b.events, b.status])).toEqual([
@@ -312,12 +317,7 @@ describe("DELIVERIES consumer", () => {
 	});
 
 	it("sends a retried batch before first sends beside it, so a person's earlier event still goes first", async () => {
-		const key = tenant();
-		const id = `h-${key}`;
-		await useConfig(testConfig([webhook(id, key)]));
-		await script("webhook", key, [{ status: 503 }]);
-		const at = (second: number) =>
-			`2026-11-24T10:00:${String(second).padStart(2, "0")}.000Z`;
+		const { key, id } = await hookRefusingOnce();
 		const person = `p-${key}`;
 		const earlier = item({ userId: person, timestamp: at(5) });
 		const later = item({ userId: person, timestamp: at(10) });
