@@ -11,7 +11,6 @@ import {
 	upsertFailuresStatement,
 } from "../db/delivery-failures";
 import { disableDestination } from "../db/destination-state";
-import type { DeliveryItem } from "../destinations/types";
 import { profileKeyOf } from "../routing/route";
 import { contentKey } from "./batch-key";
 import { type DeadLetter, deadLetter } from "./dead-letter";
@@ -172,6 +171,40 @@ export async function recordGroup(
 	return outcomes;
 }
 
+/** A batch and message of its own for some events, queued after `delaySeconds`. */
+interface OwnBatch {
+	keys: string[];
+	row: NewBatch;
+	message: DeliveryMessage & { batch: string };
+	delaySeconds: number;
+}
+
+/**
+ * Moves events to a batch of their own, keyed by their content and `salt` (derived from the
+ * batches they leave, so that a run repeated after a crash moves them to the same batch).
+ */
+async function ownBatch(
+	destinationId: string,
+	part: readonly Work[],
+	salt: string,
+	delaySeconds: number,
+	at: number,
+): Promise<OwnBatch> {
+	const items = part.map((w) => w.item);
+	const message = {
+		kind: "events" as const,
+		destinationId,
+		items,
+		batch: await contentKey(destinationId, items, salt),
+	};
+	return {
+		keys: part.map((w) => w.key),
+		row: newBatch(message, new Date(at + delaySeconds * 1000)),
+		message,
+		delaySeconds,
+	};
+}
+
 /** Held events, per batch they came in, as a batch of their own queued after the longest hold. */
 async function heldBatches(
 	destinationId: string,
@@ -179,33 +212,28 @@ async function heldBatches(
 	work: ReadonlyMap<string, Work>,
 	decisions: ReadonlyMap<string, Decision>,
 	at: number,
-): Promise<
-	{ row: NewBatch; message: DeliveryMessage; delaySeconds: number }[]
-> {
+): Promise<OwnBatch[]> {
 	const held = [];
 	for (const batch of batches) {
-		const items: DeliveryItem[] = [];
+		const part: Work[] = [];
 		let delaySeconds = 0;
 		for (const key of batch.live) {
 			const d = decisions.get(key);
 			const w = work.get(key);
 			if (d?.status !== "held" || !w) continue;
-			items.push(w.item);
+			part.push(w);
 			delaySeconds = Math.max(delaySeconds, d.delaySeconds);
 		}
-		if (items.length === 0) continue;
-		// Derived from the batch it leaves: a run repeated after a crash holds the same batch.
-		const message: DeliveryMessage = {
-			kind: "events",
-			destinationId,
-			items,
-			batch: await contentKey(destinationId, items, `held:${batch.key}`),
-		};
-		held.push({
-			row: newBatch(message, new Date(at + delaySeconds * 1000)),
-			message,
-			delaySeconds,
-		});
+		if (part.length > 0)
+			held.push(
+				await ownBatch(
+					destinationId,
+					part,
+					`held:${batch.key}`,
+					delaySeconds,
+					at,
+				),
+			);
 	}
 	return held;
 }
@@ -216,8 +244,7 @@ async function heldBatches(
  * batch of its own, with exactly the request's events, queued after their retry delay; the
  * batches they leave are done with them. A request that held all its batch's events to retry,
  * and no other batch's, stays with its batch, which is retried as it is (group.ts sends a
- * retried batch's events apart from all others). Keys are derived from the events and the
- * batches they leave, so a run repeated after a crash moves to the same batch.
+ * retried batch's events apart from all others).
  */
 async function movedRequests(
 	destinationId: string,
@@ -226,14 +253,7 @@ async function movedRequests(
 	decisions: ReadonlyMap<string, Decision>,
 	requests: ReadonlyMap<string, number>,
 	at: number,
-): Promise<
-	{
-		keys: string[];
-		row: NewBatch;
-		message: DeliveryMessage & { batch: string };
-		delaySeconds: number;
-	}[]
-> {
+): Promise<OwnBatch[]> {
 	const retrying = new Map<number, Work[]>();
 	const perBatch = new Map<string, number>();
 	for (const batch of batches)
@@ -252,29 +272,21 @@ async function movedRequests(
 		const from = [...new Set(part.map((w) => w.batch.key))];
 		if (from.length === 1 && perBatch.get(from[0] ?? "") === part.length)
 			continue;
-		const items = part.map((w) => w.item);
 		const delaySeconds = Math.max(
 			...part.map((w) => {
 				const d = decisions.get(w.key);
 				return d?.status === "retrying" ? (d.delaySeconds ?? 0) : 0;
 			}),
 		);
-		const message = {
-			kind: "events" as const,
-			destinationId,
-			items,
-			batch: await contentKey(
+		moved.push(
+			await ownBatch(
 				destinationId,
-				items,
+				part,
 				`retry:${from.sort().join(" ")}`,
+				delaySeconds,
+				at,
 			),
-		};
-		moved.push({
-			keys: part.map((w) => w.key),
-			row: newBatch(message, new Date(at + delaySeconds * 1000)),
-			message,
-			delaySeconds,
-		});
+		);
 	}
 	return moved;
 }
