@@ -27,6 +27,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createTestHarness } from "wrangler";
+import { percentile } from "./stats.ts";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 
@@ -460,14 +461,6 @@ async function collect(from: Map<string, number>): Promise<number[]> {
 	return [...from]
 		.map(([k, at]) => (arrivals.get(k) ?? 0) - at)
 		.sort((a, b) => a - b);
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-	return (
-		sorted[
-			Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
-		] ?? Number.NaN
-	);
 }
 
 function sum(values: unknown[]): number {

@@ -17,7 +17,12 @@
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../packages/sdk/test/chromium";
-import { DEV_WRITE_KEY, startCollector } from "../test/support/collector";
+import {
+	DEV_WRITE_KEY,
+	startCollector,
+	waitUntil,
+} from "../test/support/collector";
+import { percentile } from "./stats";
 
 const { values } = parseArgs({
 	options: { events: { type: "string", default: "20" } },
@@ -26,29 +31,6 @@ const EVENTS = Number(values.events);
 const TARGET_MS = 2000;
 const WAIT_MS = 20_000;
 const TOKEN = "console-bench-token-0123456789abcdef";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` every 20 ms until it returns a value; undefined after WAIT_MS. */
-async function poll<T>(
-	probe: () => Promise<T | undefined>,
-): Promise<T | undefined> {
-	const deadline = Date.now() + WAIT_MS;
-	while (Date.now() < deadline) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		await sleep(20);
-	}
-	return undefined;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-	return (
-		sorted[
-			Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
-		] ?? 0
-	);
-}
 
 async function signIn(page: Page, origin: string): Promise<void> {
 	await page.goto(`${origin}/console`);
@@ -82,18 +64,19 @@ try {
 		});
 		if (response.status !== 200)
 			throw new Error(`track answered ${response.status}`);
-		const found = await poll(async () => {
-			const answer = await fetch(
-				`${origin}/v1/profiles?user_id=${encodeURIComponent(userId)}`,
-				{
-					headers: {
-						Authorization: `Bearer ${TOKEN}`,
-						"Sec-Conduit-Local": "1",
-					},
-				},
-			);
-			return answer.status === 200 ? Date.now() : undefined;
-		});
+		// The time the profile API first finds the person, polled every 20 ms.
+		const found = await waitUntil(
+			async () => {
+				const answer = await fetch(
+					`${origin}/v1/profiles?user_id=${encodeURIComponent(userId)}`,
+					{ headers: { Authorization: `Bearer ${TOKEN}` } },
+				);
+				return answer.status === 200 ? Date.now() : undefined;
+			},
+			(at) => at !== undefined,
+			WAIT_MS,
+			20,
+		);
 		const row = page.locator("#event-rows tr", { hasText: userId });
 		const shown = await row
 			.waitFor()

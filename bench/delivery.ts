@@ -31,6 +31,7 @@ import {
 import { webhookReceiver } from "../packages/collector/test/vendors/webhook";
 import { push } from "../scripts/config";
 import { freePort, ROOT, targetFlags, wrangler } from "../scripts/wrangler";
+import { percentile } from "./stats";
 
 const DEADLINE = Date.now() + 180_000;
 const BATCH = 50; // events per POST, like an SDK flushing its queue
@@ -58,13 +59,6 @@ async function until<T>(
 			throw new Error(`benchmark timed out waiting for ${what}`);
 		await sleep(everyMs);
 	}
-}
-
-function percentile(sorted: number[], p: number): number {
-	if (sorted.length === 0) return Number.NaN;
-	return sorted[
-		Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
-	] as number;
 }
 
 function writeConfig(destinations: unknown[]): string {

@@ -86,16 +86,17 @@ function workerInput(options: StartOptions) {
 	return { config };
 }
 
-/** Polls `query` until `done` holds, at most `timeoutMs`; returns the last result. */
+/** Polls `query` every `everyMs` until `done` holds, at most `timeoutMs`; returns the last result. */
 export async function waitUntil<T>(
 	query: () => Promise<T>,
 	done: (value: T) => boolean,
 	timeoutMs = 15_000,
+	everyMs = 100,
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await query();
 		if (done(value) || Date.now() > deadline) return value;
-		await new Promise((resolve) => setTimeout(resolve, 100));
+		await new Promise((resolve) => setTimeout(resolve, everyMs));
 	}
 }
