@@ -144,6 +144,8 @@ describe("resolving the fixture events", () => {
 		await expectTruth(true);
 	});
 
+	// Shuffled across batches of 100, a person's events also land in different batches in every
+	// order, so a shuffled run of 624 one-event batches would cover nothing more.
 	it.each([1, 2, 3])(
 		"matches the truth shuffled (seed %i), in batches of 100",
 		BATCHES,
@@ -156,15 +158,6 @@ describe("resolving the fixture events", () => {
 			await expectTruth();
 		},
 	);
-
-	it("matches the truth shuffled, in batches of 1", ONE_BY_ONE, async () => {
-		const order = shuffled(events, 4);
-		await consume(
-			order.map((e) => message(toQueued(e))),
-			{ batchSize: 1 },
-		);
-		await expectTruth();
-	});
 
 	// Shuffled over 1,248 events in batches of 100, most copies of an event arrive in another
 	// batch than the first: redelivery across batches is covered without a run of 1,248
